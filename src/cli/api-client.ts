@@ -1,0 +1,105 @@
+import crypto from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { loadSettings } from '../config/load.js';
+import { buildApp } from '../server/app.js';
+import { openContext } from '../server/runtime.js';
+
+export interface ApiResponse {
+  status: number;
+  body: any;
+}
+
+/**
+ * The CLI speaks the HTTP API in both modes, so every rule (validation, roles, audit) is the
+ * server's:
+ *  - remote: `--url`/SYNCLINE_URL with SYNCLINE_TOKEN, over HTTP;
+ *  - local (no URL): the app is built in-process on the configured database and requests are
+ *    injected with a one-off admin token, acting as `cli`. Local mode is how the first token
+ *    is made on a new install.
+ */
+export interface ApiClient {
+  request(method: string, path: string, body?: unknown): Promise<ApiResponse>;
+  close(): Promise<void>;
+}
+
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+  }
+}
+
+export interface ClientOptions {
+  url?: string;
+  token?: string;
+}
+
+export async function openClient(opts: ClientOptions): Promise<ApiClient> {
+  const url = opts.url ?? process.env.SYNCLINE_URL;
+  if (url) {
+    const token = opts.token ?? process.env.SYNCLINE_TOKEN;
+    if (!token) throw new CliError('SYNCLINE_TOKEN is required with --url/SYNCLINE_URL', 2);
+    return remoteClient(url.replace(/\/+$/, ''), token);
+  }
+  return localClient();
+}
+
+function remoteClient(base: string, token: string): ApiClient {
+  return {
+    async request(method, path, body) {
+      const res = await fetch(`${base}/api/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      }).catch((err: Error) => {
+        throw new CliError(`Cannot reach ${base}: ${err.message}`);
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? safeJson(text) : null };
+    },
+    async close() {},
+  };
+}
+
+async function localClient(): Promise<ApiClient> {
+  const cliToken = crypto.randomBytes(32).toString('hex');
+  const settings = loadSettings({ overrides: { log_level: process.env.SYNCLINE_LOG_LEVEL ?? 'warn' } });
+  const ctx = await openContext(settings);
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({ ctx, localAdmin: { token: cliToken, name: 'cli' } });
+  } catch (err) {
+    await ctx.db.close();
+    throw err;
+  }
+  return {
+    async request(method, path, body) {
+      const res = await app.inject({
+        method: method as 'GET',
+        url: `/api/v1${path}`,
+        headers: { authorization: `Bearer ${cliToken}` },
+        ...(body !== undefined ? { payload: body as object } : {}),
+      });
+      return { status: res.statusCode, body: res.body ? safeJson(res.body) : null };
+    },
+    async close() {
+      await app.close();
+      await ctx.db.close();
+    },
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Returns the body of a 2xx response or throws a CliError carrying the API's error message. */
+export function expectOk(res: ApiResponse): any {
+  if (res.status >= 200 && res.status < 300) return res.body;
+  const err = res.body?.error;
+  const msg = err ? `${err.code}: ${err.message}` : `HTTP ${res.status}`;
+  throw new CliError(msg);
+}

@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { ConfigError, loadSettings } from '../../config/load.js';
+import { startServer } from '../../server/start.js';
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('Start the Syncline server (settings from env and syncline.yaml; see docs/configuration.md)')
+    .option('--port <port>', 'listen port (SYNCLINE_PORT, default 7420)')
+    .option('--host <host>', 'listen address (SYNCLINE_HOST, default 0.0.0.0)')
+    .option('--config <file>', 'config file (default ./syncline.yaml when present)')
+    .action(async (opts) => {
+      let settings;
+      try {
+        settings = loadSettings({ file: opts.config, overrides: { port: opts.port, host: opts.host } });
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          console.error(err.message);
+          process.exit(2);
+        }
+        throw err;
+      }
+      await startServer(settings);
+    });
+}

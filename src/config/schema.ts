@@ -1,0 +1,68 @@
+import { z } from 'zod';
+
+const boolish = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+
+const intish = (min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max);
+
+const listish = z
+  .union([z.array(z.string()), z.string()])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
+
+/**
+ * Every setting, its env name and its default. Keys are the syncline.yaml keys; the env name is
+ * `SYNCLINE_` + the key upper-cased. Env wins over the file.
+ */
+export const settingsSchema = z
+  .object({
+    port: intish(0, 65535).default(7420),
+    host: z.string().min(1).default('0.0.0.0'),
+    data_dir: z.string().min(1).default('./data'),
+    database_url: z
+      .string()
+      .refine((v) => /^(sqlite:|postgres(ql)?:\/\/)/.test(v), {
+        message: "must start with 'sqlite:' or 'postgres://'",
+      })
+      .optional(),
+    secret_key: z
+      .string()
+      .refine((v) => decodeKey(v) !== null, {
+        message: 'must be 32 bytes as 64 hex characters or base64',
+      })
+      .optional(),
+    admin_token: z.string().min(16, 'must be at least 16 characters').optional(),
+    allowed_hosts: listish.default([]),
+    allow_file_sources: boolish.default(false),
+    public_url: z.string().url().optional(),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    body_limit: intish(1024, 64 * 1024 * 1024).default(1024 * 1024),
+    mirror_dir: z.string().min(1).optional(),
+    mirror_interval: intish(0, 7 * 24 * 3600).default(300),
+    mirror_runtime_sync: boolish.default(true),
+    mirror_max_concurrent: intish(1, 256).default(8),
+    git_timeout: intish(1, 24 * 3600).default(600),
+    git_idle_timeout: intish(1, 3600).default(120),
+    max_file_bytes: intish(1, 1024 * 1024 * 1024).default(1024 * 1024),
+    max_files: intish(1, 1_000_000).default(10_000),
+    max_total_bytes: intish(1, 16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    sync_lock_timeout: intish(0, 3600).default(30),
+  })
+  .strict();
+
+export type Settings = z.output<typeof settingsSchema>;
+export type SettingsInput = z.input<typeof settingsSchema>;
+
+export const SETTING_KEYS = Object.keys(settingsSchema.shape) as (keyof Settings)[];
+
+/** A 32-byte key given as 64 hex chars or base64; null when it is neither. */
+export function decodeKey(text: string): Buffer | null {
+  const t = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(t)) return Buffer.from(t, 'hex');
+  if (/^[A-Za-z0-9+/_-]{42,44}={0,2}$/.test(t)) {
+    const b = Buffer.from(t, 'base64');
+    if (b.length === 32) return b;
+  }
+  return null;
+}

@@ -1,0 +1,67 @@
+/**
+ * Maps git's stderr to the API's stable codes. Git has no machine-readable failure reasons, so
+ * this matches the messages git (2.30+) and the common forges print; anything unrecognised is a
+ * generic, retryable `fetch_failed`.
+ */
+import { BadRequestError, SynclineError, UpstreamError } from '../errors.js';
+import { redact } from '../security/redact.js';
+import { GitError } from './git-error.js';
+
+export type GitFailureCode = 'auth_failed' | 'repo_not_found' | 'fetch_failed';
+
+const AUTH_PATTERNS = [
+  /authentication failed/i,
+  /could not read (username|password)/i,
+  /terminal prompts disabled/i,
+  /\b(401|403)\b/,
+  /permission denied/i,
+  /access denied/i,
+  /invalid username or password/i,
+  /HTTP Basic: Access denied/i,
+  /host key verification failed/i,
+];
+
+const NOT_FOUND_PATTERNS = [
+  /\b404\b/,
+  /repository .*not found/i,
+  /not found/i,
+  /does not appear to be a git repository/i,
+  /no such (file or directory|repository)/i,
+  /not a git repository/i,
+  /could not find remote/i,
+];
+
+export function classifyGitError(stderr: string): GitFailureCode {
+  // Auth first: GitHub answers a private repo without credentials with "Repository not found".
+  // We can't tell that apart from a missing repo, so it stays repo_not_found unless an auth
+  // marker appears too.
+  if (AUTH_PATTERNS.some((p) => p.test(stderr))) return 'auth_failed';
+  if (NOT_FOUND_PATTERNS.some((p) => p.test(stderr))) return 'repo_not_found';
+  return 'fetch_failed';
+}
+
+/**
+ * Converts a failure of a network git command (clone, fetch, ls-remote) into the API error:
+ * `auth_failed` / `repo_not_found` are 400 (fix the source), everything else — timeouts, resets,
+ * 5xx — is a retryable 502 `fetch_failed`. Non-git errors pass through untouched.
+ */
+export function toFetchError(err: unknown, sourceName: string): unknown {
+  if (!(err instanceof GitError)) return err;
+  const details = { source: sourceName, reason: err.reason, git: redact(err.message) };
+  if (err.reason === 'exit') {
+    const code = classifyGitError(err.stderr);
+    if (code === 'auth_failed') {
+      return new BadRequestError('auth_failed', `Authentication to source '${sourceName}' failed: ${err.message}`, details);
+    }
+    if (code === 'repo_not_found') {
+      return new BadRequestError('repo_not_found', `Repository for source '${sourceName}' not found: ${err.message}`, details);
+    }
+  }
+  return new UpstreamError('fetch_failed', `Fetching source '${sourceName}' failed: ${err.message}`, details);
+}
+
+/** Throws the mapped error (typed as never for control flow). */
+export function throwFetchError(err: unknown, sourceName: string): never {
+  const mapped = toFetchError(err, sourceName);
+  throw mapped instanceof SynclineError || mapped instanceof Error ? mapped : new Error(String(mapped));
+}

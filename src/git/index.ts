@@ -1,0 +1,55 @@
+/** The git engine's public surface; import from here outside src/git. */
+export { type GitAuth, type GitConfigEntry, tokenUsername, httpOrigin, assertSafeRemoteUrl } from './auth.js';
+export { buildGitEnv, getGitHome, setGitHome, type GitEnvOptions } from './env.js';
+export { GitError, type GitFailureReason } from './git-error.js';
+export {
+  runGit,
+  spawnGit,
+  onGitSpawn,
+  DEFAULT_IDLE_MS,
+  DEFAULT_TOTAL_MS,
+  type GitTimeouts,
+  type GitSpawnOptions,
+  type GitRunOptions,
+  type GitResult,
+  type GitProcess,
+  type GitExit,
+  type GitSpawnInfo,
+} from './runner.js';
+export { classifyGitError, toFetchError, type GitFailureCode } from './classify.js';
+export {
+  ensureMirror,
+  openMirror,
+  removeMirror,
+  isCompleteMirror,
+  lastFetchedAt,
+  mirrorPath,
+  COMPLETE_MARKER,
+  MIRROR_REFSPECS,
+  type MirrorSource,
+  type MirrorOptions,
+  type MirrorInfo,
+  type MirrorResult,
+} from './mirror-cache.js';
+export {
+  resolveRef,
+  resolveBranch,
+  isAncestor,
+  isValidRefText,
+  defaultBranch,
+  commitInfo,
+  lsRemote,
+  type CommitInfo,
+  type GitPerson,
+  type RemoteRefs,
+} from './refs.js';
+export {
+  readTree,
+  listTree,
+  normalizeTreePath,
+  DEFAULT_TREE_LIMITS,
+  type TreeFile,
+  type TreeEntry,
+  type TreeLimits,
+  type ReadTreeOptions,
+} from './tree.js';

@@ -1,0 +1,282 @@
+/**
+ * The mirror cache: one bare mirror per source at `<mirrorsDir>/<name>.git`, the fetch cache for
+ * every plan and sync and the repository the smart-HTTP mirror serves.
+ *
+ * A mirror only counts once it carries the completion marker. First use clones into a temp dir
+ * beside the final one, verifies it, writes the marker and renames it into place, so a crash at
+ * any point leaves either the previous state or garbage we recognise and remove — never a
+ * half-cloned repo that looks complete. Later uses fetch incrementally with explicit refspecs
+ * (branches and tags only: forge-specific refs like refs/pull/* are never downloaded).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { BadRequestError } from '../errors.js';
+import { assertSafeRemoteUrl, type GitAuth } from './auth.js';
+import { throwFetchError } from './classify.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { runGit, type GitTimeouts } from './runner.js';
+
+export interface MirrorSource {
+  /** Source name (`^[a-z0-9][a-z0-9_-]{0,62}$`); also the mirror's directory name. */
+  name: string;
+  url: string;
+  auth?: GitAuth;
+}
+
+export interface MirrorOptions {
+  mirrorsDir: string;
+  /** Timeouts for the network step (clone/fetch). */
+  timeouts?: GitTimeouts;
+  /** Skip the fetch when the last successful one is younger than this. Default: always fetch. */
+  maxAgeMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface MirrorInfo {
+  dir: string;
+  /** Commit of the mirror's HEAD (the upstream default branch), if it resolves. */
+  headCommit?: string;
+  /** Upstream default branch name (short), if HEAD is a branch. */
+  defaultBranch?: string;
+}
+
+export interface MirrorResult extends MirrorInfo {
+  /** A network clone or fetch ran (or was joined) for this call. */
+  fetched: boolean;
+  /** The mirror was (re)created by a fresh clone. */
+  created: boolean;
+  /** Some branch or tag changed (always true on creation). */
+  updated: boolean;
+}
+
+/** File inside the bare repo saying "this clone finished and was verified". */
+export const COMPLETE_MARKER = 'syncline-complete';
+/** File whose mtime records the last successful fetch. */
+const FETCHED_STAMP = 'syncline-fetched';
+
+export const MIRROR_REFSPECS = ['+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'] as const;
+
+const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** Local commands (config, rev-parse) should be instant; these only catch a wedged disk. */
+const LOCAL: GitTimeouts = { idleMs: 60_000, totalMs: 120_000 };
+
+const mutex = new KeyedMutex();
+const inflight = new Map<string, { url: string; promise: Promise<MirrorResult> }>();
+
+export function mirrorPath(mirrorsDir: string, name: string): string {
+  assertMirrorName(name);
+  return join(mirrorsDir, `${name}.git`);
+}
+
+function assertMirrorName(name: string): void {
+  // The name becomes a path component: refuse anything that could escape mirrorsDir.
+  if (!NAME_PATTERN.test(name)) {
+    throw new BadRequestError('invalid_source_name', `Invalid source name '${name}'`);
+  }
+}
+
+export async function isCompleteMirror(dir: string): Promise<boolean> {
+  try {
+    return (await stat(join(dir, COMPLETE_MARKER))).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** An existing complete mirror without touching the network, or null if there is none. */
+export async function openMirror(name: string, opts: { mirrorsDir: string }): Promise<MirrorInfo | null> {
+  const dir = mirrorPath(opts.mirrorsDir, name);
+  if (!(await isCompleteMirror(dir))) return null;
+  return describe(dir);
+}
+
+/** When the mirror was last fetched successfully, or null if never / not complete. */
+export async function lastFetchedAt(name: string, opts: { mirrorsDir: string }): Promise<Date | null> {
+  const dir = mirrorPath(opts.mirrorsDir, name);
+  if (!(await isCompleteMirror(dir))) return null;
+  try {
+    return (await stat(join(dir, FETCHED_STAMP))).mtime;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Makes sure the source's mirror exists and is fresh: clones on first use (or when a previous
+ * clone was left incomplete), fetches incrementally otherwise. One fetch per mirror at a time in
+ * this process; a caller arriving while a fetch for the same URL runs shares its result.
+ */
+export async function ensureMirror(source: MirrorSource, opts: MirrorOptions): Promise<MirrorResult> {
+  assertMirrorName(source.name);
+  assertSafeRemoteUrl(source.url);
+  // Absolute, because git runs with other working directories.
+  opts = { ...opts, mirrorsDir: resolve(opts.mirrorsDir) };
+  const dir = mirrorPath(opts.mirrorsDir, source.name);
+  const key = resolve(dir);
+
+  const running = inflight.get(key);
+  if (running && running.url === source.url) return running.promise;
+
+  const promise = mutex.run(key, () => update(source, dir, opts));
+  inflight.set(key, { url: source.url, promise });
+  try {
+    return await promise;
+  } finally {
+    if (inflight.get(key)?.promise === promise) inflight.delete(key);
+  }
+}
+
+/** Deletes a source's mirror (after the source is deleted). Waits for a running fetch. */
+export async function removeMirror(name: string, opts: { mirrorsDir: string }): Promise<void> {
+  const dir = mirrorPath(opts.mirrorsDir, name);
+  await mutex.run(resolve(dir), async () => {
+    await removeStaleTemps(opts.mirrorsDir, name);
+    await rm(dir, { recursive: true, force: true });
+  });
+}
+
+async function update(source: MirrorSource, dir: string, opts: MirrorOptions): Promise<MirrorResult> {
+  await mkdir(opts.mirrorsDir, { recursive: true });
+  // We hold the per-mirror lock, so any temp dir for this name is a leftover of a killed run.
+  await removeStaleTemps(opts.mirrorsDir, source.name);
+
+  if (await isCompleteMirror(dir)) {
+    if (opts.maxAgeMs !== undefined) {
+      const last = await lastFetchedAt(source.name, opts);
+      if (last && Date.now() - last.getTime() < opts.maxAgeMs) {
+        return { ...(await describe(dir)), fetched: false, created: false, updated: false };
+      }
+    }
+    return fetchInto(source, dir, opts);
+  }
+  // A directory without the marker is a half-made mirror from an older layout or a crash.
+  await rm(dir, { recursive: true, force: true });
+  return cloneInto(source, dir, opts);
+}
+
+async function cloneInto(source: MirrorSource, dir: string, opts: MirrorOptions): Promise<MirrorResult> {
+  const tmp = join(opts.mirrorsDir, `.tmp-${source.name}-${randomBytes(8).toString('hex')}`);
+  try {
+    try {
+      await runGit(['clone', '--bare', '--progress', '--', source.url, tmp], {
+        cwd: opts.mirrorsDir,
+        url: source.url,
+        auth: source.auth,
+        ...opts.timeouts,
+        signal: opts.signal,
+      });
+    } catch (err) {
+      throwFetchError(err, source.name);
+    }
+    // clone --bare maps heads and tags but records no refspec; make later fetches explicit.
+    await git(tmp, ['config', '--replace-all', 'remote.origin.fetch', MIRROR_REFSPECS[0]]);
+    await git(tmp, ['config', '--add', 'remote.origin.fetch', MIRROR_REFSPECS[1]]);
+    await verify(tmp, source.name);
+    await writeCommitGraph(tmp);
+    await writeFile(join(tmp, FETCHED_STAMP), '');
+    await writeFile(join(tmp, COMPLETE_MARKER), `${JSON.stringify({ completed_at: new Date().toISOString() })}\n`);
+    try {
+      await rename(tmp, dir);
+    } catch (err) {
+      // Another process finished the same clone first; theirs is as good as ours.
+      if (!(await isCompleteMirror(dir))) throw err;
+      await rm(tmp, { recursive: true, force: true });
+    }
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    throw err;
+  }
+  return { ...(await describe(dir)), fetched: true, created: true, updated: true };
+}
+
+async function fetchInto(source: MirrorSource, dir: string, opts: MirrorOptions): Promise<MirrorResult> {
+  const { stdout: current } = await git(dir, ['config', '--get', 'remote.origin.url'], [0, 1]);
+  if (current.toString('utf8').trim() !== source.url) {
+    await git(dir, ['config', 'remote.origin.url', source.url]);
+  }
+  const before = await refSnapshot(dir);
+  try {
+    // Explicit refspecs on the command line win over whatever the config says.
+    await runGit(
+      ['fetch', '--prune', '--no-tags', '--no-write-fetch-head', '--progress', 'origin', ...MIRROR_REFSPECS],
+      { cwd: dir, url: source.url, auth: source.auth, ...opts.timeouts, signal: opts.signal },
+    );
+  } catch (err) {
+    // Refs are only updated after the pack arrived complete: the mirror is still the old one.
+    throwFetchError(err, source.name);
+  }
+  const updated = (await refSnapshot(dir)) !== before;
+  if (updated) {
+    await repairHead(source, dir, opts);
+    await writeCommitGraph(dir);
+  }
+  const now = new Date();
+  await utimes(join(dir, FETCHED_STAMP), now, now).catch(() => writeFile(join(dir, FETCHED_STAMP), ''));
+  return { ...(await describe(dir)), fetched: true, created: false, updated };
+}
+
+async function verify(dir: string, sourceName: string): Promise<void> {
+  const bare = (await git(dir, ['rev-parse', '--is-bare-repository'])).stdout.toString().trim();
+  const refs = (await git(dir, ['for-each-ref', '--count=1', '--format=%(refname)', 'refs/heads', 'refs/tags'])).stdout;
+  if (bare !== 'true' || refs.length === 0) {
+    throw new BadRequestError('repo_empty', `Source '${sourceName}' has no branches or tags to mirror`, {
+      source: sourceName,
+    });
+  }
+}
+
+/**
+ * Fetch never moves a bare repo's HEAD. If the default branch was deleted upstream (and pruned
+ * here), ask the remote what HEAD is now; best-effort, a dangling HEAD only affects mirror clients.
+ */
+async function repairHead(source: MirrorSource, dir: string, opts: MirrorOptions): Promise<void> {
+  const head = await git(dir, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], [0, 1]);
+  if (head.code === 0) return;
+  try {
+    const { stdout } = await runGit(['ls-remote', '--symref', 'origin', 'HEAD'], {
+      cwd: dir,
+      url: source.url,
+      auth: source.auth,
+      ...opts.timeouts,
+    });
+    const match = /^ref: (refs\/heads\/\S+)\tHEAD$/m.exec(stdout.toString('utf8'));
+    if (match?.[1]) await git(dir, ['symbolic-ref', 'HEAD', match[1]]);
+  } catch {
+    // Leave HEAD as it is.
+  }
+}
+
+/** Speeds up later ancestry checks and log walks; losing it costs only speed. */
+async function writeCommitGraph(dir: string): Promise<void> {
+  await runGit(['commit-graph', 'write', '--reachable'], { cwd: dir, idleMs: 300_000, totalMs: 600_000 }).catch(() => {});
+}
+
+async function refSnapshot(dir: string): Promise<string> {
+  return (await git(dir, ['for-each-ref', '--format=%(objectname) %(refname)', 'refs/heads', 'refs/tags'])).stdout.toString();
+}
+
+async function describe(dir: string): Promise<MirrorInfo> {
+  const head = await git(dir, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], [0, 1]);
+  const branch = await git(dir, ['symbolic-ref', '--quiet', '--short', 'HEAD'], [0, 1]);
+  const headCommit = head.code === 0 ? head.stdout.toString().trim() : '';
+  const defaultBranch = branch.code === 0 ? branch.stdout.toString().trim() : '';
+  return { dir, ...(headCommit ? { headCommit } : {}), ...(defaultBranch ? { defaultBranch } : {}) };
+}
+
+async function removeStaleTemps(mirrorsDir: string, name: string): Promise<void> {
+  const pattern = new RegExp(`^\\.tmp-${name}-[0-9a-f]{16}$`);
+  let entries: string[];
+  try {
+    entries = await readdir(mirrorsDir);
+  } catch {
+    return;
+  }
+  await Promise.all(
+    entries.filter((e) => pattern.test(e)).map((e) => rm(join(mirrorsDir, e), { recursive: true, force: true })),
+  );
+}
+
+function git(cwd: string, args: string[], okCodes: number[] = [0]) {
+  return runGit(args, { cwd, okCodes, ...LOCAL });
+}

@@ -1,0 +1,221 @@
+/**
+ * Refs in a mirror: resolving what a user typed to a commit, ancestry checks, commit metadata,
+ * and `ls-remote` for source checks.
+ *
+ * Ref text comes from API callers and webhooks, so it is validated against a strict pattern
+ * before git sees it, and lookups go through `cat-file --batch-check` on stdin rather than argv:
+ * a ref like `--upload-pack=x` can never become an option.
+ */
+import { BadRequestError } from '../errors.js';
+import { assertSafeRemoteUrl, type GitAuth } from './auth.js';
+import { throwFetchError } from './classify.js';
+import { runGit, type GitTimeouts } from './runner.js';
+
+const LOCAL: GitTimeouts = { idleMs: 60_000, totalMs: 120_000 };
+
+/**
+ * Plain ref names and hex ids only: no revision syntax (`~ ^ : @{ ..`), no whitespace or control
+ * characters, no leading `-` `.` `/`, no `.lock` suffix.
+ */
+const REF_CHARS = /^[A-Za-z0-9._\/+-]{1,255}$/;
+const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+const ABBREV_SHA = /^[0-9a-f]{4,63}$/;
+
+export function isValidRefText(ref: string): boolean {
+  return (
+    REF_CHARS.test(ref) &&
+    !/^[-./]/.test(ref) &&
+    !/[/.]$/.test(ref) &&
+    !ref.endsWith('.lock') &&
+    !ref.includes('..') &&
+    !ref.includes('//') &&
+    !ref.includes('/.')
+  );
+}
+
+/** Ref text safe to echo in a message: bounded, printable. */
+function display(ref: string): string {
+  const printable = ref.replace(/[^\x20-\x7e]/g, '?');
+  return printable.length > 100 ? `${printable.slice(0, 100)}…` : printable;
+}
+
+function refNotFound(ref: string, sourceName: string, what = 'Ref'): BadRequestError {
+  return new BadRequestError('ref_not_found', `${what} '${display(ref)}' not found in source '${sourceName}'`, {
+    ref: display(ref),
+    source: sourceName,
+  });
+}
+
+/** Candidate full names, in priority order: a branch beats a same-named tag beats an abbreviated id. */
+function candidates(ref: string): string[] {
+  if (ref.startsWith('refs/') || ref === 'HEAD') return [ref];
+  if (FULL_SHA.test(ref)) return [ref];
+  const out = [`refs/heads/${ref}`, `refs/tags/${ref}`];
+  if (ABBREV_SHA.test(ref)) out.push(ref);
+  return out;
+}
+
+/**
+ * Looks names up with one `cat-file --batch-check` (peeling tags to commits); returns one entry
+ * per name: the commit id, 'missing' or 'ambiguous'.
+ */
+async function lookupCommits(dir: string, names: string[]): Promise<string[]> {
+  const input = names.map((n) => `${n}^{commit}\n`).join('');
+  const { stdout } = await runGit(['cat-file', '--batch-check=%(objectname)'], { cwd: dir, input, ...LOCAL });
+  const lines = stdout.toString('utf8').split('\n').slice(0, names.length);
+  return lines.map((line) => {
+    if (FULL_SHA.test(line)) return line;
+    return line.endsWith(' ambiguous') ? 'ambiguous' : 'missing';
+  });
+}
+
+/**
+ * Resolves a full or abbreviated (≥4) commit id, branch, tag or `refs/...` name to a commit id.
+ * Throws BadRequestError `ref_not_found` for anything invalid, unknown or ambiguous.
+ */
+export async function resolveRef(dir: string, ref: string, opts: { sourceName: string }): Promise<string> {
+  if (!isValidRefText(ref)) throw refNotFound(ref, opts.sourceName);
+  const names = candidates(ref);
+  const results = await lookupCommits(dir, names);
+  const found = results.find((r) => FULL_SHA.test(r));
+  if (found) return found;
+  if (results.includes('ambiguous')) {
+    throw new BadRequestError(
+      'ref_not_found',
+      `Ref '${display(ref)}' is ambiguous in source '${opts.sourceName}'; use a longer commit id`,
+      { ref: display(ref), source: opts.sourceName },
+    );
+  }
+  throw refNotFound(ref, opts.sourceName);
+}
+
+/** Commit id at the tip of `branch` (a short branch name or `refs/heads/...`). */
+export async function resolveBranch(dir: string, branch: string, opts: { sourceName: string }): Promise<string> {
+  const full = branch.startsWith('refs/') ? branch : `refs/heads/${branch}`;
+  if (!isValidRefText(branch) || !full.startsWith('refs/heads/')) throw refNotFound(branch, opts.sourceName, 'Branch');
+  const [result] = await lookupCommits(dir, [full]);
+  if (!result || !FULL_SHA.test(result)) throw refNotFound(branch, opts.sourceName, 'Branch');
+  return result;
+}
+
+/**
+ * Whether `commit` is reachable from the tip of `branch` (the reviewed-branch check). Both are
+ * resolved first, so git only ever sees commit ids.
+ */
+export async function isAncestor(
+  dir: string,
+  commit: string,
+  branch: string,
+  opts: { sourceName: string } = { sourceName: 'source' },
+): Promise<boolean> {
+  const commitSha = await resolveRef(dir, commit, opts);
+  const branchSha = await resolveBranch(dir, branch, opts);
+  // Exit 0: ancestor; 1: not; anything else is a real failure and throws.
+  const { code } = await runGit(['merge-base', '--is-ancestor', commitSha, branchSha], {
+    cwd: dir,
+    okCodes: [0, 1],
+    ...LOCAL,
+  });
+  return code === 0;
+}
+
+/** The mirror's default branch (short name), or null when HEAD is detached or dangling. */
+export async function defaultBranch(dir: string): Promise<string | null> {
+  const { stdout, code } = await runGit(['symbolic-ref', '--quiet', '--short', 'HEAD'], {
+    cwd: dir,
+    okCodes: [0, 1],
+    ...LOCAL,
+  });
+  const name = stdout.toString('utf8').trim();
+  return code === 0 && name ? name : null;
+}
+
+export interface GitPerson {
+  name: string;
+  email: string;
+  /** ISO 8601 with the author's offset. */
+  date: string;
+}
+
+export interface CommitInfo {
+  commit: string;
+  author: GitPerson;
+  committer: GitPerson;
+  /** Full message (subject, blank line, body), trailing newline removed. */
+  message: string;
+  subject: string;
+}
+
+/** Author, committer and message of a commit (given as a full id, e.g. from resolveRef). */
+export async function commitInfo(dir: string, commit: string): Promise<CommitInfo> {
+  if (!FULL_SHA.test(commit)) throw new BadRequestError('ref_not_found', `Commit '${display(commit)}' is not a commit id`);
+  const format = ['%H', '%an', '%ae', '%aI', '%cn', '%ce', '%cI', '%B'].join('%x00');
+  const { stdout } = await runGit(['log', '-1', '--no-show-signature', `--format=${format}`, commit, '--'], {
+    cwd: dir,
+    ...LOCAL,
+  });
+  const [sha = commit, an = '', ae = '', ad = '', cn = '', ce = '', cd = '', ...rest] = stdout.toString('utf8').split('\0');
+  const message = rest.join('\0').replace(/\n+$/, '');
+  return {
+    commit: sha.trim(),
+    author: { name: an, email: ae, date: ad },
+    committer: { name: cn, email: ce, date: cd },
+    message,
+    subject: message.split('\n', 1)[0] ?? '',
+  };
+}
+
+export interface RemoteRefs {
+  /** Short name of the branch the remote HEAD points to, if it advertises one. */
+  defaultBranch: string | null;
+  /** Commit of the remote HEAD. */
+  head: string | null;
+  /** Short branch name → commit. */
+  branches: Record<string, string>;
+  /** Short tag name → commit (annotated tags peeled). */
+  tags: Record<string, string>;
+}
+
+/**
+ * Lists a remote's branches, tags and default branch without cloning (source checks).
+ * Failures map to `auth_failed` / `repo_not_found` (400) or `fetch_failed` (502).
+ */
+export async function lsRemote(
+  url: string,
+  auth: GitAuth | undefined,
+  opts: { sourceName?: string; timeouts?: GitTimeouts; signal?: AbortSignal } = {},
+): Promise<RemoteRefs> {
+  assertSafeRemoteUrl(url);
+  let stdout: Buffer;
+  try {
+    ({ stdout } = await runGit(['ls-remote', '--symref', '--', url, 'HEAD', 'refs/heads/*', 'refs/tags/*'], {
+      url,
+      auth,
+      idleMs: 60_000,
+      totalMs: 120_000,
+      ...opts.timeouts,
+      signal: opts.signal,
+    }));
+  } catch (err) {
+    throwFetchError(err, opts.sourceName ?? 'source');
+  }
+  const out: RemoteRefs = { defaultBranch: null, head: null, branches: {}, tags: {} };
+  for (const line of stdout.toString('utf8').split('\n')) {
+    const symref = /^ref: refs\/heads\/(\S+)\tHEAD$/.exec(line);
+    if (symref?.[1]) {
+      out.defaultBranch = symref[1];
+      continue;
+    }
+    const [sha, name] = line.split('\t');
+    if (!sha || !name || !FULL_SHA.test(sha)) continue;
+    if (name === 'HEAD') out.head = sha;
+    else if (name.startsWith('refs/heads/')) out.branches[name.slice('refs/heads/'.length)] = sha;
+    else if (name.startsWith('refs/tags/')) {
+      const tag = name.slice('refs/tags/'.length);
+      // `tag^{}` is the peeled commit and wins over the tag object's own id.
+      if (tag.endsWith('^{}')) out.tags[tag.slice(0, -3)] = sha;
+      else out.tags[tag] ??= sha;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,65 @@
+/**
+ * Redaction of known secrets from any text that may leave the process (errors, logs, audit).
+ *
+ * Secrets are registered when they are decrypted or read from config; every error message and
+ * log line passes through `redact`. Besides exact values we also mask the encodings a secret
+ * takes on its way to git (base64 of `user:secret` in an Authorization header) and credentials
+ * embedded in URLs.
+ */
+const MASK = '***';
+const registered = new Set<string>();
+
+/** Minimum length worth masking: shorter values would mangle ordinary text. */
+const MIN_SECRET_LENGTH = 6;
+
+export function registerSecret(secret: string | null | undefined): void {
+  if (!secret || secret.length < MIN_SECRET_LENGTH) return;
+  registered.add(secret);
+}
+
+/** Base64 forms under which a secret reaches git's `http.extraHeader` (Basic auth). */
+export function registerBasicAuthSecret(username: string, secret: string): void {
+  registerSecret(secret);
+  registerSecret(Buffer.from(`${username}:${secret}`).toString('base64'));
+}
+
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/@\s:]+)(?::([^/@\s]*))?@/gi;
+const AUTH_HEADER = /(authorization:\s*(?:basic|bearer|token)\s+)[^\s"']+/gi;
+
+export function redact(text: string): string {
+  let out = text;
+  for (const secret of registered) {
+    if (out.includes(secret)) out = out.split(secret).join(MASK);
+  }
+  out = out.replace(URL_USERINFO, (_m, scheme: string) => `${scheme}${MASK}@`);
+  out = out.replace(AUTH_HEADER, (_m, prefix: string) => `${prefix}${MASK}`);
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (!value || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Redacts every string inside a JSON-like value (audit details, log objects). Only plain
+ * objects and arrays are walked (never class instances such as requests or sockets), to a
+ * bounded depth, so it is safe on anything a logger is handed.
+ */
+export function redactDeep<T>(value: T, depth = 0): T {
+  if (typeof value === 'string') return redact(value) as T;
+  if (depth > 20) return value;
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v, depth + 1)) as T;
+  if (isPlainObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = redactDeep(v, depth + 1);
+    return out as T;
+  }
+  return value;
+}
+
+/** For tests only: forget registered secrets. */
+export function clearRegisteredSecrets(): void {
+  registered.clear();
+}

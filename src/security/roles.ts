@@ -1,0 +1,23 @@
+export const ROLES = ['viewer', 'deployer', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+const RANK: Record<Role, number> = { viewer: 0, deployer: 1, admin: 2 };
+
+export function roleAtLeast(have: Role, need: Role): boolean {
+  return RANK[have] >= RANK[need];
+}
+
+/** Namespace patterns: exact names or a trailing `*` (`shop.*` matches `shop.prod` and `shop.a.b`, not `shop`). */
+export const NAMESPACE_PATTERN_RE = /^(\*|[a-z0-9]([a-z0-9_.-]*[a-z0-9])?(\.\*|\*)?)$/;
+
+export function namespaceMatches(pattern: string, namespace: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.endsWith('*')) return namespace.startsWith(pattern.slice(0, -1));
+  return pattern === namespace;
+}
+
+/** A token with no patterns may act on every namespace. */
+export function scopeAllows(patterns: readonly string[] | null | undefined, namespace: string): boolean {
+  if (!patterns || patterns.length === 0) return true;
+  return patterns.some((p) => namespaceMatches(p, namespace));
+}

@@ -1,0 +1,79 @@
+import crypto from 'node:crypto';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { DestinationStream } from 'pino';
+import { authPlugin } from './auth.js';
+import { contextPlugin, type AppContext } from './context.js';
+import { installErrorHandler } from './error-handler.js';
+import { loggerOptions } from './logger.js';
+import { metricsPlugin } from './metrics.js';
+import { registerApiRoutes } from './routes/index.js';
+import { healthRoutes } from './routes/health.js';
+
+export interface BuildAppOptions {
+  ctx: AppContext;
+  /** Where logs go; defaults to stdout. Tests pass a capture stream. */
+  logStream?: DestinationStream;
+  /** Extra plugins registered after the core (e.g. mirror git routes), so tests can compose. */
+  extend?: (app: FastifyInstance) => Promise<void> | void;
+  /** An extra in-process admin token (the CLI's local mode). */
+  localAdmin?: { token: string; name: string };
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,100}$/;
+
+/** Builds the Fastify app without listening, so tests use `app.inject` and the CLI adds `listen`. */
+export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
+  const { settings } = opts.ctx;
+  const logger = { ...loggerOptions(settings.log_level), ...(opts.logStream ? { stream: opts.logStream } : {}) };
+  const app = Fastify({
+    logger,
+    bodyLimit: settings.body_limit,
+    requestIdHeader: 'x-request-id',
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : crypto.randomUUID();
+    },
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app);
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  await app.register(contextPlugin, opts.ctx);
+  await app.register(authPlugin, { adminToken: settings.admin_token, localAdmin: opts.localAdmin });
+  await app.register(metricsPlugin);
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'Syncline API',
+        description: 'Self-hosted GitOps configuration server. Authenticate with `Authorization: Bearer <token>`.',
+        version: '1',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes);
+  await app.register(registerApiRoutes, { prefix: '/api/v1' });
+  if (opts.extend) await opts.extend(app);
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,85 @@
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
+import fp from 'fastify-plugin';
+import { ForbiddenError, UnauthorizedError } from '../errors.js';
+import { roleAtLeast, scopeAllows, type Role } from '../security/roles.js';
+import { constantTimeEqual } from '../security/tokens.js';
+import { findTokenByValue, touchToken, type AuthenticatedToken } from '../store/tokens.js';
+
+export interface Principal extends AuthenticatedToken {}
+
+export const ROOT_PRINCIPAL: Principal = { id: 'root', name: 'admin', role: 'admin', namespaces: [] };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyInstance {
+    /** onRequest hook: 401 without a known token, 403 below `role` or outside the namespace scope. */
+    requireRole(role: Role, opts?: { namespaceParam?: string }): onRequestHookHandler;
+    /** Looks up a token value (bearer or mirror Basic password). */
+    principalFor(token: string): Promise<Principal | null>;
+  }
+}
+
+/** Throws 403 unless the principal may act on `namespace` with `role`. */
+export function authorize(principal: Principal, role: Role, namespace?: string): void {
+  if (!roleAtLeast(principal.role, role)) {
+    throw new ForbiddenError(`Token '${principal.name}' has role '${principal.role}'; this needs '${role}'`, {
+      required_role: role,
+    });
+  }
+  if (namespace !== undefined && !scopeAllows(principal.namespaces, namespace)) {
+    throw new ForbiddenError(`Token '${principal.name}' is not scoped to namespace '${namespace}'`, { namespace });
+  }
+}
+
+/** Whether a principal may see a namespace at all (used to filter lists). */
+export function canSee(principal: Principal, namespace: string): boolean {
+  return scopeAllows(principal.namespaces, namespace);
+}
+
+function bearer(req: FastifyRequest): string | null {
+  const h = req.headers.authorization;
+  if (!h) return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m?.[1] ?? null;
+}
+
+export interface AuthOptions {
+  /** SYNCLINE_ADMIN_TOKEN: the root token, acting as 'admin'. */
+  adminToken?: string | undefined;
+  /** The CLI's in-process admin (local mode), acting under its own name. */
+  localAdmin?: { token: string; name: string } | undefined;
+}
+
+export const authPlugin = fp(
+  async (app: FastifyInstance, opts: AuthOptions) => {
+    app.decorateRequest('principal', null);
+    const fixed: { token: string; principal: Principal }[] = [];
+    if (opts.adminToken) fixed.push({ token: opts.adminToken, principal: ROOT_PRINCIPAL });
+    if (opts.localAdmin) {
+      fixed.push({ token: opts.localAdmin.token, principal: { ...ROOT_PRINCIPAL, id: opts.localAdmin.name, name: opts.localAdmin.name } });
+    }
+
+    app.decorate('principalFor', async (token: string): Promise<Principal | null> => {
+      const match = fixed.find((f) => constantTimeEqual(token, f.token));
+      if (match) return match.principal;
+      const found = await findTokenByValue(app.ctx.db.db, token);
+      if (found) void touchToken(app.ctx.db.db, found.id).catch(() => undefined);
+      return found;
+    });
+
+    app.decorate('requireRole', (role: Role, ropts: { namespaceParam?: string } = {}): onRequestHookHandler => {
+      return async (req) => {
+        const token = bearer(req);
+        if (!token) throw new UnauthorizedError('Missing bearer token (Authorization: Bearer <token>)');
+        const principal = await app.principalFor(token);
+        if (!principal) throw new UnauthorizedError('Unknown or revoked token');
+        req.principal = principal;
+        const ns = ropts.namespaceParam ? (req.params as Record<string, string>)[ropts.namespaceParam] : undefined;
+        authorize(principal, role, ns);
+      };
+    });
+  },
+  { name: 'syncline-auth', dependencies: ['syncline-context'] },
+);

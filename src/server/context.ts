@@ -1,0 +1,25 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { ResolvedSettings } from '../config/load.js';
+import type { SecretBox } from '../security/secret-box.js';
+import type { DatabaseHandle } from '../store/db.js';
+
+/** Everything routes need, built once by the entry point (or a test) and shared. */
+export interface AppContext {
+  settings: ResolvedSettings;
+  db: DatabaseHandle;
+  box: SecretBox;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ctx: AppContext;
+  }
+}
+
+export const contextPlugin = fp(
+  async (app: FastifyInstance, ctx: AppContext) => {
+    app.decorate('ctx', ctx);
+  },
+  { name: 'syncline-context' },
+);

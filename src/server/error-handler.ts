@@ -1,0 +1,89 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { SynclineError } from '../errors.js';
+import { redact, redactDeep } from '../security/redact.js';
+
+export function errorPayload(code: string, message: string, details: Record<string, unknown> = {}) {
+  return { error: { code, message: redact(message), details: redactDeep(details) } };
+}
+
+interface ValidationIssue {
+  keyword: string;
+  instancePath: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+/** Names the offending field the way a user wrote it: `auth.token`, `mirror.slug`. */
+function describeValidation(context: string | undefined, issues: ValidationIssue[]) {
+  const first = issues[0]!;
+  const base = first.instancePath.replace(/^\//, '').split('/').filter(Boolean).join('.');
+  if (first.keyword === 'unrecognized_keys') {
+    const keys = (first.params?.keys as string[] | undefined) ?? [];
+    const fields = keys.map((k) => (base ? `${base}.${k}` : k));
+    return {
+      message: `Unknown field${fields.length > 1 ? 's' : ''} ${fields.map((f) => `'${f}'`).join(', ')} in ${context ?? 'request'}`,
+      details: { field: fields[0], fields, location: context ?? 'body' },
+    };
+  }
+  const field = base || '(root)';
+  return {
+    message: `Invalid ${context ?? 'request'} field '${field}': ${first.message ?? first.keyword}`,
+    details: {
+      field,
+      location: context ?? 'body',
+      issues: issues.slice(0, 20).map((i) => ({
+        field: i.instancePath.replace(/^\//, '').split('/').filter(Boolean).join('.') || '(root)',
+        message: i.message ?? i.keyword,
+      })),
+    },
+  };
+}
+
+function send(reply: FastifyReply, status: number, body: unknown) {
+  return reply.status(status).type('application/json; charset=utf-8').send(body);
+}
+
+/**
+ * One place turning every failure into `{"error":{code,message,details}}`. Known errors keep
+ * their code and status; anything unexpected is logged and becomes a 500 without internals.
+ */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    if (err instanceof SynclineError) {
+      if (err.statusCode >= 500) req.log.error({ err: { code: err.code, message: redact(err.message) } }, 'request failed');
+      return send(reply, err.statusCode, errorPayload(err.code, err.message, err.details));
+    }
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const { message, details } = describeValidation(err.validationContext, err.validation as ValidationIssue[]);
+      return send(reply, 400, errorPayload('invalid_request', message, details));
+    }
+    if (isResponseSerializationError(err as never)) {
+      req.log.error({ err: redact(String((err as Error).cause ?? err)) }, 'response did not match its schema');
+      return send(reply, 500, errorPayload('internal', 'Internal server error'));
+    }
+    switch (err.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return send(reply, 413, errorPayload('payload_too_large', 'Request body is larger than the limit', {}));
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return send(reply, 400, errorPayload('invalid_request', `Malformed JSON body: ${err.message}`));
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return send(reply, 415, errorPayload('unsupported_media_type', 'Send JSON with Content-Type: application/json'));
+      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+        return send(reply, 400, errorPayload('invalid_request', 'Content-Length does not match the body'));
+    }
+    if (err instanceof SyntaxError || (err.statusCode === 400 && /JSON/i.test(err.message))) {
+      return send(reply, 400, errorPayload('invalid_request', `Malformed JSON body: ${err.message}`));
+    }
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return send(reply, err.statusCode, errorPayload('invalid_request', err.message));
+    }
+    req.log.error({ err: { message: redact(err.message), stack: redact(err.stack ?? '') } }, 'unhandled error');
+    return send(reply, 500, errorPayload('internal', 'Internal server error'));
+  });
+
+  app.setNotFoundHandler((req, reply) =>
+    send(reply, 404, errorPayload('not_found', `No route for ${req.method} ${req.url.split('?')[0]}`)),
+  );
+}

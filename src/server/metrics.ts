@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Registry;
+  }
+}
+
+/** Prometheus metrics on a per-app registry (tests build many apps in one process). */
+export const metricsPlugin = fp(
+  async (app: FastifyInstance) => {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry, prefix: 'syncline_' });
+    const duration = new Histogram({
+      name: 'syncline_http_request_duration_seconds',
+      help: 'HTTP request duration by route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    });
+    const requests = new Counter({
+      name: 'syncline_http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: [registry],
+    });
+    app.decorate('metrics', registry);
+    app.addHook('onResponse', async (req, reply) => {
+      // The route template, never the raw URL, so label cardinality stays bounded.
+      const route = req.routeOptions.url ?? 'unmatched';
+      const labels = { method: req.method, route, status: String(reply.statusCode) };
+      duration.observe(labels, reply.elapsedTime / 1000);
+      requests.inc(labels);
+    });
+    app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+      reply.type(registry.contentType);
+      return registry.metrics();
+    });
+  },
+  { name: 'syncline-metrics' },
+);

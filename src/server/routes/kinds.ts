@@ -1,0 +1,46 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { ConflictError, NotFoundError } from '../../errors.js';
+import { BUILTIN_KINDS, validateKindDefinition } from '../../specs/kinds.js';
+import { listKindRows, putKind, toKind } from '../../store/kinds.js';
+import { errorBody, errorResponses } from '../schemas/common.js';
+import { kind, kindList, kindParams, kindPutBody } from '../schemas/kinds.js';
+
+export const kindRoutes: FastifyPluginAsyncZod = async (app) => {
+  const db = app.ctx.db.db;
+  const tags = ['kinds'];
+  const builtinNames = new Set(BUILTIN_KINDS.map((k) => k.name));
+  const builtins = () => BUILTIN_KINDS.map((k) => toKind({ name: k.name, schema: k.schema as Record<string, unknown>, equivalents: (k.equivalents ?? {}) as Record<string, unknown[][]> }, true));
+
+  app.put(
+    '/:kind',
+    {
+      onRequest: app.requireRole('admin'),
+      schema: { tags, params: kindParams, body: kindPutBody, response: { 200: kind, 409: errorBody, ...errorResponses } },
+    },
+    async (req) => {
+      const name = req.params.kind;
+      if (builtinNames.has(name)) throw new ConflictError('builtin_kind', `Kind '${name}' is built in and cannot be replaced`, { kind: name });
+      const def = { name, schema: req.body.schema, equivalents: (req.body.equivalents ?? {}) as Record<string, unknown[][]> };
+      // Compiles the schema (strict Ajv) so a bad one is refused before it is stored.
+      validateKindDefinition(def as never);
+      const { row } = await putKind(db, def, req.principal!.name);
+      return toKind(row, false);
+    },
+  );
+
+  app.get('/', { onRequest: app.requireRole('viewer'), schema: { tags, response: { 200: kindList, ...errorResponses } } }, async () => ({
+    items: [...builtins(), ...(await listKindRows(db)).map((r) => toKind(r, false))],
+  }));
+
+  app.get(
+    '/:kind',
+    { onRequest: app.requireRole('viewer'), schema: { tags, params: kindParams, response: { 200: kind, ...errorResponses } } },
+    async (req) => {
+      const builtin = builtins().find((k) => k.name === req.params.kind);
+      if (builtin) return builtin;
+      const row = (await listKindRows(db)).find((r) => r.name === req.params.kind);
+      if (!row) throw new NotFoundError(`Kind '${req.params.kind}' not found`);
+      return toKind(row, false);
+    },
+  );
+};

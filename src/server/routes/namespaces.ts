@@ -1,0 +1,43 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { deleteNamespace, getNamespace, listNamespaces, putNamespace } from '../../store/namespaces.js';
+import { canSee } from '../auth.js';
+import { errorResponses } from '../schemas/common.js';
+import { namespace, namespaceList, namespaceParams, namespacePutBody } from '../schemas/namespaces.js';
+
+export const namespaceRoutes: FastifyPluginAsyncZod = async (app) => {
+  const db = app.ctx.db.db;
+  const tags = ['namespaces'];
+  const scoped = { namespaceParam: 'ns' };
+
+  app.put(
+    '/:ns',
+    {
+      onRequest: app.requireRole('admin', scoped),
+      schema: { tags, params: namespaceParams, body: namespacePutBody, response: { 200: namespace, ...errorResponses } },
+    },
+    async (req) => {
+      await putNamespace(db, req.params.ns, req.body, req.principal!.name);
+      return getNamespace(db, req.params.ns);
+    },
+  );
+
+  app.get('/', { onRequest: app.requireRole('viewer'), schema: { tags, response: { 200: namespaceList, ...errorResponses } } }, async (req) => ({
+    items: await listNamespaces(db, (name) => canSee(req.principal!, name)),
+  }));
+
+  app.get(
+    '/:ns',
+    { onRequest: app.requireRole('viewer', scoped), schema: { tags, params: namespaceParams, response: { 200: namespace, ...errorResponses } } },
+    async (req) => getNamespace(db, req.params.ns),
+  );
+
+  app.delete(
+    '/:ns',
+    { onRequest: app.requireRole('admin', scoped), schema: { tags, params: namespaceParams, response: { 204: z.null(), ...errorResponses } } },
+    async (req, reply) => {
+      await deleteNamespace(db, req.params.ns, req.principal!.name);
+      return reply.status(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,79 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { assertOutboundUrlAllowed } from '../../security/url-guard.js';
+import { createSource, deleteSource, getSourceRow, listSourceRows, toSource, updateSource } from '../../store/sources.js';
+import { errorBody, errorResponses } from '../schemas/common.js';
+import {
+  source,
+  sourceCheckBody,
+  sourceCheckResult,
+  sourceCreateBody,
+  sourceList,
+  sourceParams,
+  sourcePatchBody,
+} from '../schemas/sources.js';
+import { checkSource } from '../../sync/check-source.js';
+
+export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { settings, box } = app.ctx;
+  const db = app.ctx.db.db;
+  const guard = (url: string) =>
+    assertOutboundUrlAllowed(url, { allowedHosts: settings.allowed_hosts, allowFileSources: settings.allow_file_sources });
+  const view = (row: Parameters<typeof toSource>[0]) => toSource(row, settings.public_url);
+  const tags = ['sources'];
+
+  app.post(
+    '/',
+    { onRequest: app.requireRole('admin'), schema: { tags, body: sourceCreateBody, response: { 201: source, 409: errorBody, ...errorResponses } } },
+    async (req, reply) => {
+      const parsed = await guard(req.body.url);
+      const row = await createSource(db, box, { ...req.body, url: parsed.url }, req.principal!.name);
+      return reply.status(201).send(view(row));
+    },
+  );
+
+  app.get('/', { onRequest: app.requireRole('viewer'), schema: { tags, response: { 200: sourceList, ...errorResponses } } }, async () => ({
+    items: (await listSourceRows(db)).map(view),
+  }));
+
+  app.get(
+    '/:name',
+    { onRequest: app.requireRole('viewer'), schema: { tags, params: sourceParams, response: { 200: source, ...errorResponses } } },
+    async (req) => view(await getSourceRow(db, req.params.name)),
+  );
+
+  app.patch(
+    '/:name',
+    {
+      onRequest: app.requireRole('admin'),
+      schema: { tags, params: sourceParams, body: sourcePatchBody, response: { 200: source, 409: errorBody, ...errorResponses } },
+    },
+    async (req) => {
+      const body = { ...req.body };
+      if (body.url !== undefined) body.url = (await guard(body.url)).url;
+      return view(await updateSource(db, box, req.params.name, body, req.principal!.name));
+    },
+  );
+
+  app.delete(
+    '/:name',
+    { onRequest: app.requireRole('admin'), schema: { tags, params: sourceParams, response: { 204: z.null(), 409: errorBody, ...errorResponses } } },
+    async (req, reply) => {
+      await deleteSource(db, req.params.name, req.principal!.name);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/:name/check',
+    {
+      onRequest: app.requireRole('admin'),
+      schema: { tags, params: sourceParams, body: sourceCheckBody.optional(), response: { 200: sourceCheckResult, 502: errorBody, ...errorResponses } },
+    },
+    async (req) => {
+      const row = await getSourceRow(db, req.params.name);
+      await guard(row.url);
+      return checkSource(app.ctx, row, req.body?.ref);
+    },
+  );
+};

@@ -1,0 +1,28 @@
+import fs from 'node:fs';
+import type { ResolvedSettings } from '../config/load.js';
+import { setGitHome } from '../git/env.js';
+import { SecretBox, loadOrCreateSecretKey } from '../security/secret-box.js';
+import { openDatabase } from '../store/db.js';
+import type { AppContext } from './context.js';
+import path from 'node:path';
+
+/**
+ * Opens everything the app needs from settings: data dir, secret key, database (migrated).
+ * Shared by `syncline serve`, the CLI's local mode and tests.
+ */
+export async function openContext(settings: ResolvedSettings, opts: { schema?: string } = {}): Promise<AppContext> {
+  fs.mkdirSync(settings.data_dir, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(settings.mirror_dir, { recursive: true });
+  const gitHome = path.join(settings.data_dir, 'git-home');
+  fs.mkdirSync(gitHome, { recursive: true });
+  setGitHome(gitHome);
+  const box = new SecretBox(loadOrCreateSecretKey(settings.data_dir, settings.secret_key));
+  const db = await openDatabase({ url: settings.database_url, ...(opts.schema ? { schema: opts.schema } : {}) });
+  try {
+    await db.migrate();
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return { settings, db, box };
+}

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { namespaceName, sourceName } from './common.js';
+import { deploymentSummary } from './deployments.js';
+
+export const NAMESPACE_STATUSES = ['never_synced', 'synced', 'out_of_sync', 'error'] as const;
+
+export const namespacePutBody = z
+  .object({
+    source: sourceName.nullable().optional(),
+    branch: z.string().min(1).max(255).optional(),
+    path: z.string().max(1024).optional(),
+    auto_sync: z.boolean().optional(),
+    prune: z.boolean().optional(),
+    allow_unmerged_refs: z.boolean().optional(),
+  })
+  .strict();
+export type NamespacePutBody = z.infer<typeof namespacePutBody>;
+
+export const namespace = z.object({
+  name: z.string(),
+  source: z.string().nullable(),
+  branch: z.string(),
+  path: z.string(),
+  auto_sync: z.boolean(),
+  prune: z.boolean(),
+  allow_unmerged_refs: z.boolean(),
+  status: z.enum(NAMESPACE_STATUSES),
+  last_deployment: deploymentSummary.nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type Namespace = z.infer<typeof namespace>;
+
+export const namespaceList = z.object({ items: z.array(namespace) });
+export const namespaceParams = z.object({ ns: namespaceName });

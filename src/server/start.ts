@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify';
+import type { ResolvedSettings } from '../config/load.js';
+import { buildApp } from './app.js';
+import { openContext } from './runtime.js';
+
+/** Hooks that run with the server (schedulers); each returns a stop function. */
+export type BackgroundTask = (app: FastifyInstance) => Promise<() => Promise<void>>;
+const backgroundTasks: BackgroundTask[] = [];
+export function addBackgroundTask(task: BackgroundTask): void {
+  backgroundTasks.push(task);
+}
+
+/**
+ * The listening entry point: open the store (migrating), build the app, listen, start
+ * background work, and shut down gracefully on SIGTERM/SIGINT — new connections are refused,
+ * in-flight requests finish, then the database closes.
+ */
+export async function startServer(settings: ResolvedSettings): Promise<FastifyInstance> {
+  const ctx = await openContext(settings);
+  const app = await buildApp({ ctx });
+  const stops: (() => Promise<void>)[] = [];
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    const force = setTimeout(() => {
+      app.log.error('shutdown took longer than 30 s; exiting');
+      process.exit(1);
+    }, 30_000);
+    force.unref();
+    try {
+      for (const stop of stops) await stop();
+      await app.close();
+      await ctx.db.close();
+      app.log.info('shutdown complete');
+      process.exit(0);
+    } catch (err) {
+      app.log.error({ err }, 'error during shutdown');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  await app.listen({ port: settings.port, host: settings.host });
+  for (const task of backgroundTasks) stops.push(await task(app));
+  app.log.info(
+    { port: settings.port, data_dir: settings.data_dir, database: settings.database_url.startsWith('sqlite:') ? 'sqlite' : 'postgres' },
+    'syncline listening',
+  );
+  if (!settings.admin_token) {
+    app.log.warn('SYNCLINE_ADMIN_TOKEN is not set: create a token with `syncline token create --name NAME --role admin`');
+  }
+  return app;
+}

@@ -1,0 +1,416 @@
+/**
+ * Kinds: named JSON Schemas (2020-12) for `spec`, held by the server — never by the repo, so a
+ * commit cannot loosen validation.
+ *
+ * - Schemas are compiled once per distinct definition (memoised), with Ajv in strict mode and
+ *   `allErrors`. `useDefaults` is off: defaults are applied by normalisation (normalize.ts) so
+ *   that they are visible and comparable, never silently injected by the validator.
+ * - Unknown fields are rejected: before compiling, every object schema that does not say
+ *   otherwise gets `additionalProperties: false` (see `closeObjectSchemas`).
+ * - A kind may declare equivalent values (`""` ≡ `"recreate"`); see types.ts `Equivalents`.
+ * - `Config` is built in: `spec.data` is any mapping.
+ */
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { BadRequestError } from '../errors.js';
+import { cloneJson, describeJson, hasOwn, isJsonObject, jsonEqual } from './json.js';
+import { escapeSegment, getAt, parsePointer } from './pointer.js';
+import type { Equivalents, JsonObject, JsonValue, KindDefinition, SpecValidationError } from './types.js';
+
+// ajv-formats is CommonJS (`module.exports = plugin; exports.default = plugin`); under NodeNext the
+// default import is typed as the module object, at runtime it is the plugin itself. Both carry `.default`.
+const addFormats = (addFormatsModule as unknown as { default: typeof addFormatsModule.default }).default;
+
+export const KIND_NAME_PATTERN = /^[A-Z][A-Za-z0-9]{0,62}$/;
+const SCHEMA_DIALECT = 'https://json-schema.org/draft/2020-12/schema';
+
+/** The built-in `Config` kind: `spec.data` is a free-form mapping. */
+export const CONFIG_KIND: KindDefinition = Object.freeze({
+  name: 'Config',
+  schema: {
+    type: 'object',
+    required: ['data'],
+    properties: {
+      data: {
+        type: 'object',
+        description: 'Free-form configuration: any keys, any JSON values.',
+        additionalProperties: true,
+      },
+    },
+  },
+});
+
+export const BUILTIN_KINDS: readonly KindDefinition[] = Object.freeze([CONFIG_KIND]);
+
+export function isBuiltinKind(name: string): boolean {
+  return BUILTIN_KINDS.some((k) => k.name === name);
+}
+
+/** One compiled equivalence rule; `segments` are document-relative (start with `spec` or `metadata`). */
+export interface EquivalenceRule {
+  pointer: string;
+  segments: string[];
+  groups: JsonValue[][];
+}
+
+export interface CompiledKind {
+  readonly name: string;
+  readonly builtin: boolean;
+  /** The schema as defined (what `GET /kinds/{kind}` shows). */
+  readonly schema: JsonObject;
+  /** The schema actually enforced: `schema` with `additionalProperties: false` added where unspecified. */
+  readonly effectiveSchema: JsonObject;
+  readonly equivalents: Equivalents;
+  readonly equivalenceRules: readonly EquivalenceRule[];
+  /** Validate a spec; errors carry document-relative pointers (`/spec/...`). */
+  validate(spec: unknown): SpecValidationError[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Closing object schemas
+
+const SCHEMA_MAP_KEYWORDS = ['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas'] as const;
+const SCHEMA_KEYWORDS = [
+  'additionalProperties',
+  'unevaluatedProperties',
+  'items',
+  'additionalItems',
+  'unevaluatedItems',
+  'contains',
+  'not',
+  'if',
+  'then',
+  'else',
+  'propertyNames',
+] as const;
+const SCHEMA_ARRAY_KEYWORDS = ['allOf', 'anyOf', 'oneOf', 'prefixItems'] as const;
+
+function describesObject(schema: JsonObject): boolean {
+  const type = schema['type'];
+  if (type === 'object') return true;
+  if (Array.isArray(type) && type.includes('object')) return true;
+  return hasOwn(schema, 'properties');
+}
+
+/**
+ * Returns a copy of `schema` where every (sub)schema that describes an object — `type: "object"`
+ * (or a type list containing it) or a `properties` keyword — and has none of
+ * `additionalProperties`, `unevaluatedProperties`, `patternProperties` gets
+ * `additionalProperties: false`. Values under `default`, `const`, `enum`, `examples` are data,
+ * not schemas, and are left alone.
+ *
+ * Consequence for schema authors: a branch of `allOf` that lists `properties` is closed too. To
+ * compose objects, put `unevaluatedProperties: false` on the parent and `additionalProperties: true`
+ * (or nothing but `type`-less keywords) on the branches, or say `additionalProperties: true` to
+ * open a mapping on purpose (as `Config.spec.data` does).
+ */
+export function closeObjectSchemas(schema: JsonValue): JsonValue {
+  if (!isJsonObject(schema)) return cloneJson(schema); // boolean schemas and junk are left to Ajv
+  const out = cloneJson(schema);
+  walkClose(out);
+  return out;
+}
+
+function walkClose(schema: JsonObject): void {
+  if (
+    describesObject(schema) &&
+    !hasOwn(schema, 'additionalProperties') &&
+    !hasOwn(schema, 'unevaluatedProperties') &&
+    !hasOwn(schema, 'patternProperties')
+  ) {
+    schema['additionalProperties'] = false;
+  }
+  for (const kw of SCHEMA_MAP_KEYWORDS) {
+    const map = hasOwn(schema, kw) ? schema[kw] : undefined;
+    if (isJsonObject(map)) for (const key of Object.keys(map)) visitSub(map[key]);
+  }
+  for (const kw of SCHEMA_KEYWORDS) {
+    const sub = hasOwn(schema, kw) ? schema[kw] : undefined;
+    if (Array.isArray(sub)) sub.forEach(visitSub); // draft-07 style tuple `items: [...]`
+    else visitSub(sub);
+  }
+  for (const kw of SCHEMA_ARRAY_KEYWORDS) {
+    const list = hasOwn(schema, kw) ? schema[kw] : undefined;
+    if (Array.isArray(list)) list.forEach(visitSub);
+  }
+}
+
+function visitSub(sub: JsonValue | undefined): void {
+  if (isJsonObject(sub)) walkClose(sub);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Definition checks and compilation
+
+function invalidKind(message: string, details: Record<string, unknown> = {}): BadRequestError {
+  return new BadRequestError('invalid_kind', message, details);
+}
+
+function isJsonData(value: unknown, depth = 0): value is JsonValue {
+  if (depth > 64) return false;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (Array.isArray(value)) return value.every((v) => isJsonData(v, depth + 1));
+  if (isJsonObject(value)) return Object.keys(value).every((k) => isJsonData(value[k], depth + 1));
+  return false;
+}
+
+/** Document-relative segments for an equivalents pointer (see types.ts `Equivalents`). */
+export function equivalencePointerSegments(pointer: string): string[] {
+  const segs = parsePointer(pointer);
+  if (segs[0] === 'spec' || segs[0] === 'metadata') return segs;
+  return ['spec', ...segs];
+}
+
+function compileEquivalents(kind: string, equivalents: unknown): EquivalenceRule[] {
+  if (equivalents === undefined) return [];
+  if (!isJsonObject(equivalents)) {
+    throw invalidKind(`Kind '${kind}': equivalents must be an object of JSON pointer → [[value, …], …]`);
+  }
+  const rules: EquivalenceRule[] = [];
+  for (const pointer of Object.keys(equivalents)) {
+    const where = `Kind '${kind}': equivalents[${JSON.stringify(pointer)}]`;
+    if (pointer === '') throw invalidKind(`${where}: the pointer must name a field`);
+    let segments: string[];
+    try {
+      segments = equivalencePointerSegments(pointer);
+    } catch (err) {
+      throw invalidKind(`${where}: ${(err as Error).message}`);
+    }
+    if (segments[0] === 'metadata') {
+      const ok =
+        (segments.length === 2 && segments[1] === 'description') ||
+        (segments.length === 3 && segments[1] === 'labels');
+      if (!ok) throw invalidKind(`${where}: metadata pointers must be /metadata/description or /metadata/labels/<key>`);
+    }
+    const groups = equivalents[pointer];
+    if (!Array.isArray(groups) || groups.length === 0) {
+      throw invalidKind(`${where}: must be a non-empty list of groups, e.g. [["recreate", ""]]`);
+    }
+    const seen: JsonValue[] = [];
+    for (const group of groups) {
+      if (!Array.isArray(group) || group.length < 2) {
+        throw invalidKind(`${where}: each group must be a list of at least two equivalent values, e.g. ["recreate", ""]`);
+      }
+      for (const value of group) {
+        if (!isJsonData(value)) throw invalidKind(`${where}: values must be JSON values`);
+        if (seen.some((s) => jsonEqual(s, value))) {
+          throw invalidKind(`${where}: ${JSON.stringify(value)} appears more than once`);
+        }
+        seen.push(value);
+      }
+    }
+    rules.push({ pointer, segments, groups: cloneJson(groups as JsonValue[][]) });
+  }
+  return rules;
+}
+
+function newAjv(): Ajv2020 {
+  const ajv = new Ajv2020({
+    strict: true,
+    allErrors: true,
+    useDefaults: false,
+    coerceTypes: false,
+    removeAdditional: false,
+    allowUnionTypes: true,
+    validateFormats: true,
+    logger: false,
+  });
+  addFormats(ajv);
+  return ajv;
+}
+
+function compileDefinition(def: unknown, builtin: boolean): CompiledKind {
+  if (!isJsonObject(def)) throw invalidKind('A kind definition must be an object with name and schema');
+  const name = def['name'];
+  if (typeof name !== 'string' || !KIND_NAME_PATTERN.test(name)) {
+    throw invalidKind(
+      `Invalid kind name ${JSON.stringify(name)}: must match ${KIND_NAME_PATTERN.source} (e.g. Workload)`,
+    );
+  }
+  const schema = def['schema'];
+  if (!isJsonObject(schema)) throw invalidKind(`Kind '${name}': schema must be a JSON Schema object`);
+  if (!isJsonData(schema)) throw invalidKind(`Kind '${name}': schema must be plain JSON`);
+  if (hasOwn(schema, '$schema') && schema['$schema'] !== SCHEMA_DIALECT) {
+    throw invalidKind(`Kind '${name}': only JSON Schema 2020-12 is supported ($schema must be ${SCHEMA_DIALECT} or absent)`);
+  }
+  if (hasOwn(schema, '$async')) throw invalidKind(`Kind '${name}': asynchronous schemas are not supported`);
+  if (schema['type'] !== 'object') {
+    throw invalidKind(`Kind '${name}': the schema must have "type": "object" (spec is always a mapping)`);
+  }
+  const equivalenceRules = compileEquivalents(name, def['equivalents']);
+  const effectiveSchema = closeObjectSchemas(schema) as JsonObject;
+
+  let validateFn: ValidateFunction;
+  try {
+    validateFn = newAjv().compile(effectiveSchema);
+  } catch (err) {
+    throw invalidKind(`Kind '${name}': invalid schema: ${(err as Error).message}`);
+  }
+  const equivalents = (def['equivalents'] ?? {}) as Equivalents;
+  return Object.freeze({
+    name,
+    builtin,
+    schema: cloneJson(schema),
+    effectiveSchema,
+    equivalents: cloneJson(equivalents as JsonObject) as Equivalents,
+    equivalenceRules,
+    validate(spec: unknown): SpecValidationError[] {
+      if (validateFn(spec)) return [];
+      return mapAjvErrors(validateFn.errors ?? [], spec as JsonValue);
+    },
+  });
+}
+
+const COMPILE_CACHE_LIMIT = 256;
+const compileCache = new Map<string, CompiledKind>();
+
+/**
+ * Check and compile a kind definition; throws BadRequestError('invalid_kind') with Ajv's message
+ * for a bad schema, a bad name or bad equivalents. Memoised on the definition's JSON text, so
+ * rebuilding a registry from the same rows does not recompile.
+ */
+export function compileKind(def: KindDefinition): CompiledKind {
+  return compileCached(def, false);
+}
+
+function compileCached(def: unknown, builtin: boolean): CompiledKind {
+  let key: string | undefined;
+  try {
+    key = `${builtin ? 'b' : 'u'}:${JSON.stringify(def)}`;
+  } catch {
+    key = undefined; // cyclic junk: let compileDefinition reject it
+  }
+  const hit = key === undefined ? undefined : compileCache.get(key);
+  if (hit) return hit;
+  const compiled = compileDefinition(def, builtin);
+  if (key !== undefined) {
+    if (compileCache.size >= COMPILE_CACHE_LIMIT) {
+      const oldest = compileCache.keys().next().value;
+      if (oldest !== undefined) compileCache.delete(oldest);
+    }
+    compileCache.set(key, compiled);
+  }
+  return compiled;
+}
+
+/**
+ * Validate a kind definition `{name, schema, equivalents?}` (e.g. a `PUT /kinds/{kind}` body
+ * with the name from the URL). Throws BadRequestError('invalid_kind', message) when it is bad —
+ * including an attempt to redefine a built-in kind.
+ */
+export function validateKindDefinition(def: unknown): asserts def is KindDefinition {
+  if (isJsonObject(def) && typeof def['name'] === 'string' && isBuiltinKind(def['name'])) {
+    throw invalidKind(`Kind '${def['name']}' is built in and cannot be redefined`);
+  }
+  compileCached(def, false);
+}
+
+/** The kinds known to one planning run: the built-ins plus the admin-defined ones. */
+export class KindRegistry {
+  private readonly kinds = new Map<string, CompiledKind>();
+
+  constructor(definitions: Iterable<KindDefinition> = []) {
+    for (const def of BUILTIN_KINDS) this.kinds.set(def.name, compileCached(def, true));
+    for (const def of definitions) {
+      validateKindDefinition(def);
+      if (this.kinds.has(def.name)) throw invalidKind(`Kind '${def.name}' is defined twice`);
+      this.kinds.set(def.name, compileCached(def, false));
+    }
+  }
+
+  get(name: string): CompiledKind | undefined {
+    return this.kinds.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.kinds.has(name);
+  }
+
+  /** Kind names, sorted. */
+  names(): string[] {
+    return [...this.kinds.keys()].sort(compareStrings);
+  }
+
+  list(): CompiledKind[] {
+    return this.names().map((n) => this.kinds.get(n) as CompiledKind);
+  }
+}
+
+/**
+ * Validate `spec` against a kind. Errors carry document-relative JSON pointers (`/spec/port`);
+ * an unknown field's pointer is the unknown key itself, a missing field's is its parent mapping.
+ */
+export function validateSpec(kind: CompiledKind, spec: unknown): SpecValidationError[] {
+  return kind.validate(spec);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ajv errors → SpecValidationError
+
+function mapAjvErrors(errors: readonly ErrorObject[], spec: JsonValue): SpecValidationError[] {
+  const out: SpecValidationError[] = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    // `if` only says "must match then/else"; the failing keyword inside is reported on its own.
+    if (e.keyword === 'if') continue;
+    const base = `/spec${e.instancePath}`;
+    const params = e.params as Record<string, unknown>;
+    let path = base;
+    let message: string;
+    switch (e.keyword) {
+      case 'required':
+        message = `missing required field '${String(params['missingProperty'])}'`;
+        break;
+      case 'additionalProperties':
+      case 'unevaluatedProperties': {
+        const prop = String(params['additionalProperty'] ?? params['unevaluatedProperty']);
+        path = `${base}/${escapeSegment(prop)}`;
+        message = `unknown field '${prop}' (not allowed by the schema)`;
+        break;
+      }
+      case 'type':
+        message = `must be ${aOrAn(String(params['type']))} (got ${describeJson(valueAt(spec, e.instancePath))})`;
+        break;
+      case 'enum': {
+        const allowed = (params['allowedValues'] as unknown[] | undefined) ?? [];
+        message = `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')} (got ${describeJson(valueAt(spec, e.instancePath))})`;
+        break;
+      }
+      case 'const':
+        message = `must be ${JSON.stringify(params['allowedValue'])} (got ${describeJson(valueAt(spec, e.instancePath))})`;
+        break;
+      case 'propertyNames':
+        path = `${base}/${escapeSegment(String(params['propertyName']))}`;
+        message = `field name '${String(params['propertyName'])}' is not allowed`;
+        break;
+      default:
+        message = e.message ?? `fails '${e.keyword}'`;
+        if (typeof params['propertyName'] === 'string') path = `${base}/${escapeSegment(params['propertyName'])}`;
+    }
+    const key = `${path}\u0000${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ path, keyword: e.keyword, message });
+  }
+  return out;
+}
+
+function valueAt(spec: JsonValue, instancePath: string): JsonValue | undefined {
+  try {
+    return getAt(spec, parsePointer(instancePath));
+  } catch {
+    return undefined;
+  }
+}
+
+function aOrAn(type: string): string {
+  const words = type.split(',').map((t) => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`));
+  return words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}` : (words[0] ?? type);
+}
+
+/** Plain code-unit comparison (locale-independent, deterministic). */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

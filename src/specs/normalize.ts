@@ -1,0 +1,178 @@
+/**
+ * Normalisation: the one canonical form of a spec for its kind, so that comparing git with live
+ * state never shows false drift.
+ *
+ * 1. Defaults: for every property missing from a mapping whose schema declares a `default`, the
+ *    default is inserted (deep copy), recursively through `properties`, `additionalProperties`
+ *    (object schemas), `items` / `prefixItems`, `allOf` branches and local `$ref`s
+ *    (`#/$defs/...`). Defaults are only applied inside mappings that exist: a missing
+ *    `healthcheck` stays missing unless `healthcheck` itself has a default. `anyOf` / `oneOf` /
+ *    `if` are not followed (which branch applies is ambiguous).
+ * 2. Equivalents: a value equal to any member of an equivalence group is replaced by the group's
+ *    FIRST member (the canonical value): with `[["recreate", ""]]`, `""` becomes `"recreate"`.
+ *    Absent values are not touched (that is what defaults are for).
+ * 3. Values compare as JSON: numbers by value (`1.0` is `1`), key order irrelevant, and no type
+ *    coercion — `"8080"` is a string and stays one.
+ *
+ * Steps 1-2 repeat until nothing changes (a canonical value may be a mapping that itself gets
+ * defaults), so normalisation is idempotent: normalize(normalize(x)) equals normalize(x).
+ * Inputs are never mutated.
+ */
+import { cloneJson, getOwn, hasOwn, isJsonObject, jsonEqual, setOwn } from './json.js';
+import type { CompiledKind, EquivalenceRule } from './kinds.js';
+import { parsePointer, getAt } from './pointer.js';
+import type { JsonObject, JsonValue, SpecContent, SpecMetadata } from './types.js';
+
+const MAX_SCHEMA_DEPTH = 64;
+const MAX_ROUNDS = 5;
+
+/** Returns a copy of `value` with the schema's defaults filled in. */
+export function applyDefaults<T extends JsonValue>(schema: JsonValue, value: T): T {
+  const out = cloneJson(value);
+  fillDefaults(schema, out, isJsonObject(schema) ? schema : {}, 0);
+  return out;
+}
+
+function resolveRef(schema: JsonObject, root: JsonObject): JsonValue | undefined {
+  const ref = getOwn(schema, '$ref');
+  if (typeof ref !== 'string' || !ref.startsWith('#')) return undefined;
+  try {
+    const segments = parsePointer(ref.slice(1)).map((s) => decodeURIComponent(s));
+    return getAt(root, segments);
+  } catch {
+    return undefined;
+  }
+}
+
+function defaultOf(schema: JsonValue | undefined, root: JsonObject, depth = 0): JsonValue | undefined {
+  if (!isJsonObject(schema) || depth > MAX_SCHEMA_DEPTH) return undefined;
+  if (hasOwn(schema, 'default')) return schema['default'];
+  const target = resolveRef(schema, root);
+  return target === undefined ? undefined : defaultOf(target, root, depth + 1);
+}
+
+function fillDefaults(schema: JsonValue | undefined, value: JsonValue, root: JsonObject, depth: number): void {
+  if (!isJsonObject(schema) || depth > MAX_SCHEMA_DEPTH) return;
+  const target = resolveRef(schema, root);
+  if (target !== undefined) fillDefaults(target, value, root, depth + 1);
+  const allOf = getOwn(schema, 'allOf');
+  if (Array.isArray(allOf)) for (const branch of allOf) fillDefaults(branch, value, root, depth + 1);
+
+  if (isJsonObject(value)) {
+    const props = getOwn(schema, 'properties');
+    const known = new Set<string>();
+    if (isJsonObject(props)) {
+      for (const key of Object.keys(props)) {
+        known.add(key);
+        const sub = props[key];
+        if (!hasOwn(value, key)) {
+          const dflt = defaultOf(sub, root);
+          if (dflt !== undefined) setOwn(value, key, cloneJson(dflt));
+        }
+        const child = getOwn(value, key);
+        if (child !== undefined) fillDefaults(sub, child, root, depth + 1);
+      }
+    }
+    const additional = getOwn(schema, 'additionalProperties');
+    if (isJsonObject(additional)) {
+      for (const key of Object.keys(value)) {
+        if (!known.has(key)) fillDefaults(additional, value[key] as JsonValue, root, depth + 1);
+      }
+    }
+  } else if (Array.isArray(value)) {
+    const prefix = getOwn(schema, 'prefixItems');
+    const prefixLen = Array.isArray(prefix) ? prefix.length : 0;
+    if (Array.isArray(prefix)) prefix.forEach((sub, i) => i < value.length && fillDefaults(sub, value[i] as JsonValue, root, depth + 1));
+    const items = getOwn(schema, 'items');
+    if (isJsonObject(items)) {
+      for (let i = prefixLen; i < value.length; i++) fillDefaults(items, value[i] as JsonValue, root, depth + 1);
+    }
+  }
+}
+
+/**
+ * Replace values equivalent to a group's canonical (first) member, in place, over a
+ * document-shaped object `{spec, metadata}`.
+ */
+function canonicalizeInPlace(rules: readonly EquivalenceRule[], doc: JsonObject): void {
+  for (const rule of rules) visitRule(doc, rule.segments, 0, rule.groups);
+}
+
+function visitRule(container: JsonValue, segments: readonly string[], i: number, groups: readonly JsonValue[][]): void {
+  const seg = segments[i];
+  if (seg === undefined) return;
+  const last = i === segments.length - 1;
+  const keys: string[] =
+    seg === '*'
+      ? Array.isArray(container)
+        ? container.map((_, idx) => String(idx))
+        : isJsonObject(container)
+          ? Object.keys(container)
+          : []
+      : [seg];
+  for (const key of keys) {
+    if (Array.isArray(container)) {
+      if (!/^(0|[1-9][0-9]*)$/.test(key)) continue;
+      const idx = Number(key);
+      const cur = container[idx];
+      if (cur === undefined) continue;
+      if (last) {
+        const canonical = canonicalFor(groups, cur);
+        if (canonical !== undefined) container[idx] = cloneJson(canonical);
+      } else {
+        visitRule(cur, segments, i + 1, groups);
+      }
+    } else if (isJsonObject(container)) {
+      const cur = getOwn(container, key);
+      if (cur === undefined) continue;
+      if (last) {
+        const canonical = canonicalFor(groups, cur);
+        if (canonical !== undefined) setOwn(container, key, cloneJson(canonical));
+      } else {
+        visitRule(cur, segments, i + 1, groups);
+      }
+    }
+  }
+}
+
+function canonicalFor(groups: readonly JsonValue[][], value: JsonValue): JsonValue | undefined {
+  for (const group of groups) {
+    if (group.some((member) => jsonEqual(member, value))) return group[0];
+  }
+  return undefined;
+}
+
+/** Apply only the equivalence rules (no defaults) to a `{spec, metadata}` content; returns a copy. */
+export function canonicalizeEquivalents(rules: readonly EquivalenceRule[], content: SpecContent): SpecContent {
+  const doc = toDoc(content);
+  canonicalizeInPlace(rules, doc);
+  return fromDoc(doc);
+}
+
+function toDoc(content: SpecContent): JsonObject {
+  return {
+    spec: cloneJson(content.spec),
+    metadata: cloneJson((content.metadata ?? {}) as JsonObject),
+  };
+}
+
+function fromDoc(doc: JsonObject): SpecContent {
+  return { spec: doc['spec'] as JsonObject, metadata: doc['metadata'] as SpecMetadata };
+}
+
+/** Normalise a document's spec and metadata for its kind (defaults, then equivalents, to a fixpoint). */
+export function normalizeContent(kind: CompiledKind, content: SpecContent): SpecContent {
+  const doc = toDoc(content);
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const before = cloneJson(doc);
+    fillDefaults(kind.effectiveSchema, doc['spec'] as JsonValue, kind.effectiveSchema, 0);
+    canonicalizeInPlace(kind.equivalenceRules, doc);
+    if (jsonEqual(before, doc)) break;
+  }
+  return fromDoc(doc);
+}
+
+/** Normalise only a spec (equivalents that point into metadata do not apply). */
+export function normalizeSpec(kind: CompiledKind, spec: JsonObject): JsonObject {
+  return normalizeContent(kind, { spec, metadata: {} }).spec;
+}

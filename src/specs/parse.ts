@@ -1,0 +1,610 @@
+/**
+ * Strict YAML parsing of spec files, with positions.
+ *
+ * Every document is a mapping with `kind`, `name`, `spec` and optional `metadata`
+ * (`labels`, `description`). Anything else — a syntax error, a tab used as indentation, a
+ * duplicate key, an alias bomb, a list or scalar document, a missing or mistyped field, an unknown
+ * kind, a schema failure — becomes an InvalidResult whose message names `file:line:column` of the
+ * offending KEY. Nothing is silently skipped except empty documents (only comments, or a trailing
+ * `---`).
+ *
+ * Values are read with the YAML 1.2 core schema and converted to plain JSON by our own walker
+ * (not `toJS`) so that we can:
+ * - record the position of every key (for messages and for errors found later);
+ * - refuse what JSON cannot hold: `.inf` / `.nan`, integers beyond ±(2^53-1) (they would silently
+ *   lose precision), explicit tags such as `!!binary`, `!!timestamp`, `!!set` or custom `!tags`;
+ * - refuse merge keys (`<<`): YAML 1.2 has none, and reading `<<` as an ordinary key would only
+ *   produce a confusing "unknown field" later;
+ * - cap alias expansions (`maxAliasCount`, default 100 — the billion-laughs defence), refuse
+ *   recursive aliases, and cap nesting depth (`maxDepth`, default 64).
+ * Date-looking values (`2024-01-01`) and YAML 1.1 booleans (`yes`, `on`) are plain strings in the
+ * core schema — even under a `%YAML 1.1` directive — and are kept as strings.
+ * Mapping keys must be strings; a plain number or boolean key (`404: page`) is kept as written
+ * (`"404"`), a null, alias or collection key is refused.
+ *
+ * The returned `spec` / `metadata` are as declared (not normalised). When a KindRegistry is given
+ * the kind must exist and the NORMALISED spec (defaults, equivalents) must pass its schema.
+ */
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
+import type { Document, YAMLError } from 'yaml';
+import { describeJson, hasOwn, isJsonObject, setOwn } from './json.js';
+import { KIND_NAME_PATTERN, compareStrings } from './kinds.js';
+import type { KindRegistry } from './kinds.js';
+import { normalizeSpec } from './normalize.js';
+import { formatPointer, parsePointer } from './pointer.js';
+import type {
+  InvalidCode,
+  InvalidResult,
+  JsonObject,
+  JsonValue,
+  ParseResult,
+  Position,
+  SpecDocument,
+  SpecFile,
+  SpecMetadata,
+} from './types.js';
+
+export const SPEC_FILE_EXTENSIONS: readonly string[] = Object.freeze(['.yaml', '.yml']);
+
+/** Resource names: 1-253 characters, letters, digits, `.`, `_`, `-`, starting and ending with a letter or digit. */
+export const NAME_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/;
+
+/** Label keys: like names, but `/` is also allowed (`app.example.com/team`). */
+export const LABEL_KEY_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,251}[A-Za-z0-9])?$/;
+
+export const DEFAULT_PARSE_LIMITS = Object.freeze({
+  /** Alias expansions per document (billion-laughs defence). */
+  maxAliasCount: 100,
+  /** Nesting depth of mappings / lists, the document itself being depth 0. */
+  maxDepth: 64,
+  /** Problems listed in one invalid result's message. */
+  maxIssuesPerDocument: 20,
+});
+
+export interface ParseOptions {
+  /**
+   * The namespace path is a single file (e.g. `.syncline.yml`): parse every file given, whatever
+   * its extension. Otherwise only `.yaml` / `.yml` files are read and others are ignored.
+   */
+  singleFile?: boolean;
+  /** When given, each document's kind must exist and its normalised spec must pass the schema. */
+  registry?: KindRegistry;
+  maxAliasCount?: number;
+  maxDepth?: number;
+}
+
+/** `.yaml` and `.yml` (any case) count as spec files. */
+export function isSpecFile(path: string): boolean {
+  const lower = path.toLowerCase();
+  return SPEC_FILE_EXTENSIONS.some((ext) => lower.endsWith(ext));
+}
+
+const TOP_LEVEL_KEYS = ['kind', 'name', 'spec', 'metadata'] as const;
+const METADATA_KEYS = ['labels', 'description'] as const;
+const CORE_TAGS = new Set([
+  'tag:yaml.org,2002:str',
+  'tag:yaml.org,2002:int',
+  'tag:yaml.org,2002:float',
+  'tag:yaml.org,2002:bool',
+  'tag:yaml.org,2002:null',
+  'tag:yaml.org,2002:map',
+  'tag:yaml.org,2002:seq',
+]);
+
+interface Issue {
+  code: InvalidCode;
+  line: number;
+  column: number;
+  path: string | null;
+  text: string;
+}
+
+/** Internal: an invalid result plus where its `name` key is, for duplicate reporting. */
+interface InvalidEntry {
+  result: InvalidResult;
+  namePos: Position | null;
+}
+
+interface Limits {
+  maxAliasCount: number;
+  maxDepth: number;
+}
+
+class IssueError extends Error {
+  constructor(readonly issue: Issue) {
+    super(issue.text);
+  }
+}
+
+/**
+ * Parse spec files into valid documents and invalid results. Files are processed in path order;
+ * documents keep file order. Two documents with the same kind and name (in one file or across
+ * files) are all reported invalid, each naming the other locations.
+ */
+export function parseSpecFiles(files: readonly SpecFile[], options: ParseOptions = {}): ParseResult {
+  const limits: Limits = {
+    maxAliasCount: options.maxAliasCount ?? DEFAULT_PARSE_LIMITS.maxAliasCount,
+    maxDepth: options.maxDepth ?? DEFAULT_PARSE_LIMITS.maxDepth,
+  };
+  const selected = files
+    .filter((f) => options.singleFile === true || isSpecFile(f.path))
+    .slice()
+    .sort((a, b) => compareStrings(a.path, b.path));
+
+  let documents: SpecDocument[] = [];
+  const invalid: InvalidEntry[] = [];
+  for (const file of selected) {
+    const out = parseOne(file, options.registry, limits);
+    documents.push(...out.documents);
+    invalid.push(...out.invalid);
+  }
+
+  // Duplicate kind+name: every valid occurrence becomes invalid, naming the other places.
+  interface Site {
+    file: string;
+    pos: Position;
+    doc?: SpecDocument;
+  }
+  const sites = new Map<string, Site[]>();
+  const add = (kind: string, name: string, site: Site): void => {
+    const key = `${kind}\u0000${name}`;
+    const list = sites.get(key);
+    if (list) list.push(site);
+    else sites.set(key, [site]);
+  };
+  for (const doc of documents) add(doc.kind, doc.name, { file: doc.file, pos: namePosition(doc), doc });
+  for (const entry of invalid) {
+    const { kind, name } = entry.result;
+    if (kind !== null && name !== null) {
+      add(kind, name, { file: entry.result.file, pos: entry.namePos ?? entry.result });
+    }
+  }
+  const duplicated = new Set<SpecDocument>();
+  for (const list of sites.values()) {
+    if (list.length < 2) continue;
+    for (const site of list) {
+      if (!site.doc) continue;
+      const doc = site.doc;
+      duplicated.add(doc);
+      const others = list.filter((o) => o !== site).map((o) => `${o.file}:${o.pos.line}:${o.pos.column}`);
+      const issue: Issue = {
+        code: 'duplicate_resource',
+        line: site.pos.line,
+        column: site.pos.column,
+        path: '/name',
+        text: `duplicate ${doc.kind} '${doc.name}': also defined at ${others.join(', ')}`,
+      };
+      invalid.push({ result: toInvalid(doc.file, doc.kind, doc.name, [issue]), namePos: site.pos });
+    }
+  }
+  if (duplicated.size > 0) documents = documents.filter((d) => !duplicated.has(d));
+
+  const results = invalid.map((e) => e.result);
+  results.sort(
+    (a, b) => compareStrings(a.file, b.file) || a.line - b.line || a.column - b.column || compareStrings(a.message, b.message),
+  );
+  return { documents, invalid: results };
+}
+
+function namePosition(doc: SpecDocument): Position {
+  return doc.positions['/name'] ?? { line: doc.line, column: doc.column };
+}
+
+function decode(content: string | Uint8Array): string | null {
+  if (typeof content === 'string') return content;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(content);
+  } catch {
+    return null;
+  }
+}
+
+function parseOne(
+  file: SpecFile,
+  registry: KindRegistry | undefined,
+  limits: Limits,
+): { documents: SpecDocument[]; invalid: InvalidEntry[] } {
+  const documents: SpecDocument[] = [];
+  const invalid: InvalidEntry[] = [];
+  const text = decode(file.content);
+  if (text === null) {
+    const issue: Issue = {
+      code: 'invalid_encoding',
+      line: 1,
+      column: 1,
+      path: null,
+      text: 'file is not valid UTF-8',
+    };
+    invalid.push({ result: toInvalid(file.path, null, null, [issue]), namePos: null });
+    return { documents, invalid };
+  }
+
+  const lineCounter = new LineCounter();
+  let docs: Document.Parsed[];
+  try {
+    const parsed = parseAllDocuments(text, {
+      schema: 'core',
+      customTags: [],
+      uniqueKeys: true,
+      strict: true,
+      prettyErrors: true,
+      merge: false,
+      intAsBigInt: false,
+      lineCounter,
+    });
+    docs = Array.isArray(parsed) ? parsed : [];
+  } catch (err) {
+    const issue: Issue = {
+      code: 'yaml_syntax',
+      line: 1,
+      column: 1,
+      path: null,
+      text: `could not parse YAML: ${(err as Error).message}`,
+    };
+    invalid.push({ result: toInvalid(file.path, null, null, [issue]), namePos: null });
+    return { documents, invalid };
+  }
+
+  const posOf = (offset: number): Position => {
+    const lp = lineCounter.linePos(offset);
+    return { line: Math.max(1, lp.line), column: Math.max(1, lp.col) };
+  };
+
+  for (const doc of docs) {
+    const out = checkDocument(doc, file.path, text, posOf, registry, limits);
+    if (out === null) continue;
+    if ('result' in out) invalid.push(out);
+    else documents.push(out);
+  }
+  return { documents, invalid };
+}
+
+const YAML_CODES: Partial<Record<string, InvalidCode>> = {
+  TAB_AS_INDENT: 'tab_indentation',
+  DUPLICATE_KEY: 'duplicate_key',
+  RESOURCE_EXHAUSTION: 'resource_limit',
+  TAG_RESOLVE_FAILED: 'unsupported_yaml',
+};
+
+function yamlIssue(e: YAMLError, text: string, posOf: (o: number) => Position): Issue {
+  const pos = e.linePos?.[0] ? { line: e.linePos[0].line, column: e.linePos[0].col } : posOf(e.pos[0]);
+  let message = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?\s*$/, '');
+  const code = YAML_CODES[e.code] ?? 'yaml_syntax';
+  if (e.code === 'DUPLICATE_KEY') {
+    const key = text.slice(e.pos[0], e.pos[1]).trim();
+    message = key && key.length <= 80 ? `duplicate key '${key}' (keys in a mapping must be unique)` : 'duplicate key (keys in a mapping must be unique)';
+  }
+  return { code, line: pos.line, column: pos.column, path: null, text: message };
+}
+
+function checkDocument(
+  doc: Document.Parsed,
+  file: string,
+  text: string,
+  posOf: (o: number) => Position,
+  registry: KindRegistry | undefined,
+  limits: Limits,
+): SpecDocument | InvalidEntry | null {
+  const contents = doc.contents;
+  const yamlProblems = [...doc.errors, ...doc.warnings];
+  if (yamlProblems.length > 0) {
+    const issues = yamlProblems.map((e) => yamlIssue(e, text, posOf));
+    const identity = guessIdentity(contents);
+    return { result: toInvalid(file, identity.kind, identity.name, issues), namePos: null };
+  }
+
+  // Empty documents (only comments, a trailing `---`) are skipped. An explicit `~` is not empty.
+  if (contents === null) return null;
+  if (isScalar(contents) && contents.value === null && contents.range[0] === contents.range[1] && !contents.tag && !contents.anchor) {
+    return null;
+  }
+
+  const docPos = posOf(contents.range[0]);
+  if (!isMap(contents)) {
+    const what = isSeq(contents) ? 'a list' : isAlias(contents) ? 'an alias' : `a scalar (${describeScalar(contents)})`;
+    const issue: Issue = {
+      code: 'not_a_mapping',
+      ...docPos,
+      path: '',
+      text: `a spec document must be a mapping with kind, name and spec, got ${what}`,
+    };
+    return { result: toInvalid(file, null, null, [issue]), namePos: null };
+  }
+
+  const converter = new Converter(doc, posOf, limits);
+  let json: JsonObject;
+  try {
+    json = converter.convert(contents, [], 0, null) as JsonObject;
+  } catch (err) {
+    if (!(err instanceof IssueError)) throw err;
+    const identity = guessIdentity(contents);
+    return { result: toInvalid(file, identity.kind, identity.name, [err.issue]), namePos: null };
+  }
+  const positions = converter.positions;
+  const at = (pointer: string): Position => positions[pointer] ?? docPos;
+  const issues: Issue[] = [];
+  const issue = (code: InvalidCode, pointer: string, msg: string): void => {
+    issues.push({ code, ...at(pointer), path: pointer, text: msg });
+  };
+
+  for (const key of Object.keys(json)) {
+    if (!(TOP_LEVEL_KEYS as readonly string[]).includes(key)) {
+      issue('unknown_field', formatPointer([key]), `unknown top-level field '${key}' (allowed: kind, name, spec, metadata)`);
+    }
+  }
+
+  const kindValue = hasOwn(json, 'kind') ? json['kind'] : undefined;
+  let kind: string | null = null;
+  if (kindValue === undefined) issue('missing_field', '', "missing required field 'kind'");
+  else if (typeof kindValue !== 'string') issue('invalid_field', '/kind', `kind must be a string (got ${describeJson(kindValue)})`);
+  else if (registry) {
+    if (registry.has(kindValue)) kind = kindValue;
+    else issue('unknown_kind', '/kind', `unknown kind '${kindValue}' (known kinds: ${registry.names().join(', ')})`);
+  } else if (!KIND_NAME_PATTERN.test(kindValue)) {
+    issue('invalid_field', '/kind', `kind '${kindValue}' is not a valid kind name (must match ${KIND_NAME_PATTERN.source})`);
+  } else kind = kindValue;
+
+  const nameValue = hasOwn(json, 'name') ? json['name'] : undefined;
+  let name: string | null = null;
+  if (nameValue === undefined) issue('missing_field', '', "missing required field 'name'");
+  else if (typeof nameValue !== 'string') {
+    const hint = typeof nameValue === 'number' || typeof nameValue === 'boolean' ? ` — quote it: "${String(nameValue)}"` : '';
+    issue('invalid_field', '/name', `name must be a string (got ${describeJson(nameValue)})${hint}`);
+  } else if (!NAME_PATTERN.test(nameValue)) {
+    issue(
+      'invalid_field',
+      '/name',
+      `name ${JSON.stringify(nameValue)} is not valid: use 1-253 letters, digits, '.', '_' or '-', starting and ending with a letter or digit`,
+    );
+  } else name = nameValue;
+
+  const specValue = hasOwn(json, 'spec') ? json['spec'] : undefined;
+  if (specValue === undefined) issue('missing_field', '', "missing required field 'spec'");
+  else if (!isJsonObject(specValue)) issue('invalid_field', '/spec', `spec must be a mapping (got ${describeJson(specValue)})`);
+
+  const metadata: SpecMetadata = {};
+  const metaValue = hasOwn(json, 'metadata') ? json['metadata'] : undefined;
+  if (metaValue !== undefined) {
+    if (!isJsonObject(metaValue)) {
+      issue('invalid_field', '/metadata', `metadata must be a mapping with labels and/or description (got ${describeJson(metaValue)})`);
+    } else {
+      for (const key of Object.keys(metaValue)) {
+        if (!(METADATA_KEYS as readonly string[]).includes(key)) {
+          issue('unknown_field', formatPointer(['metadata', key]), `unknown metadata field '${key}' (allowed: labels, description)`);
+        }
+      }
+      const labels = hasOwn(metaValue, 'labels') ? metaValue['labels'] : undefined;
+      if (labels !== undefined) {
+        if (!isJsonObject(labels)) {
+          issue('invalid_field', '/metadata/labels', `metadata.labels must be a mapping of strings (got ${describeJson(labels)})`);
+        } else {
+          const out: Record<string, string> = {};
+          for (const key of Object.keys(labels)) {
+            const ptr = formatPointer(['metadata', 'labels', key]);
+            const v = labels[key] as JsonValue;
+            if (!LABEL_KEY_PATTERN.test(key)) {
+              issue('invalid_field', ptr, `label key ${JSON.stringify(key)} is not valid: use letters, digits, '.', '_', '-' or '/', starting and ending with a letter or digit`);
+            } else if (typeof v !== 'string') {
+              issue('invalid_field', ptr, `label '${key}' must be a string (got ${describeJson(v)}) — quote it`);
+            } else {
+              setOwn(out as JsonObject, key, v);
+            }
+          }
+          metadata.labels = out;
+        }
+      }
+      const description = hasOwn(metaValue, 'description') ? metaValue['description'] : undefined;
+      if (description !== undefined) {
+        if (typeof description !== 'string') {
+          issue('invalid_field', '/metadata/description', `metadata.description must be a string (got ${describeJson(description)})`);
+        } else {
+          metadata.description = description;
+        }
+      }
+    }
+  }
+
+  const namePos = positions['/name'] ?? null;
+  const identityKind = typeof kindValue === 'string' ? kindValue : null;
+  if (issues.length > 0) {
+    return { result: toInvalid(file, identityKind, name, issues), namePos };
+  }
+  const spec = specValue as JsonObject;
+  if (registry && kind !== null) {
+    const compiled = registry.get(kind);
+    if (compiled) {
+      const errors = compiled.validate(normalizeSpec(compiled, spec));
+      for (const e of errors) {
+        issues.push({ code: 'schema_violation', ...positionFor(positions, e.path, docPos), path: e.path, text: `${e.path}: ${e.message}` });
+      }
+    }
+  }
+  if (issues.length > 0) return { result: toInvalid(file, kind, name, issues), namePos };
+
+  return {
+    kind: kind as string,
+    name: name as string,
+    spec,
+    metadata,
+    file,
+    line: docPos.line,
+    column: docPos.column,
+    positions,
+  };
+}
+
+/** Position of `pointer`, or of its nearest ancestor that has one (a missing field → its parent's key). */
+export function positionFor(positions: Record<string, Position>, pointer: string, fallback: Position): Position {
+  let segments: string[];
+  try {
+    segments = parsePointer(pointer);
+  } catch {
+    return fallback;
+  }
+  for (let n = segments.length; n >= 0; n--) {
+    const p = positions[formatPointer(segments.slice(0, n))];
+    if (p) return p;
+  }
+  return fallback;
+}
+
+function describeScalar(node: unknown): string {
+  if (isScalar(node)) {
+    const v = node.value;
+    if (v === null) return 'null';
+    if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+    return `${typeof v} ${String(v)}`;
+  }
+  return 'unknown';
+}
+
+/** Best effort kind/name of a broken document (only when they are plain, valid strings). */
+function guessIdentity(contents: unknown): { kind: string | null; name: string | null } {
+  let kind: string | null = null;
+  let name: string | null = null;
+  if (isMap(contents)) {
+    for (const pair of contents.items) {
+      if (!isScalar(pair.key) || !isScalar(pair.value)) continue;
+      const v = pair.value.value;
+      if (typeof v !== 'string') continue;
+      if (pair.key.value === 'kind' && KIND_NAME_PATTERN.test(v)) kind = v;
+      if (pair.key.value === 'name' && NAME_PATTERN.test(v)) name = v;
+    }
+  }
+  return { kind, name };
+}
+
+function toInvalid(file: string, kind: string | null, name: string | null, issues: Issue[]): InvalidResult {
+  const sorted = issues.slice().sort((a, b) => a.line - b.line || a.column - b.column);
+  const first = sorted[0] as Issue;
+  const shown = sorted.slice(0, DEFAULT_PARSE_LIMITS.maxIssuesPerDocument);
+  let message = shown.map((i) => `${file}:${i.line}:${i.column}: ${i.text}`).join('; ');
+  if (sorted.length > shown.length) message += `; … and ${sorted.length - shown.length} more problem(s)`;
+  return { kind, name, file, line: first.line, column: first.column, code: first.code, message, path: first.path };
+}
+
+/** YAML AST → plain JSON, recording key positions and enforcing the limits described above. */
+class Converter {
+  readonly positions: Record<string, Position> = {};
+  private aliasCount = 0;
+  private readonly expanding = new Set<unknown>();
+
+  constructor(
+    private readonly doc: Document.Parsed,
+    private readonly posOf: (offset: number) => Position,
+    private readonly limits: Limits,
+  ) {}
+
+  private nodePos(node: unknown): Position {
+    const range = (node as { range?: [number, number, number] | null }).range;
+    return range ? this.posOf(range[0]) : { line: 1, column: 1 };
+  }
+
+  private fail(code: InvalidCode, pos: Position, segments: readonly string[], text: string): never {
+    throw new IssueError({ code, ...pos, path: formatPointer(segments), text });
+  }
+
+  private record(segments: readonly string[], pos: Position): void {
+    const key = formatPointer(segments);
+    if (!hasOwn(this.positions, key)) this.positions[key] = pos;
+  }
+
+  /** `via` is the position of the alias being expanded, if any: problems inside point there. */
+  convert(node: unknown, segments: string[], depth: number, via: Position | null): JsonValue {
+    const here = via ?? this.nodePos(node);
+    this.record(segments, here);
+
+    if (isAlias(node)) {
+      this.aliasCount += 1;
+      if (this.aliasCount > this.limits.maxAliasCount) {
+        this.fail('alias_limit', here, segments, `more than ${this.limits.maxAliasCount} alias expansions in one document (alias bomb?)`);
+      }
+      const target = node.resolve(this.doc);
+      if (target === undefined) this.fail('yaml_syntax', here, segments, `unknown alias *${node.source}`);
+      if (this.expanding.has(target)) this.fail('alias_limit', here, segments, `alias *${node.source} refers to itself`);
+      this.expanding.add(target);
+      try {
+        return this.convert(target, segments, depth, here);
+      } finally {
+        this.expanding.delete(target);
+      }
+    }
+
+    const tag = (node as { tag?: string }).tag;
+    if (tag !== undefined && !CORE_TAGS.has(tag)) {
+      this.fail('unsupported_yaml', here, segments, `explicit tag ${shortTag(tag)} is not supported (values must be plain JSON)`);
+    }
+
+    if (isScalar(node)) {
+      const v = node.value;
+      if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
+      if (typeof v === 'number') {
+        if (!Number.isFinite(v)) {
+          this.fail('invalid_number', here, segments, `${node.source || String(v)} is not a JSON number (infinity and NaN are not allowed)`);
+        }
+        if (Number.isInteger(v) && !Number.isSafeInteger(v)) {
+          this.fail('invalid_number', here, segments, `${node.source || String(v)} is beyond ±9007199254740991 and would lose precision — quote it as a string`);
+        }
+        return v;
+      }
+      this.fail('unsupported_yaml', here, segments, `value of type ${typeof v} is not plain JSON`);
+    }
+
+    if (depth >= this.limits.maxDepth && (isMap(node) || isSeq(node))) {
+      this.fail('too_deep', here, segments, `nesting deeper than ${this.limits.maxDepth} levels`);
+    }
+
+    if (isMap(node)) {
+      const out: JsonObject = {};
+      for (const pair of node.items) {
+        const keyNode = pair.key as unknown;
+        const keyPos = via ?? (keyNode ? this.nodePos(keyNode) : here);
+        const key = this.keyString(keyNode, keyPos, segments);
+        const childSegments = [...segments, key];
+        if (hasOwn(out, key)) {
+          this.fail('duplicate_key', keyPos, childSegments, `duplicate key '${key}' (keys in a mapping must be unique)`);
+        }
+        this.record(childSegments, keyPos);
+        const value = pair.value == null ? null : this.convert(pair.value, childSegments, depth + 1, via);
+        setOwn(out, key, value);
+      }
+      return out;
+    }
+
+    if (isSeq(node)) {
+      const out: JsonValue[] = [];
+      node.items.forEach((item, i) => {
+        const childSegments = [...segments, String(i)];
+        out.push(item == null ? null : this.convert(item, childSegments, depth + 1, via));
+      });
+      return out;
+    }
+
+    return this.fail('unsupported_yaml', here, segments, 'unsupported YAML node');
+  }
+
+  private keyString(keyNode: unknown, pos: Position, segments: readonly string[]): string {
+    if (keyNode === null || keyNode === undefined) this.fail('unsupported_yaml', pos, segments, 'empty mapping key');
+    if (isAlias(keyNode)) this.fail('unsupported_yaml', pos, segments, 'aliases cannot be used as mapping keys');
+    if (!isScalar(keyNode)) this.fail('unsupported_yaml', pos, segments, 'mapping keys must be strings, not lists or mappings');
+    const tag = keyNode.tag;
+    if (tag !== undefined && !CORE_TAGS.has(tag)) {
+      this.fail('unsupported_yaml', pos, segments, `explicit tag ${shortTag(tag)} is not supported`);
+    }
+    const v = keyNode.value;
+    if (keyNode.type === 'PLAIN' && v === '<<') {
+      this.fail('unsupported_yaml', pos, segments, "merge keys ('<<') are not supported; write the fields out");
+    }
+    if (typeof v === 'string') return v;
+    if (v === null) this.fail('unsupported_yaml', pos, segments, 'null mapping key (keys must be strings)');
+    if (typeof v === 'number' || typeof v === 'boolean') {
+      // Keep the key as written: `404: x` → "404", `0x10: y` → "0x10".
+      return keyNode.source ?? String(v);
+    }
+    return this.fail('unsupported_yaml', pos, segments, 'mapping keys must be strings');
+  }
+}
+
+function shortTag(tag: string): string {
+  return tag.startsWith('tag:yaml.org,2002:') ? `!!${tag.slice('tag:yaml.org,2002:'.length)}` : tag;
+}

@@ -1,0 +1,66 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Kind } from '../server/schemas/kinds.js';
+import { recordAudit, type Executor } from './audit.js';
+import { fromJson, nowIso, toJson } from './json.js';
+import type { Database, KindsTable } from './types.js';
+
+export interface KindDefinitionRow {
+  name: string;
+  schema: Record<string, unknown>;
+  equivalents: Record<string, unknown[][]>;
+  updated_at: string;
+}
+
+function toDefinition(row: Selectable<KindsTable>): KindDefinitionRow {
+  return {
+    name: row.name,
+    schema: fromJson(row.schema, {}),
+    equivalents: fromJson(row.equivalents, {}),
+    updated_at: row.updated_at,
+  };
+}
+
+export async function listKindRows(db: Executor): Promise<KindDefinitionRow[]> {
+  const rows = await db.selectFrom('kinds').selectAll().orderBy('name').execute();
+  return rows.map(toDefinition);
+}
+
+/** A cheap fingerprint of the stored kinds so compiled registries can be cached until one changes. */
+export async function kindsVersion(db: Executor): Promise<string> {
+  const row = await db
+    .selectFrom('kinds')
+    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('updated_at').as('latest')])
+    .executeTakeFirst();
+  return `${Number(row?.n ?? 0)}:${row?.latest ?? ''}`;
+}
+
+export async function putKind(
+  db: Kysely<Database>,
+  def: { name: string; schema: Record<string, unknown>; equivalents: Record<string, unknown[][]> },
+  actor: string,
+): Promise<{ created: boolean; row: KindDefinitionRow }> {
+  return db.transaction().execute(async (tx) => {
+    const before = await tx.selectFrom('kinds').selectAll().where('name', '=', def.name).executeTakeFirst();
+    const now = nowIso();
+    const values = { schema: toJson(def.schema), equivalents: toJson(def.equivalents), updated_at: now };
+    if (before) await tx.updateTable('kinds').set(values).where('name', '=', def.name).execute();
+    else await tx.insertInto('kinds').values({ name: def.name, created_at: now, ...values }).execute();
+    await recordAudit(tx, {
+      actor,
+      action: before ? 'kind.update' : 'kind.create',
+      target: `kind/${def.name}`,
+      details: { schema: def.schema, equivalents: def.equivalents },
+    });
+    return { created: !before, row: { name: def.name, schema: def.schema, equivalents: def.equivalents, updated_at: now } };
+  });
+}
+
+export function toKind(def: KindDefinitionRow | { name: string; schema: Record<string, unknown>; equivalents?: Record<string, unknown[][]> }, builtin: boolean): Kind {
+  return {
+    name: def.name,
+    schema: def.schema,
+    equivalents: def.equivalents ?? {},
+    builtin,
+    updated_at: 'updated_at' in def ? def.updated_at : null,
+  };
+}

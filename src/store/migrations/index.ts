@@ -1,0 +1,17 @@
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { m001Initial } from './001-initial.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** Migrations in order. Names are permanent: never rename or edit one that has shipped. */
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  return {
+    async getMigrations(): Promise<Record<string, Migration>> {
+      return {
+        '001-initial': {
+          up: (db: Kysely<any>) => m001Initial(db, dialect),
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,161 @@
+import path from 'node:path';
+import type { Kysely, Selectable } from 'kysely';
+import { BadRequestError, NotFoundError } from '../errors.js';
+import type { DeploymentSummary } from '../server/schemas/deployments.js';
+import type { Namespace, NamespacePutBody } from '../server/schemas/namespaces.js';
+import { recordAudit, type Executor } from './audit.js';
+import { fromJson, nowIso } from './json.js';
+import type { Database, NamespacesTable } from './types.js';
+
+export type NamespaceRow = Selectable<NamespacesTable>;
+export type NamespaceStatus = Namespace['status'];
+
+/**
+ * A namespace path is repo-relative and already normalised: no leading '/', no '.' or '..'
+ * segments, no empty segments, no backslashes. '' and '.' mean the repository root.
+ * A trailing '/' is tolerated and dropped.
+ */
+export function normaliseNamespacePath(raw: string | undefined): string {
+  const p = (raw ?? '').replace(/\/+$/, '');
+  if (p === '' || p === '.') return '';
+  const bad = (why: string) => new BadRequestError('invalid_path', `Path '${raw}' ${why}`, { path: raw });
+  if (p.startsWith('/')) throw bad('must be relative to the repository root');
+  if (/[\\\x00-\x1f]/.test(p)) throw bad('must not contain backslashes or control characters');
+  const segments = p.split('/');
+  if (segments.includes('..')) throw bad("must not contain a '..' segment");
+  if (segments.some((s) => s === '' || s === '.') || path.posix.normalize(p) !== p) throw bad('must be normalised');
+  return p;
+}
+
+export async function getNamespaceRow(db: Executor, name: string): Promise<NamespaceRow> {
+  const row = await db.selectFrom('namespaces').selectAll().where('name', '=', name).executeTakeFirst();
+  if (!row) throw new NotFoundError(`Namespace '${name}' not found`);
+  return row;
+}
+
+async function deploymentSummaries(db: Executor, ids: string[]): Promise<Map<string, DeploymentSummary>> {
+  const out = new Map<string, DeploymentSummary>();
+  if (!ids.length) return out;
+  const rows = await db
+    .selectFrom('deployments')
+    .select(['id', 'status', 'ref', 'commit', 'actor', 'started_at', 'finished_at', 'summary'])
+    .where('id', 'in', ids)
+    .execute();
+  for (const r of rows) {
+    out.set(r.id, {
+      id: r.id,
+      status: r.status as DeploymentSummary['status'],
+      ref: r.ref,
+      commit: r.commit,
+      actor: r.actor,
+      started_at: r.started_at,
+      finished_at: r.finished_at,
+      summary: fromJson(r.summary, { create: 0, update: 0, delete: 0, noop: 0, invalid: 0 }),
+    });
+  }
+  return out;
+}
+
+function toNamespace(row: NamespaceRow, last: DeploymentSummary | undefined): Namespace {
+  return {
+    name: row.name,
+    source: row.source,
+    branch: row.branch,
+    path: row.path,
+    auto_sync: row.auto_sync === 1,
+    prune: row.prune === 1,
+    allow_unmerged_refs: row.allow_unmerged_refs === 1,
+    status: row.status as NamespaceStatus,
+    last_deployment: last ?? null,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+export async function namespaceViews(db: Executor, rows: NamespaceRow[]): Promise<Namespace[]> {
+  const ids = rows.map((r) => r.last_deployment_id).filter((x): x is string => !!x);
+  const summaries = await deploymentSummaries(db, ids);
+  return rows.map((r) => toNamespace(r, r.last_deployment_id ? summaries.get(r.last_deployment_id) : undefined));
+}
+
+export async function getNamespace(db: Executor, name: string): Promise<Namespace> {
+  const [view] = await namespaceViews(db, [await getNamespaceRow(db, name)]);
+  return view!;
+}
+
+export async function listNamespaces(db: Executor, filter?: (name: string) => boolean): Promise<Namespace[]> {
+  const rows = await db.selectFrom('namespaces').selectAll().orderBy('name').execute();
+  return namespaceViews(db, filter ? rows.filter((r) => filter(r.name)) : rows);
+}
+
+/** Creates or replaces a namespace's binding and policy; live resources and history are kept. */
+export async function putNamespace(
+  db: Kysely<Database>,
+  name: string,
+  body: NamespacePutBody,
+  actor: string,
+): Promise<{ created: boolean }> {
+  const nsPath = normaliseNamespacePath(body.path);
+  return db.transaction().execute(async (tx) => {
+    const source = body.source ?? null;
+    if (source) {
+      const exists = await tx.selectFrom('sources').select('name').where('name', '=', source).executeTakeFirst();
+      if (!exists) throw new BadRequestError('invalid_request', `Source '${source}' does not exist`, { field: 'source' });
+    }
+    const before = await tx.selectFrom('namespaces').selectAll().where('name', '=', name).executeTakeFirst();
+    const now = nowIso();
+    const values = {
+      source,
+      branch: body.branch ?? 'main',
+      path: nsPath,
+      auto_sync: body.auto_sync ? 1 : 0,
+      prune: body.prune ? 1 : 0,
+      allow_unmerged_refs: body.allow_unmerged_refs ? 1 : 0,
+      updated_at: now,
+    };
+    if (before) {
+      const rebound = before.source !== values.source || before.branch !== values.branch || before.path !== values.path;
+      const status = rebound && before.status === 'synced' ? 'out_of_sync' : before.status;
+      await tx.updateTable('namespaces').set({ ...values, status }).where('name', '=', name).execute();
+    } else {
+      await tx
+        .insertInto('namespaces')
+        .values({ name, ...values, status: 'never_synced', last_deployment_id: null, created_at: now })
+        .execute();
+    }
+    await recordAudit(tx, {
+      actor,
+      action: before ? 'namespace.update' : 'namespace.create',
+      target: `namespace/${name}`,
+      namespace: name,
+      details: {
+        before: before
+          ? { source: before.source, branch: before.branch, path: before.path, auto_sync: before.auto_sync === 1, prune: before.prune === 1, allow_unmerged_refs: before.allow_unmerged_refs === 1 }
+          : null,
+        after: { ...values, auto_sync: !!values.auto_sync, prune: !!values.prune, allow_unmerged_refs: !!values.allow_unmerged_refs, updated_at: undefined },
+      },
+    });
+    return { created: !before };
+  });
+}
+
+export async function deleteNamespace(db: Kysely<Database>, name: string, actor: string): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    const row = await getNamespaceRow(tx, name);
+    const count = await tx
+      .selectFrom('resources')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('namespace', '=', name)
+      .executeTakeFirst();
+    await tx.deleteFrom('resources').where('namespace', '=', name).execute();
+    await tx.deleteFrom('deployments').where('namespace', '=', name).execute();
+    await tx.deleteFrom('namespaces').where('name', '=', name).execute();
+    await recordAudit(tx, {
+      actor,
+      action: 'namespace.delete',
+      target: `namespace/${name}`,
+      namespace: name,
+      details: { source: row.source, branch: row.branch, path: row.path, resources_deleted: Number(count?.n ?? 0) },
+    });
+  });
+}

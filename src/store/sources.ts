@@ -1,0 +1,285 @@
+import type { Kysely, Selectable } from 'kysely';
+import { BadRequestError, ConflictError, NotFoundError } from '../errors.js';
+import type { SecretBox } from '../security/secret-box.js';
+import type {
+  Source,
+  SourceAuthInput,
+  SourceCreateBody,
+  SourcePatchBody,
+} from '../server/schemas/sources.js';
+import { PROVIDERS } from '../server/schemas/sources.js';
+import { recordAudit, type Executor } from './audit.js';
+import { fromJson, nowIso } from './json.js';
+import type { Database, SourcesTable } from './types.js';
+
+export type Provider = (typeof PROVIDERS)[number];
+export type SourceRow = Selectable<SourcesTable>;
+
+/** Decrypted credentials, only ever handed to the git engine and provider clients. */
+export interface SourceSecrets {
+  token?: string;
+  password?: string;
+  private_key?: string;
+}
+
+export interface SourceCredentials {
+  type: 'none' | 'token' | 'basic' | 'github_app';
+  username: string | null;
+  app_id: string | null;
+  installation_id: string | null;
+  secrets: SourceSecrets;
+}
+
+const authContext = (name: string) => `source:${name}:auth`;
+const webhookContext = (name: string) => `source:${name}:webhook`;
+
+export function inferProvider(url: string): Provider {
+  const host = /^(?:[a-z+]+:\/\/)?(?:[^@/]+@)?([^/:]+)/i.exec(url)?.[1]?.toLowerCase() ?? '';
+  if (host === 'github.com' || host.endsWith('.github.com')) return 'github';
+  if (host === 'gitlab.com' || host.startsWith('gitlab.')) return 'gitlab';
+  if (host === 'gitea.com' || host.startsWith('gitea.') || host === 'codeberg.org') return 'gitea';
+  return 'git';
+}
+
+/** Checks the auth fields fit the auth type and returns what to store. */
+function normaliseAuth(auth: SourceAuthInput | undefined): {
+  type: SourceCredentials['type'];
+  username: string | null;
+  app_id: string | null;
+  installation_id: string | null;
+  secrets: SourceSecrets | null;
+} {
+  const a = auth ?? { type: 'none' as const };
+  const need = (field: keyof SourceAuthInput) => {
+    if (a[field] === undefined) {
+      throw new BadRequestError('invalid_request', `auth.${field} is required when auth.type is '${a.type}'`, {
+        field: `auth.${field}`,
+      });
+    }
+  };
+  const allowed: Record<string, (keyof SourceAuthInput)[]> = {
+    none: [],
+    token: ['token', 'username'],
+    basic: ['username', 'password'],
+    github_app: ['app_id', 'installation_id', 'private_key'],
+  };
+  for (const key of Object.keys(a) as (keyof SourceAuthInput)[]) {
+    if (key !== 'type' && !allowed[a.type]!.includes(key)) {
+      throw new BadRequestError('invalid_request', `auth.${key} does not apply to auth.type '${a.type}'`, {
+        field: `auth.${key}`,
+      });
+    }
+  }
+  if (a.type === 'token') need('token');
+  if (a.type === 'basic') (need('username'), need('password'));
+  if (a.type === 'github_app') {
+    need('app_id');
+    need('installation_id');
+    need('private_key');
+    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(a.private_key ?? '')) {
+      throw new BadRequestError('invalid_request', 'auth.private_key must be a PEM private key', {
+        field: 'auth.private_key',
+      });
+    }
+  }
+  const secrets: SourceSecrets = {};
+  if (a.token) secrets.token = a.token;
+  if (a.password) secrets.password = a.password;
+  if (a.private_key) secrets.private_key = a.private_key;
+  return {
+    type: a.type,
+    username: a.username ?? null,
+    app_id: a.app_id != null ? String(a.app_id) : null,
+    installation_id: a.installation_id != null ? String(a.installation_id) : null,
+    secrets: Object.keys(secrets).length ? secrets : null,
+  };
+}
+
+export function mirrorSlug(row: Pick<SourceRow, 'name' | 'mirror_slug'>): string {
+  return row.mirror_slug ?? row.name;
+}
+
+export function toSource(row: SourceRow, publicUrl: string | undefined): Source {
+  const slug = mirrorSlug(row);
+  const complete = row.mirror_enabled === 1 && row.mirror_status === 'ready';
+  const base = (publicUrl ?? '').replace(/\/+$/, '');
+  return {
+    name: row.name,
+    url: row.url,
+    provider: row.provider as Provider,
+    auth: {
+      type: row.auth_type as SourceCredentials['type'],
+      configured: row.auth_type !== 'none' && row.auth_secret !== null,
+      username: row.auth_username,
+    },
+    mirror: {
+      enabled: row.mirror_enabled === 1,
+      access: row.mirror_access as 'token' | 'public',
+      slug,
+      url: complete ? `${base}/git/${slug}.git` : null,
+      status: row.mirror_enabled === 1 ? row.mirror_status : 'disabled',
+    },
+    webhook_secret_configured: row.webhook_secret !== null,
+    default_branch: row.default_branch,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+/** The fields a mutation's audit event records: shape only, never secret values. */
+function auditShape(row: Pick<SourceRow, 'url' | 'provider' | 'auth_type' | 'mirror_enabled' | 'mirror_access' | 'mirror_slug'>) {
+  return {
+    url: row.url,
+    provider: row.provider,
+    auth_type: row.auth_type,
+    mirror: { enabled: row.mirror_enabled === 1, access: row.mirror_access, slug: row.mirror_slug },
+  };
+}
+
+export async function getSourceRow(db: Executor, name: string): Promise<SourceRow> {
+  const row = await db.selectFrom('sources').selectAll().where('name', '=', name).executeTakeFirst();
+  if (!row) throw new NotFoundError(`Source '${name}' not found`);
+  return row;
+}
+
+export async function listSourceRows(db: Executor): Promise<SourceRow[]> {
+  return db.selectFrom('sources').selectAll().orderBy('name').execute();
+}
+
+async function assertSlugFree(db: Executor, slug: string, except: string | null): Promise<void> {
+  const clash = await db
+    .selectFrom('sources')
+    .select('name')
+    .where((eb) =>
+      eb.or([eb('mirror_slug', '=', slug), eb.and([eb('mirror_slug', 'is', null), eb('name', '=', slug)])]),
+    )
+    .execute();
+  if (clash.some((r) => r.name !== except)) {
+    throw new ConflictError('conflict', `Mirror slug '${slug}' is already used by another source`, { slug });
+  }
+}
+
+export async function createSource(
+  db: Kysely<Database>,
+  box: SecretBox,
+  input: SourceCreateBody & { url: string },
+  actor: string,
+): Promise<SourceRow> {
+  const auth = normaliseAuth(input.auth);
+  const now = nowIso();
+  const row: SourceRow = {
+    name: input.name,
+    url: input.url,
+    provider: input.provider ?? inferProvider(input.url),
+    auth_type: auth.type,
+    auth_username: auth.username,
+    auth_app_id: auth.app_id,
+    auth_installation_id: auth.installation_id,
+    auth_secret: auth.secrets ? box.seal(JSON.stringify(auth.secrets), authContext(input.name)) : null,
+    webhook_secret: input.webhook_secret ? box.seal(input.webhook_secret, webhookContext(input.name)) : null,
+    mirror_enabled: input.mirror?.enabled ? 1 : 0,
+    mirror_access: input.mirror?.access ?? 'token',
+    mirror_slug: input.mirror?.slug ?? null,
+    mirror_status: input.mirror?.enabled ? 'pending' : 'disabled',
+    mirror_head_commit: null,
+    mirror_last_synced: null,
+    mirror_last_error: null,
+    default_branch: null,
+    created_at: now,
+    updated_at: now,
+  };
+  await db.transaction().execute(async (tx) => {
+    const existing = await tx.selectFrom('sources').select('name').where('name', '=', input.name).executeTakeFirst();
+    if (existing) throw new ConflictError('already_exists', `Source '${input.name}' already exists`, { name: input.name });
+    await assertSlugFree(tx, mirrorSlug(row), null);
+    await tx.insertInto('sources').values(row).execute();
+    await recordAudit(tx, { actor, action: 'source.create', target: `source/${row.name}`, details: auditShape(row) });
+  });
+  return row;
+}
+
+export async function updateSource(
+  db: Kysely<Database>,
+  box: SecretBox,
+  name: string,
+  patch: SourcePatchBody,
+  actor: string,
+): Promise<SourceRow> {
+  return db.transaction().execute(async (tx) => {
+    const before = await getSourceRow(tx, name);
+    const next: SourceRow = { ...before, updated_at: nowIso() };
+    if (patch.url !== undefined) next.url = patch.url;
+    if (patch.provider !== undefined) next.provider = patch.provider;
+    if (patch.auth !== undefined) {
+      const auth = normaliseAuth(patch.auth);
+      next.auth_type = auth.type;
+      next.auth_username = auth.username;
+      next.auth_app_id = auth.app_id;
+      next.auth_installation_id = auth.installation_id;
+      next.auth_secret = auth.secrets ? box.seal(JSON.stringify(auth.secrets), authContext(name)) : null;
+    }
+    if (patch.webhook_secret !== undefined) {
+      next.webhook_secret = patch.webhook_secret ? box.seal(patch.webhook_secret, webhookContext(name)) : null;
+    }
+    if (patch.mirror) {
+      if (patch.mirror.enabled !== undefined) {
+        next.mirror_enabled = patch.mirror.enabled ? 1 : 0;
+        if (patch.mirror.enabled && before.mirror_enabled === 0) next.mirror_status = 'pending';
+      }
+      if (patch.mirror.access !== undefined) next.mirror_access = patch.mirror.access;
+      if (patch.mirror.slug !== undefined) next.mirror_slug = patch.mirror.slug;
+    }
+    if (mirrorSlug(next) !== mirrorSlug(before)) await assertSlugFree(tx, mirrorSlug(next), name);
+    await tx.updateTable('sources').set(next).where('name', '=', name).execute();
+    await recordAudit(tx, {
+      actor,
+      action: 'source.update',
+      target: `source/${name}`,
+      details: {
+        before: auditShape(before),
+        after: auditShape(next),
+        credentials_changed: patch.auth !== undefined,
+        webhook_secret_changed: patch.webhook_secret !== undefined,
+      },
+    });
+    return next;
+  });
+}
+
+export async function deleteSource(db: Kysely<Database>, name: string, actor: string): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    const row = await getSourceRow(tx, name);
+    const users = await tx.selectFrom('namespaces').select('name').where('source', '=', name).execute();
+    if (users.length) {
+      throw new ConflictError('source_in_use', `Source '${name}' is used by namespace(s) ${users.map((u) => u.name).join(', ')}`, {
+        namespaces: users.map((u) => u.name),
+      });
+    }
+    await tx.deleteFrom('sources').where('name', '=', name).execute();
+    await recordAudit(tx, { actor, action: 'source.delete', target: `source/${name}`, details: auditShape(row) });
+  });
+}
+
+/** Decrypts a source's credentials (and registers them for redaction). */
+export function sourceCredentials(box: SecretBox, row: SourceRow): SourceCredentials {
+  const secrets = row.auth_secret ? fromJson<SourceSecrets>(box.open(row.auth_secret, authContext(row.name)), {}) : {};
+  return {
+    type: row.auth_type as SourceCredentials['type'],
+    username: row.auth_username,
+    app_id: row.auth_app_id,
+    installation_id: row.auth_installation_id,
+    secrets,
+  };
+}
+
+export function sourceWebhookSecret(box: SecretBox, row: SourceRow): string | null {
+  return row.webhook_secret ? box.open(row.webhook_secret, webhookContext(row.name)) : null;
+}
+
+export async function setMirrorState(
+  db: Executor,
+  name: string,
+  state: Partial<Pick<SourceRow, 'mirror_status' | 'mirror_head_commit' | 'mirror_last_synced' | 'mirror_last_error' | 'default_branch'>>,
+): Promise<void> {
+  await db.updateTable('sources').set(state).where('name', '=', name).execute();
+}

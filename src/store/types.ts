@@ -1,0 +1,111 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table shapes. One schema for SQLite and PostgreSQL: JSON is stored as text, booleans as
+ * 0/1 integers and timestamps as ISO-8601 text, so rows read the same on both dialects.
+ */
+export interface TokensTable {
+  id: string;
+  name: string;
+  role: string;
+  namespaces: string; // JSON array of patterns
+  token_hash: string;
+  created_at: string;
+  created_by: string;
+  last_used_at: string | null;
+}
+
+export interface SourcesTable {
+  name: string;
+  url: string;
+  provider: string;
+  auth_type: string;
+  auth_username: string | null;
+  auth_app_id: string | null;
+  auth_installation_id: string | null;
+  /** Sealed (SecretBox) JSON of {token?, password?, private_key?}. */
+  auth_secret: string | null;
+  webhook_secret: string | null;
+  mirror_enabled: number;
+  mirror_access: string;
+  mirror_slug: string | null;
+  mirror_status: string;
+  mirror_head_commit: string | null;
+  mirror_last_synced: string | null;
+  mirror_last_error: string | null;
+  default_branch: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface KindsTable {
+  name: string;
+  schema: string;
+  equivalents: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface NamespacesTable {
+  name: string;
+  source: string | null;
+  branch: string;
+  path: string;
+  auto_sync: number;
+  prune: number;
+  allow_unmerged_refs: number;
+  status: string;
+  last_deployment_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ResourcesTable {
+  namespace: string;
+  kind: string;
+  name: string;
+  spec: string;
+  metadata: string;
+  commit: string | null;
+  hash: string;
+  managed_fields: string;
+  file: string | null;
+  updated_at: string;
+}
+
+export interface DeploymentsTable {
+  id: string;
+  seq: Generated<number>;
+  namespace: string;
+  status: string;
+  ref: string;
+  commit: string | null;
+  source: string | null;
+  author_name: string | null;
+  author_email: string | null;
+  actor: string;
+  started_at: string;
+  finished_at: string | null;
+  summary: string;
+  results: string;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  namespace: string | null;
+  details: string;
+}
+
+export interface Database {
+  tokens: TokensTable;
+  sources: SourcesTable;
+  kinds: KindsTable;
+  namespaces: NamespacesTable;
+  resources: ResourcesTable;
+  deployments: DeploymentsTable;
+  audit_events: AuditEventsTable;
+}

@@ -1,0 +1,41 @@
+import { lsRemote } from '../git/refs.js';
+import { ensureMirror } from '../git/mirror-cache.js';
+import { resolveRef } from '../git/refs.js';
+import { BadRequestError } from '../errors.js';
+import type { AppContext } from '../server/context.js';
+import type { SourceRow } from '../store/sources.js';
+import { gitAuthFor } from './git-auth.js';
+import { gitTimeouts } from './settings.js';
+
+const SHA_LIKE = /^[0-9a-f]{4,40}$/i;
+
+/**
+ * Verifies a source is reachable with its credentials: lists the remote's refs; a commit id is
+ * checked by fetching into the mirror (a remote can't be asked about arbitrary commits).
+ */
+export async function checkSource(ctx: AppContext, row: SourceRow, ref: string | undefined) {
+  const auth = await gitAuthFor(ctx.box, row);
+  const remote = await lsRemote(row.url, auth, { sourceName: row.name, timeouts: gitTimeouts(ctx.settings) });
+  const head = remote.defaultBranch && remote.head ? { ref: remote.defaultBranch, commit: remote.head } : null;
+  const result: {
+    ok: true;
+    default_branch: string | null;
+    head: { ref: string; commit: string } | null;
+    ref?: { ref: string; commit: string };
+  } = { ok: true, default_branch: remote.defaultBranch, head };
+  if (ref) {
+    const short = ref.replace(/^refs\/(heads|tags)\//, '');
+    const direct = remote.branches[short] ?? remote.tags[short];
+    if (direct) result.ref = { ref, commit: direct };
+    else if (SHA_LIKE.test(ref)) {
+      const mirror = await ensureMirror(
+        { name: row.name, url: row.url, auth },
+        { mirrorsDir: ctx.settings.mirror_dir, timeouts: gitTimeouts(ctx.settings) },
+      );
+      result.ref = { ref, commit: await resolveRef(mirror.dir, ref, { sourceName: row.name }) };
+    } else {
+      throw new BadRequestError('ref_not_found', `Ref '${ref}' not found in source '${row.name}'`, { ref, source: row.name });
+    }
+  }
+  return result;
+}
