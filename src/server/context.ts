@@ -3,12 +3,14 @@ import fp from 'fastify-plugin';
 import type { ResolvedSettings } from '../config/load.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { DatabaseHandle } from '../store/db.js';
+import type { EventHub } from '../events/hub.js';
 
 /** Everything routes need, built once by the entry point (or a test) and shared. */
 export interface AppContext {
   settings: ResolvedSettings;
   db: DatabaseHandle;
   box: SecretBox;
+  events: EventHub;
 }
 
 declare module 'fastify' {

@@ -5,6 +5,7 @@ import { SecretBox, loadOrCreateSecretKey } from '../security/secret-box.js';
 import { openDatabase } from '../store/db.js';
 import type { AppContext } from './context.js';
 import path from 'node:path';
+import { EventHub } from '../events/hub.js';
 
 /**
  * Opens everything the app needs from settings: data dir, secret key, database (migrated).
@@ -24,5 +25,5 @@ export async function openContext(settings: ResolvedSettings, opts: { schema?: s
     await db.close();
     throw err;
   }
-  return { settings, db, box };
+  return { settings, db, box, events: new EventHub() };
 }

@@ -25,8 +25,8 @@
  * The returned `spec` / `metadata` are as declared (not normalised). When a KindRegistry is given
  * the kind must exist and the NORMALISED spec (defaults, equivalents) must pass its schema.
  */
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
-import type { Document, YAMLError } from 'yaml';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, visit } from 'yaml';
+import type { Document, Node, YAMLError } from 'yaml';
 import { describeJson, hasOwn, isJsonObject, setOwn } from './json.js';
 import { KIND_NAME_PATTERN, compareStrings } from './kinds.js';
 import type { KindRegistry } from './kinds.js';
@@ -162,6 +162,7 @@ export function parseSpecFiles(files: readonly SpecFile[], options: ParseOptions
   const duplicated = new Set<SpecDocument>();
   for (const list of sites.values()) {
     if (list.length < 2) continue;
+    list.sort((a, b) => compareStrings(a.file, b.file) || a.pos.line - b.pos.line || a.pos.column - b.pos.column);
     for (const site of list) {
       if (!site.doc) continue;
       const doc = site.doc;
@@ -251,7 +252,7 @@ function parseOne(
   };
 
   for (const doc of docs) {
-    const out = checkDocument(doc, file.path, text, posOf, registry, limits);
+    const out = checkDocument(doc, file.path, posOf, registry, limits);
     if (out === null) continue;
     if ('result' in out) invalid.push(out);
     else documents.push(out);
@@ -266,13 +267,16 @@ const YAML_CODES: Partial<Record<string, InvalidCode>> = {
   TAG_RESOLVE_FAILED: 'unsupported_yaml',
 };
 
-function yamlIssue(e: YAMLError, text: string, posOf: (o: number) => Position): Issue {
+function yamlIssue(e: YAMLError, contents: unknown, posOf: (o: number) => Position): Issue {
   const pos = e.linePos?.[0] ? { line: e.linePos[0].line, column: e.linePos[0].col } : posOf(e.pos[0]);
   let message = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?\s*$/, '');
   const code = YAML_CODES[e.code] ?? 'yaml_syntax';
   if (e.code === 'DUPLICATE_KEY') {
-    const key = text.slice(e.pos[0], e.pos[1]).trim();
-    message = key && key.length <= 80 ? `duplicate key '${key}' (keys in a mapping must be unique)` : 'duplicate key (keys in a mapping must be unique)';
+    const key = keyAt(contents, e.pos[0]);
+    message =
+      key !== null && key.length <= 80
+        ? `duplicate key '${key}' (keys in a mapping must be unique)`
+        : 'duplicate key (keys in a mapping must be unique)';
   }
   return { code, line: pos.line, column: pos.column, path: null, text: message };
 }
@@ -280,7 +284,6 @@ function yamlIssue(e: YAMLError, text: string, posOf: (o: number) => Position): 
 function checkDocument(
   doc: Document.Parsed,
   file: string,
-  text: string,
   posOf: (o: number) => Position,
   registry: KindRegistry | undefined,
   limits: Limits,
@@ -288,7 +291,7 @@ function checkDocument(
   const contents = doc.contents;
   const yamlProblems = [...doc.errors, ...doc.warnings];
   if (yamlProblems.length > 0) {
-    const issues = yamlProblems.map((e) => yamlIssue(e, text, posOf));
+    const issues = yamlProblems.map((e) => yamlIssue(e, contents, posOf));
     const identity = guessIdentity(contents);
     return { result: toInvalid(file, identity.kind, identity.name, issues), namePos: null };
   }
@@ -456,6 +459,23 @@ function describeScalar(node: unknown): string {
     return `${typeof v} ${String(v)}`;
   }
   return 'unknown';
+}
+
+/** The text of the scalar mapping key starting at `offset`, if any. */
+function keyAt(contents: unknown, offset: number): string | null {
+  let found: string | null = null;
+  if (contents === null || contents === undefined) return null;
+  visit(contents as Node, {
+    Pair(_, pair) {
+      const key = pair.key as unknown;
+      if (isScalar(key) && key.range?.[0] === offset) {
+        found = String(key.value);
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 /** Best effort kind/name of a broken document (only when they are plain, valid strings). */

@@ -1,22 +1,22 @@
 /**
- * Prepares the PostgreSQL side of the suite: checks SYNCLINE_TEST_DATABASE_URL is reachable
- * so a missing server fails loudly once instead of in every test file.
- * Each test file then creates its own fresh schema (see test/helpers/db.ts).
+ * Checks PostgreSQL is reachable once, so a missing server fails loudly with a hint instead of
+ * in every test file. Each test context then makes its own fresh schema (test/helpers/db.ts).
  */
 import pg from 'pg';
+import { DIALECTS, testPgUrl } from './db.js';
 
 export default async function setup(): Promise<void> {
-  const url = process.env.SYNCLINE_TEST_DATABASE_URL;
-  const only = process.env.SYNCLINE_TEST_DATABASES;
-  if (only === 'sqlite') return;
-  if (!url) {
+  if (!DIALECTS.includes('postgres')) return;
+  const client = new pg.Client({ connectionString: testPgUrl(), connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+  } catch (err) {
     throw new Error(
-      'SYNCLINE_TEST_DATABASE_URL is not set. Set it to a PostgreSQL URL (e.g. postgres://postgres@127.0.0.1:5432/test) ' +
-        'or run with SYNCLINE_TEST_DATABASES=sqlite to skip PostgreSQL.',
+      `PostgreSQL at ${testPgUrl()} is not reachable (${(err as Error).message}). ` +
+        'Set SYNCLINE_TEST_DATABASE_URL, start PostgreSQL, or run SQLite only with SYNCLINE_TEST_DATABASES=sqlite.',
     );
+  } finally {
+    await client.end().catch(() => undefined);
   }
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await client.query('select 1');
-  await client.end();
 }

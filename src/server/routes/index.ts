@@ -4,6 +4,10 @@ import { kindRoutes } from './kinds.js';
 import { namespaceRoutes } from './namespaces.js';
 import { sourceRoutes } from './sources.js';
 import { tokenRoutes } from './tokens.js';
+import { syncRoutes } from './sync.js';
+import { deploymentRoutes, namespaceDeploymentRoutes } from './deployments.js';
+import { resourceRoutes } from './resources.js';
+import { watchRoutes } from './watch.js';
 
 /** Every resource is its own encapsulated plugin under /api/v1. */
 export const registerApiRoutes: FastifyPluginAsync = async (app) => {
@@ -11,5 +15,10 @@ export const registerApiRoutes: FastifyPluginAsync = async (app) => {
   await app.register(sourceRoutes, { prefix: '/sources' });
   await app.register(kindRoutes, { prefix: '/kinds' });
   await app.register(namespaceRoutes, { prefix: '/namespaces' });
+  await app.register(syncRoutes, { prefix: '/namespaces' });
+  await app.register(namespaceDeploymentRoutes, { prefix: '/namespaces' });
+  await app.register(resourceRoutes, { prefix: '/namespaces' });
+  await app.register(watchRoutes, { prefix: '/namespaces' });
+  await app.register(deploymentRoutes, { prefix: '/deployments' });
   await app.register(auditRoutes, { prefix: '/audit' });
 };

@@ -2,14 +2,21 @@ import { z } from 'zod';
 
 export const OPERATIONS = ['create', 'update', 'delete', 'noop', 'invalid'] as const;
 
-export const change = z.object({ path: z.string(), from: z.unknown(), to: z.unknown() });
+/** `from` is absent for a field that did not exist; `to` is absent for a removed field. */
+export const change = z.object({ path: z.string(), from: z.unknown().optional(), to: z.unknown().optional() });
 
 export const resultItem = z.object({
-  kind: z.string(),
-  name: z.string(),
+  /** null only for an invalid document whose kind/name could not be read. */
+  kind: z.string().nullable(),
+  name: z.string().nullable(),
   file: z.string().nullable(),
+  line: z.number().nullable().optional(),
+  column: z.number().nullable().optional(),
   operation: z.enum(OPERATIONS),
   status: z.enum(['success', 'failed', 'invalid', 'skipped', 'pending']),
+  /** Machine code of an invalid result's first problem (e.g. `schema_violation`). */
+  code: z.string().nullable().optional(),
+  /** For invalid results: starts with `file:line:column:`. */
   message: z.string().nullable(),
   changes: z.array(change),
 });

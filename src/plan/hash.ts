@@ -1,0 +1,64 @@
+/**
+ * Canonical JSON and content hashes.
+ *
+ * canonicalJson: object keys sorted by UTF-16 code unit, no whitespace, numbers and strings as
+ * JSON.stringify writes them, `undefined` object members omitted. Anything that is not plain JSON
+ * (functions, symbols, bigints, NaN / Infinity, class instances such as Date or Buffer,
+ * `undefined` in an array) throws a TypeError — a hash must never paper over a bad value.
+ */
+import { createHash } from 'node:crypto';
+import type { ResourceContent } from './types.js';
+
+export function canonicalJson(value: unknown): string {
+  return write(value, 0);
+}
+
+function write(value: unknown, depth: number): string {
+  if (depth > 1000) throw new TypeError('canonicalJson: value nested too deeply');
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: ${value} is not a JSON number`);
+      return JSON.stringify(value);
+    case 'object': {
+      if (Array.isArray(value)) {
+        return `[${value
+          .map((v) => {
+            if (v === undefined) throw new TypeError('canonicalJson: undefined in an array');
+            return write(v, depth + 1);
+          })
+          .join(',')}]`;
+      }
+      const proto = Object.getPrototypeOf(value) as unknown;
+      if (proto !== Object.prototype && proto !== null) {
+        throw new TypeError(`canonicalJson: ${(value as object).constructor?.name ?? 'object'} is not plain JSON`);
+      }
+      const obj = value as Record<string, unknown>;
+      const keys = Object.keys(obj).sort();
+      const parts: string[] = [];
+      for (const k of keys) {
+        const v = obj[k];
+        if (v === undefined) continue;
+        parts.push(`${JSON.stringify(k)}:${write(v, depth + 1)}`);
+      }
+      return `{${parts.join(',')}}`;
+    }
+    default:
+      throw new TypeError(`canonicalJson: ${typeof value} is not JSON`);
+  }
+}
+
+/** sha256 (hex) of the canonical JSON of `{kind, name, spec, metadata}`; independent of key order. */
+export function contentHash(resource: ResourceContent): string {
+  const body = canonicalJson({
+    kind: resource.kind,
+    name: resource.name,
+    spec: resource.spec,
+    metadata: resource.metadata ?? {},
+  });
+  return createHash('sha256').update(body, 'utf8').digest('hex');
+}

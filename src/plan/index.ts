@@ -1,0 +1,9 @@
+/** Public surface of the plan layer (pure: no I/O). */
+export type * from './types.js';
+export { buildPlan, summarize } from './plan.js';
+export { canonicalJson, contentHash } from './hash.js';
+export { declaredLeafPaths, diffDeclared, diffPaths } from './diff.js';
+export { mergeDeclared, staleManagedPaths } from './merge.js';
+export type { MergeOptions, MergeResult } from './merge.js';
+export { isInSync, driftState, driftedResults } from './drift.js';
+export type { DriftState } from './drift.js';

@@ -1,0 +1,237 @@
+/**
+ * Building a plan: desired documents (git at a commit) against live resources.
+ *
+ * For each valid desired document:
+ *  - its kind must be known (else `invalid`);
+ *  - live content is normalised (defaults, equivalents), the declared leaves are merged onto it
+ *    (merge.ts — omitted fields keep live values, previously managed fields no longer declared
+ *    are removed), and the merged result is normalised again and VALIDATED against the kind's
+ *    schema; a failure is an `invalid` result (`merged_invalid`) pointing at the document;
+ *  - no live resource → `create`; merged equals normalised live → `noop`; else `update`, with
+ *    field-level changes over the declared leaves plus removed managed fields.
+ * Invalid results from parsing are carried over as `invalid`.
+ *
+ * Live resources absent from git:
+ *  - prune: `delete` — except when an invalid result has the same kind and name (a document that
+ *    is broken is not a document that was deleted);
+ *  - no prune: left alone and NOT listed in the plan (they are not git's; listing them as `noop`
+ *    would claim git agrees with them).
+ *
+ * Any invalid result means the plan must not be applied (the sync layer's rule).
+ * Managed-field bookkeeping: a `noop` result may still carry `managedFields` different from the
+ * live `managed_fields` (e.g. git now declares a field with the value live already has); the
+ * applier should store `managedFields` for noop results too.
+ */
+import { jsonEqual } from '../specs/json.js';
+import { compareStrings } from '../specs/kinds.js';
+import { normalizeContent } from '../specs/normalize.js';
+import { positionFor } from '../specs/parse.js';
+import type { InvalidCode, InvalidResult, JsonObject, SpecContent, SpecDocument } from '../specs/types.js';
+import { declaredLeafPaths, diffPaths } from './diff.js';
+import { contentHash } from './hash.js';
+import { mergeDeclared } from './merge.js';
+import type { BuildPlanInput, LiveResource, Plan, PlanResult, PlanSummary } from './types.js';
+
+export { canonicalJson, contentHash } from './hash.js';
+
+const key = (kind: string, name: string): string => `${kind}\u0000${name}`;
+
+export function buildPlan(input: BuildPlanInput): Plan {
+  const { registry } = input;
+  const results: PlanResult[] = [];
+
+  const liveByKey = new Map<string, LiveResource>();
+  for (const res of input.live) liveByKey.set(key(res.kind, res.name), res);
+
+  const declaredKeys = new Set<string>();
+  for (const inv of input.invalid) {
+    results.push(invalidFromParse(inv));
+    if (inv.kind !== null && inv.name !== null) declaredKeys.add(key(inv.kind, inv.name));
+  }
+
+  // parseSpecFiles already reports duplicates; this guards callers that did not use it.
+  const byKey = new Map<string, SpecDocument[]>();
+  for (const doc of input.desired) {
+    const k = key(doc.kind, doc.name);
+    declaredKeys.add(k);
+    const list = byKey.get(k);
+    if (list) list.push(doc);
+    else byKey.set(k, [doc]);
+  }
+  for (const docs of byKey.values()) {
+    if (docs.length > 1) {
+      for (const doc of docs) {
+        const others = docs
+          .filter((o) => o !== doc)
+          .map((o) => {
+            const p = o.positions['/name'] ?? o;
+            return `${o.file}:${p.line}:${p.column}`;
+          });
+        results.push(
+          invalidResult(doc, 'duplicate_resource', doc.positions['/name'] ?? doc, `duplicate ${doc.kind} '${doc.name}': also defined at ${others.join(', ')}`),
+        );
+      }
+      continue;
+    }
+    const doc = docs[0] as SpecDocument;
+    results.push(planDocument(doc, liveByKey.get(key(doc.kind, doc.name)) ?? null, registry));
+  }
+
+  if (input.prune) {
+    for (const res of input.live) {
+      if (declaredKeys.has(key(res.kind, res.name))) continue;
+      results.push({
+        kind: res.kind,
+        name: res.name,
+        file: null,
+        line: null,
+        column: null,
+        operation: 'delete',
+        status: 'pending',
+        code: null,
+        message: `${res.kind} '${res.name}' is no longer declared in git and will be deleted (prune)`,
+        changes: [],
+        managedFields: [],
+        hash: res.hash,
+      });
+    }
+  }
+
+  results.sort(compareResults);
+  return { summary: summarize(results), results };
+}
+
+function planDocument(doc: SpecDocument, live: LiveResource | null, registry: BuildPlanInput['registry']): PlanResult {
+  const kind = registry.get(doc.kind);
+  if (!kind) {
+    return invalidResult(
+      doc,
+      'unknown_kind',
+      doc.positions['/kind'] ?? doc,
+      `unknown kind '${doc.kind}' (known kinds: ${registry.names().join(', ')})`,
+    );
+  }
+  const declared = declaredLeafPaths(doc);
+  const base: SpecContent | null = live ? normalizeContent(kind, { spec: live.spec, metadata: live.metadata ?? {} }) : null;
+  const { merged: raw, removed } = mergeDeclared(base, doc, {
+    declared,
+    previouslyManaged: live?.managed_fields ?? [],
+  });
+  const merged = normalizeContent(kind, raw);
+
+  const errors = kind.validate(merged.spec);
+  if (errors.length > 0) {
+    const located = errors
+      .map((e) => ({ e, pos: positionFor(doc.positions, e.path, doc) }))
+      .sort((a, b) => a.pos.line - b.pos.line || a.pos.column - b.pos.column);
+    const first = located[0] as (typeof located)[number];
+    const message = located
+      .map(({ e, pos }) => `${doc.file}:${pos.line}:${pos.column}: ${e.path}: ${e.message} (after merging with the live resource)`)
+      .join('; ');
+    return { ...invalidResult(doc, 'merged_invalid', first.pos, ''), message };
+  }
+
+  const managedFields = [...declared].sort(compareStrings);
+  const hash = contentHash({ kind: doc.kind, name: doc.name, ...merged });
+  const common = {
+    kind: doc.kind,
+    name: doc.name,
+    file: doc.file,
+    line: doc.line,
+    column: doc.column,
+    status: 'pending' as const,
+    code: null,
+    merged,
+    managedFields,
+    hash,
+  };
+
+  if (!base) {
+    return {
+      ...common,
+      operation: 'create',
+      message: `${doc.kind} '${doc.name}' will be created`,
+      changes: diffPaths(declared, null, merged),
+    };
+  }
+  const changes = diffPaths([...declared, ...removed], base, merged);
+  if (jsonEqual(base.spec, merged.spec) && jsonEqual(base.metadata as JsonObject, merged.metadata as JsonObject)) {
+    return { ...common, operation: 'noop', message: `${doc.kind} '${doc.name}' is in sync`, changes: [] };
+  }
+  return {
+    ...common,
+    operation: 'update',
+    message:
+      changes.length > 0
+        ? `${doc.kind} '${doc.name}': ${changes.length} field${changes.length === 1 ? '' : 's'} changed`
+        : `${doc.kind} '${doc.name}': normalised content changed`,
+    changes,
+  };
+}
+
+function invalidResult(
+  doc: SpecDocument,
+  code: InvalidCode,
+  pos: { line: number; column: number },
+  text: string,
+): PlanResult {
+  return {
+    kind: doc.kind,
+    name: doc.name,
+    file: doc.file,
+    line: pos.line,
+    column: pos.column,
+    operation: 'invalid',
+    status: 'invalid',
+    code,
+    message: `${doc.file}:${pos.line}:${pos.column}: ${text}`,
+    changes: [],
+    managedFields: [],
+    hash: null,
+  };
+}
+
+function invalidFromParse(inv: InvalidResult): PlanResult {
+  return {
+    kind: inv.kind,
+    name: inv.name,
+    file: inv.file,
+    line: inv.line,
+    column: inv.column,
+    operation: 'invalid',
+    status: 'invalid',
+    code: inv.code,
+    message: inv.message,
+    changes: [],
+    managedFields: [],
+    hash: null,
+  };
+}
+
+export function summarize(results: readonly PlanResult[]): PlanSummary {
+  const summary: PlanSummary = { create: 0, update: 0, delete: 0, noop: 0, invalid: 0 };
+  for (const r of results) summary[r.operation] += 1;
+  return summary;
+}
+
+function compareNullable(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return compareStrings(a, b);
+}
+
+const OPERATION_ORDER = { invalid: 0, create: 1, update: 2, noop: 3, delete: 4 } as const;
+
+/** Deterministic order: kind, name (unknown last), file, line, column, operation, message. */
+function compareResults(a: PlanResult, b: PlanResult): number {
+  return (
+    compareNullable(a.kind, b.kind) ||
+    compareNullable(a.name, b.name) ||
+    compareNullable(a.file, b.file) ||
+    (a.line ?? 0) - (b.line ?? 0) ||
+    (a.column ?? 0) - (b.column ?? 0) ||
+    OPERATION_ORDER[a.operation] - OPERATION_ORDER[b.operation] ||
+    compareStrings(a.message, b.message)
+  );
+}

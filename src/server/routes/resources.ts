@@ -1,0 +1,76 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { getNamespaceRow } from '../../store/namespaces.js';
+import { getResource, listResources, type LiveResource } from '../../store/resources.js';
+import { patchResource } from '../../sync/patch-resource.js';
+import type { JsonObject } from '../../specs/types.js';
+import { errorBody, errorResponses, nsParams } from '../schemas/common.js';
+import { resource, resourceList, resourceParams, resourcePatchBody, type Resource } from '../schemas/resources.js';
+import { z } from 'zod';
+
+function toResource(r: LiveResource): Resource {
+  return {
+    kind: r.kind,
+    name: r.name,
+    spec: r.spec,
+    metadata: r.metadata,
+    commit: r.commit,
+    hash: r.hash,
+    managed_fields: r.managed_fields,
+    file: r.file,
+    updated_at: r.updated_at,
+  };
+}
+
+/** Strong validator: the content hash identifies the exact bytes of spec + metadata. */
+const etagOf = (hash: string) => `"${hash}"`;
+
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((t) => t.trim() === etag);
+}
+
+/** The live configuration applications read. */
+export const resourceRoutes: FastifyPluginAsyncZod = async (app) => {
+  const db = app.ctx.db.db;
+  const tags = ['resources'];
+  const scoped = { namespaceParam: 'ns' };
+
+  app.get(
+    '/:ns/resources',
+    { onRequest: app.requireRole('viewer', scoped), schema: { tags, params: nsParams, response: { 200: resourceList, ...errorResponses } } },
+    async (req) => {
+      await getNamespaceRow(db, req.params.ns);
+      return { items: (await listResources(db, req.params.ns)).map(toResource) };
+    },
+  );
+
+  app.get(
+    '/:ns/resources/:kind/:name',
+    {
+      onRequest: app.requireRole('viewer', scoped),
+      schema: { tags, params: resourceParams, response: { 200: resource, 304: z.null(), ...errorResponses } },
+    },
+    async (req, reply) => {
+      const r = await getResource(db, req.params.ns, req.params.kind, req.params.name);
+      const etag = etagOf(r.hash);
+      reply.header('etag', etag).header('cache-control', 'no-cache');
+      if (matchesEtag(req.headers['if-none-match'], etag)) return reply.status(304).send(null);
+      return toResource(r);
+    },
+  );
+
+  app.patch(
+    '/:ns/resources/:kind/:name',
+    {
+      onRequest: app.requireRole('admin', scoped),
+      schema: { tags, params: resourceParams, body: resourcePatchBody, response: { 200: resource, 409: errorBody, 422: errorBody, ...errorResponses } },
+    },
+    async (req, reply) => {
+      const { ns, kind, name } = req.params;
+      const r = await patchResource(app.ctx, { namespace: ns, kind, name }, req.body.spec as JsonObject, req.principal!.name);
+      reply.header('etag', etagOf(r.hash));
+      return toResource(r);
+    },
+  );
+};

@@ -1,0 +1,36 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { driftNamespace, planNamespace, syncNamespace } from '../../sync/service.js';
+import { errorBody, errorResponses, nsParams } from '../schemas/common.js';
+import { deployment, plan } from '../schemas/deployments.js';
+import { driftReport, refBody } from '../schemas/resources.js';
+
+/** Git-driven endpoints of a namespace: sync, plan, drift. */
+export const syncRoutes: FastifyPluginAsyncZod = async (app) => {
+  const scoped = { namespaceParam: 'ns' };
+  const tags = ['sync'];
+  const gitErrors = { 409: errorBody, 413: errorBody, 422: errorBody, 502: errorBody, ...errorResponses };
+
+  app.post(
+    '/:ns/sync-from-git',
+    {
+      onRequest: app.requireRole('deployer', scoped),
+      schema: { tags, params: nsParams, body: refBody.optional(), response: { 200: deployment, ...gitErrors } },
+    },
+    async (req) => syncNamespace(app.ctx, req.params.ns, req.body?.ref, req.principal!.name),
+  );
+
+  app.post(
+    '/:ns/plan',
+    {
+      onRequest: app.requireRole('viewer', scoped),
+      schema: { tags, params: nsParams, body: refBody.optional(), response: { 200: plan, ...gitErrors } },
+    },
+    async (req) => planNamespace(app.ctx, req.params.ns, req.body?.ref),
+  );
+
+  app.get(
+    '/:ns/drift',
+    { onRequest: app.requireRole('viewer', scoped), schema: { tags, params: nsParams, response: { 200: driftReport, ...gitErrors } } },
+    async (req) => driftNamespace(app.ctx, req.params.ns),
+  );
+};

@@ -1,0 +1,55 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { getNamespaceRow } from '../../store/namespaces.js';
+import { errorResponses, nsParams } from '../schemas/common.js';
+
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * Server-Sent Events: one `resource` event per changed resource after each deployment or patch.
+ * A comment line every 15 s keeps proxies from closing an idle stream.
+ */
+export const watchRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    '/:ns/watch',
+    {
+      onRequest: app.requireRole('viewer', { namespaceParam: 'ns' }),
+      schema: {
+        tags: ['resources'],
+        params: nsParams,
+        description: 'Server-Sent Events stream (`text/event-stream`) of `resource` events for this namespace.',
+        response: errorResponses,
+      },
+    },
+    async (req, reply) => {
+      await getNamespaceRow(app.ctx.db.db, req.params.ns);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+        'x-request-id': req.id,
+      });
+      res.write(`: watching ${req.params.ns}\n\n`);
+      let seq = 0;
+      const unsubscribe = app.ctx.events.subscribe(req.params.ns, (e) => {
+        seq += 1;
+        res.write(`id: ${seq}\nevent: resource\ndata: ${JSON.stringify(e)}\n\n`);
+      });
+      const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+      const end = () => res.end();
+      streams.add(end);
+      res.on('close', () => {
+        clearInterval(heartbeat);
+        unsubscribe();
+        streams.delete(end);
+      });
+    },
+  );
+  // Graceful shutdown waits for open connections: end the streams first (clients reconnect).
+  const streams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of streams) end();
+  });
+};

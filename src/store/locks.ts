@@ -1,0 +1,98 @@
+import crypto from 'node:crypto';
+import { sql } from 'kysely';
+import type { DatabaseHandle } from './db.js';
+
+/**
+ * Named locks: `namespace:shop.prod` serialises syncs, `mirror:shop` mirror updates.
+ *
+ * Within a process, a FIFO lock per name (with a wait limit). In PostgreSQL mode the holder
+ * also takes a session advisory lock on a dedicated connection, so replicas sharing the database
+ * exclude each other too; the process-local lock is taken first so one process never ties up
+ * several connections waiting on itself. SQLite mode is one process per database file.
+ */
+
+interface LocalLock {
+  held: boolean;
+  waiters: (() => void)[];
+}
+const local = new Map<string, LocalLock>();
+
+export class LockTimeoutError extends Error {
+  constructor(readonly key: string) {
+    super(`Timed out waiting for lock '${key}'`);
+  }
+}
+
+function acquireLocal(key: string, timeoutMs: number): Promise<() => void> {
+  let lock = local.get(key);
+  if (!lock) local.set(key, (lock = { held: false, waiters: [] }));
+  const l = lock;
+  const release = () => {
+    const next = l.waiters.shift();
+    if (next) next();
+    else {
+      l.held = false;
+      local.delete(key);
+    }
+  };
+  if (!l.held) {
+    l.held = true;
+    return Promise.resolve(release);
+  }
+  if (timeoutMs <= 0) return Promise.reject(new LockTimeoutError(key));
+  return new Promise((resolve, reject) => {
+    const grant = () => {
+      clearTimeout(timer);
+      resolve(release);
+    };
+    const timer = setTimeout(() => {
+      const i = l.waiters.indexOf(grant);
+      if (i >= 0) l.waiters.splice(i, 1);
+      reject(new LockTimeoutError(key));
+    }, timeoutMs);
+    l.waiters.push(grant);
+  });
+}
+
+/** Two int4 keys for pg_advisory_lock, derived from the lock name. */
+function advisoryKeys(key: string): [number, number] {
+  const h = crypto.createHash('sha256').update(`syncline:${key}`).digest();
+  return [h.readInt32BE(0), h.readInt32BE(4)];
+}
+
+const POLL_MS = 100;
+
+/**
+ * Runs `fn` holding the named lock; waits up to `timeoutMs` (0 = don't wait), then throws
+ * LockTimeoutError.
+ */
+export async function withLock<T>(handle: DatabaseHandle, key: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  const releaseLocal = await acquireLocal(key, timeoutMs);
+  try {
+    if (handle.dialect !== 'postgres') return await fn();
+    const [k1, k2] = advisoryKeys(key);
+    return await handle.db.connection().execute(async (conn) => {
+      // Polling try-lock rather than a blocking lock with lock_timeout: it leaves the connection
+      // in a clean state whatever happens and honours the caller's deadline exactly.
+      for (;;) {
+        const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_lock(${k1}, ${k2}) as ok`.execute(conn);
+        if (rows[0]?.ok) break;
+        if (Date.now() - started >= timeoutMs) throw new LockTimeoutError(key);
+        await new Promise((r) => setTimeout(r, POLL_MS));
+      }
+      try {
+        return await fn();
+      } finally {
+        await sql`select pg_advisory_unlock(${k1}, ${k2})`.execute(conn);
+      }
+    });
+  } finally {
+    releaseLocal();
+  }
+}
+
+/** Whether this process currently holds or waits for the named lock. */
+export function isLockedLocally(key: string): boolean {
+  return local.has(key);
+}

@@ -1,0 +1,138 @@
+import crypto from 'node:crypto';
+import type { ResourceEvent } from '../events/hub.js';
+import type { Plan } from '../plan/types.js';
+import type { Deployment } from '../server/schemas/deployments.js';
+import { recordAudit } from '../store/audit.js';
+import { insertDeployment } from '../store/deployments.js';
+import { nowIso } from '../store/json.js';
+import { deleteResource, upsertResource, type LiveResource } from '../store/resources.js';
+import type { SyncRun } from './steps.js';
+import { appliedStatus, failedStatus, toResultItem } from './results.js';
+
+export function newDeploymentId(): string {
+  return `dep_${Date.now().toString(36)}${crypto.randomBytes(6).toString('hex')}`;
+}
+
+function sameFields(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function baseDeployment(run: SyncRun, actor: string, startedAt: string): Omit<Deployment, 'status' | 'results'> {
+  return {
+    id: newDeploymentId(),
+    namespace: run.namespaceName,
+    ref: run.ref!,
+    commit: run.commit ?? null,
+    source: run.source?.name ?? null,
+    author: run.author ? { name: run.author.name, email: run.author.email } : null,
+    actor,
+    started_at: startedAt,
+    finished_at: nowIso(),
+    summary: run.plan!.summary,
+  };
+}
+
+/**
+ * Applies a valid plan in ONE transaction: resources, the deployment record, the audit event and
+ * the namespace status all land together or not at all. Resources whose content and managed
+ * fields are unchanged are not rewritten. Returns the deployment and the events to publish once
+ * the transaction has committed.
+ */
+export async function applyPlan(run: SyncRun, actor: string, startedAt: string): Promise<{ deployment: Deployment; events: ResourceEvent[] }> {
+  const plan: Plan = run.plan!;
+  const live = new Map<string, LiveResource>((run.live ?? []).map((r) => [`${r.kind}\u0000${r.name}`, r]));
+  const changed = plan.results.some((r) => r.operation === 'create' || r.operation === 'update' || r.operation === 'delete');
+  const deployment: Deployment = {
+    ...baseDeployment(run, actor, startedAt),
+    status: changed ? 'success' : 'noop',
+    results: plan.results.map((r) => toResultItem(r, appliedStatus(r))),
+  };
+  const events: ResourceEvent[] = [];
+  const at = nowIso();
+
+  await run.app.db.db.transaction().execute(async (tx) => {
+    for (const r of plan.results) {
+      const key = `${r.kind}\u0000${r.name}`;
+      const existing = live.get(key);
+      if (r.operation === 'delete') {
+        await deleteResource(tx, run.namespaceName, r.kind!, r.name!);
+      } else if (r.operation === 'create' || r.operation === 'update' || (r.operation === 'noop' && existing && !sameFields(existing.managed_fields, r.managedFields))) {
+        await upsertResource(
+          tx,
+          run.namespaceName,
+          {
+            kind: r.kind!,
+            name: r.name!,
+            spec: r.merged!.spec,
+            metadata: r.merged!.metadata,
+            hash: r.hash!,
+            managed_fields: r.managedFields,
+            file: r.file,
+            // A noop keeps the commit its content came from.
+            commit: r.operation === 'noop' ? (existing?.commit ?? run.commit!) : run.commit!,
+          },
+          !!existing,
+        );
+      }
+      if (r.operation === 'create' || r.operation === 'update' || r.operation === 'delete') {
+        events.push({
+          namespace: run.namespaceName,
+          operation: r.operation,
+          kind: r.kind!,
+          name: r.name!,
+          hash: r.operation === 'delete' ? null : r.hash,
+          commit: run.commit!,
+          deployment: deployment.id,
+          at,
+        });
+      }
+    }
+    await insertDeployment(tx, deployment);
+    await tx
+      .updateTable('namespaces')
+      .set({ status: 'synced', last_deployment_id: deployment.id, updated_at: at })
+      .where('name', '=', run.namespaceName)
+      .execute();
+    await recordAudit(tx, {
+      actor,
+      action: 'namespace.sync',
+      target: `namespace/${run.namespaceName}`,
+      namespace: run.namespaceName,
+      details: {
+        deployment: deployment.id,
+        status: deployment.status,
+        ref: deployment.ref,
+        commit: deployment.commit,
+        summary: deployment.summary,
+        changed: events.map((e) => ({ operation: e.operation, kind: e.kind, name: e.name, hash: e.hash })),
+      },
+    });
+  });
+  return { deployment, events };
+}
+
+/** Records a deployment that failed validation: nothing is applied, the failure is kept. */
+export async function recordFailedDeployment(run: SyncRun, actor: string, startedAt: string): Promise<Deployment> {
+  const plan = run.plan!;
+  const deployment: Deployment = {
+    ...baseDeployment(run, actor, startedAt),
+    status: 'failed',
+    results: plan.results.map((r) => toResultItem(r, failedStatus(r))),
+  };
+  await run.app.db.db.transaction().execute(async (tx) => {
+    await insertDeployment(tx, deployment);
+    await tx
+      .updateTable('namespaces')
+      .set({ status: 'error', last_deployment_id: deployment.id, updated_at: nowIso() })
+      .where('name', '=', run.namespaceName)
+      .execute();
+    await recordAudit(tx, {
+      actor,
+      action: 'namespace.sync_failed',
+      target: `namespace/${run.namespaceName}`,
+      namespace: run.namespaceName,
+      details: { deployment: deployment.id, ref: deployment.ref, commit: deployment.commit, summary: deployment.summary },
+    });
+  });
+  return deployment;
+}

@@ -1,0 +1,77 @@
+import { ConflictError, UnprocessableError } from '../errors.js';
+import type { ResourceEvent } from '../events/hub.js';
+import { declaredLeafPaths } from '../plan/diff.js';
+import { contentHash } from '../plan/hash.js';
+import { validateSpec } from '../specs/kinds.js';
+import type { JsonObject, JsonValue } from '../specs/types.js';
+import type { AppContext } from '../server/context.js';
+import { recordAudit } from '../store/audit.js';
+import { nowIso } from '../store/json.js';
+import { getResource, upsertResource, type LiveResource } from '../store/resources.js';
+import { loadKindRegistry } from './kind-registry.js';
+
+const overlaps = (a: string, b: string) => a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+
+/** RFC 7386 merge patch: objects merge, `null` removes a key, anything else replaces. */
+function mergePatch(target: JsonValue | undefined, patch: JsonValue): JsonValue {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const base: JsonObject = target && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete base[k];
+    else base[k] = mergePatch(base[k], v);
+  }
+  return base;
+}
+
+/**
+ * Changes fields of a live resource that git does not manage. Touching a git-managed field is a
+ * 409: the fix for those is a commit. The merged spec must pass the kind's schema.
+ */
+export async function patchResource(
+  app: AppContext,
+  ref: { namespace: string; kind: string; name: string },
+  patch: JsonObject,
+  actor: string,
+): Promise<LiveResource> {
+  const db = app.db.db;
+  const registry = await loadKindRegistry(db);
+  const { resource, event } = await db.transaction().execute(async (tx) => {
+    const live = await getResource(tx, ref.namespace, ref.kind, ref.name);
+    const touched = declaredLeafPaths({ spec: patch });
+    const clashes = touched.filter((p) => live.managed_fields.some((m) => overlaps(p, m)));
+    if (clashes.length) {
+      throw new ConflictError('field_managed_by_git', `Field(s) ${clashes.join(', ')} are managed by git; change them with a commit`, {
+        fields: clashes,
+      });
+    }
+    const spec = mergePatch(live.spec as JsonObject, patch) as JsonObject;
+    const kind = registry.get(ref.kind);
+    if (kind) {
+      const errors = validateSpec(kind, spec);
+      if (errors.length) {
+        throw new UnprocessableError('invalid_spec', `Patched spec fails kind '${ref.kind}': ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, {
+          errors,
+        });
+      }
+    }
+    const hash = contentHash({ kind: ref.kind, name: ref.name, spec, metadata: live.metadata as never });
+    await upsertResource(
+      tx,
+      ref.namespace,
+      { kind: ref.kind, name: ref.name, spec, metadata: live.metadata, hash, managed_fields: live.managed_fields, file: live.file, commit: live.commit },
+      true,
+    );
+    await recordAudit(tx, {
+      actor,
+      action: 'resource.patch',
+      target: `resource/${ref.namespace}/${ref.kind}/${ref.name}`,
+      namespace: ref.namespace,
+      details: { before_hash: live.hash, after_hash: hash, fields: touched },
+    });
+    const at = nowIso();
+    const event: ResourceEvent = { namespace: ref.namespace, operation: 'update', kind: ref.kind, name: ref.name, hash, commit: live.commit, deployment: null, at };
+    return { resource: { ...live, spec, hash, updated_at: at }, event };
+  });
+  app.events.publish([event]);
+  return resource;
+}

@@ -1,0 +1,33 @@
+import type { Plan, PlanResult } from '../plan/types.js';
+import type { ResultItem } from '../server/schemas/deployments.js';
+
+/** A plan result as the API shows it, with the status the deployment gave it. */
+export function toResultItem(r: PlanResult, status: ResultItem['status']): ResultItem {
+  return {
+    kind: r.kind,
+    name: r.name,
+    file: r.file,
+    line: r.line,
+    column: r.column,
+    operation: r.operation,
+    status,
+    code: r.code,
+    message: r.message || null,
+    changes: r.changes,
+  };
+}
+
+export function planItems(plan: Plan): ResultItem[] {
+  return plan.results.map((r) => toResultItem(r, r.status));
+}
+
+/** Status of each result in an applied deployment. */
+export function appliedStatus(r: PlanResult): ResultItem['status'] {
+  if (r.operation === 'invalid') return 'invalid';
+  return r.operation === 'noop' ? 'skipped' : 'success';
+}
+
+/** Status of each result in a deployment that failed validation: nothing was applied. */
+export function failedStatus(r: PlanResult): ResultItem['status'] {
+  return r.operation === 'invalid' ? 'invalid' : 'skipped';
+}

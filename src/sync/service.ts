@@ -1,0 +1,95 @@
+import { ConflictError, SynclineError, UnprocessableError } from '../errors.js';
+import { isInSync } from '../plan/drift.js';
+import type { AppContext } from '../server/context.js';
+import type { Deployment, Plan } from '../server/schemas/deployments.js';
+import { nowIso } from '../store/json.js';
+import { withLock, LockTimeoutError } from '../store/locks.js';
+import { getNamespaceRow } from '../store/namespaces.js';
+import { applyPlan, recordFailedDeployment } from './apply.js';
+import { planItems } from './results.js';
+import { PLAN_STEPS, runSteps, type SyncRun } from './steps.js';
+
+/**
+ * The orchestrator: lock → fetch → resolve → branch check → read → parse → plan → apply →
+ * publish. Routes and webhooks call these; they hold no HTTP concerns.
+ */
+export async function syncNamespace(app: AppContext, namespace: string, ref: string | undefined, actor: string): Promise<Deployment> {
+  await getNamespaceRow(app.db.db, namespace); // 404 before waiting on a lock
+  const startedAt = nowIso();
+  let deployment: Deployment;
+  let events;
+  try {
+    ({ deployment, events } = await withLock(app.db, `namespace:${namespace}`, app.settings.sync_lock_timeout * 1000, async () => {
+      const run = await runSteps({ app, namespaceName: namespace, requestedRef: ref }, PLAN_STEPS);
+      if (run.plan!.summary.invalid > 0) {
+        const failed = await recordFailedDeployment(run, actor, startedAt);
+        throw new UnprocessableError(
+          'invalid_specs',
+          `${run.plan!.summary.invalid} invalid document(s) at ${run.commit!.slice(0, 12)}; nothing was applied`,
+          { deployment: failed },
+        );
+      }
+      return applyPlan(run, actor, startedAt);
+    }));
+  } catch (err) {
+    if (err instanceof LockTimeoutError) {
+      throw new ConflictError('sync_in_progress', `Another sync of namespace '${namespace}' is still running`, { namespace });
+    }
+    throw err;
+  }
+  app.events.publish(events);
+  return deployment;
+}
+
+function toPlan(run: SyncRun): Plan {
+  return {
+    namespace: run.namespaceName,
+    ref: run.ref!,
+    commit: run.commit!,
+    source: run.source?.name ?? null,
+    summary: run.plan!.summary,
+    results: planItems(run.plan!),
+  };
+}
+
+/** The plan a sync of `ref` would apply; nothing is written. */
+export async function planNamespace(app: AppContext, namespace: string, ref: string | undefined): Promise<Plan> {
+  return toPlan(await runSteps({ app, namespaceName: namespace, requestedRef: ref }, PLAN_STEPS));
+}
+
+export interface DriftReport {
+  fetch_status: 'ok' | 'no_file' | 'fetch_failed' | 'invalid';
+  commit: string | null;
+  message: string | null;
+  plan: Plan | null;
+}
+
+/**
+ * The tracked branch head vs live. Never throws for git-side problems: they are reported as a
+ * fetch_status so dashboards can show them. A synced namespace that has drifted is marked
+ * out_of_sync (and back to synced when git and live agree again).
+ */
+export async function driftNamespace(app: AppContext, namespace: string): Promise<DriftReport> {
+  const ns = await getNamespaceRow(app.db.db, namespace);
+  const run: SyncRun = { app, namespaceName: namespace, requestedRef: undefined };
+  let report: DriftReport;
+  try {
+    await runSteps(run, PLAN_STEPS);
+    const plan = toPlan(run);
+    report = plan.summary.invalid > 0
+      ? { fetch_status: 'invalid', commit: run.commit!, message: `${plan.summary.invalid} invalid document(s)`, plan }
+      : { fetch_status: 'ok', commit: run.commit!, message: null, plan };
+  } catch (err) {
+    if (!(err instanceof SynclineError)) throw err;
+    if (err.code === 'git_not_configured') throw err;
+    const noFile = err.code === 'path_not_found' || err.code === 'ref_not_found';
+    report = { fetch_status: noFile ? 'no_file' : 'fetch_failed', commit: run.commit ?? null, message: err.message, plan: null };
+  }
+  if (report.plan && (ns.status === 'synced' || ns.status === 'out_of_sync')) {
+    const status = isInSync(run.plan!) ? 'synced' : 'out_of_sync';
+    if (status !== ns.status) {
+      await app.db.db.updateTable('namespaces').set({ status, updated_at: nowIso() }).where('name', '=', namespace).execute();
+    }
+  }
+  return report;
+}

@@ -1,0 +1,26 @@
+import { it } from 'vitest';
+import { makeTestApp } from '../../helpers/app.js';
+it('scratch', async () => {
+  const t = await makeTestApp('sqlite', { settings: { allowed_hosts: ['github.com'] } });
+  const show = async (r: any) => { const res = await t.app.inject(r); console.log(r.method, r.url, res.statusCode, res.body.slice(0, 400)); return res; };
+  await show({ method: 'POST', url: '/api/v1/sources', headers: t.auth(), payload: { name: 'shop', url: 'https://github.com/acme/shop.git', auth: { type: 'token', token: 'ghp_secretsecret' } } });
+  await show({ method: 'POST', url: '/api/v1/sources', headers: t.auth(), payload: { name: 'shop2', url: 'https://github.com/acme/shop.git', auth: { type: 'token', token: 'x', bogus: 1 } } });
+  await show({ method: 'POST', url: '/api/v1/sources', headers: { ...t.auth(), 'content-type': 'application/json' }, payload: '{"name": ' });
+  await show({ method: 'POST', url: '/api/v1/sources', headers: { ...t.auth(), 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'x'.repeat(10), url: 'a'.repeat(2_000_000) }) });
+  await show({ method: 'PUT', url: '/api/v1/namespaces/shop.prod', headers: t.auth(), payload: { source: 'shop', branch: 'main', path: 'a//b' } });
+  await show({ method: 'PUT', url: '/api/v1/namespaces/Shop', headers: t.auth(), payload: {} });
+  await show({ method: 'PUT', url: '/api/v1/kinds/Service', headers: t.auth(), payload: { schema: { type: 'object', properties: { port: { type: 'integer' } } } } });
+  await show({ method: 'PUT', url: '/api/v1/kinds/Bad', headers: t.auth(), payload: { schema: { type: 'object', foo: 1 } } });
+  await show({ method: 'PUT', url: '/api/v1/kinds/Config', headers: t.auth(), payload: { schema: { type: 'object' } } });
+  await show({ method: 'GET', url: '/api/v1/kinds/Config', headers: t.auth() });
+  await show({ method: 'GET', url: '/api/v1/audit?limit=2', headers: t.auth() });
+  await show({ method: 'GET', url: '/api/v1/tokens', headers: t.auth() });
+  await show({ method: 'GET', url: '/docs', headers: t.auth() });
+  await show({ method: 'GET', url: '/readyz' });
+  const o = await t.app.inject({ method: 'GET', url: '/openapi.json' });
+  console.log(Object.keys(o.json().paths));
+  const m = await t.app.inject({ method: 'GET', url: '/metrics' });
+  console.log(m.body.split('\n').filter((l) => l.includes('http_request')).slice(0, 10).join('\n'));
+  console.log(t.logs.slice(0, 3).join(''));
+  await t.close();
+});
