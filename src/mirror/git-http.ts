@@ -20,7 +20,6 @@
 import { createGunzip } from 'node:zlib';
 import { availableParallelism } from 'node:os';
 import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { isCompleteMirror, spawnGit, type GitConfigEntry, type GitExit } from '../git/index.js';
@@ -316,11 +315,13 @@ async function serve(p: ServeParams): Promise<void> {
   res.on('close', onClose);
 
   let tooLarge = false;
+  let badBody = false;
   if (p.body) {
     const limit = new ByteLimit(p.maxRequestBytes);
     const onBodyDone = (err: NodeJS.ErrnoException | null): void => {
       if (!err) return;
       if (err instanceof RequestTooLargeError) tooLarge = true;
+      else if (typeof err.code === 'string' && err.code.startsWith('Z_')) badBody = true;
       // A broken upload (client gone, bad gzip, too large) leaves git waiting for input.
       if (!res.writableFinished) proc.kill();
     };
@@ -331,19 +332,13 @@ async function serve(p: ServeParams): Promise<void> {
   }
 
   // Headers wait for git's first byte, so a git that fails at once can still get a real status.
-  let hasOutput = false;
-  try {
-    await once(proc.stdout, 'readable');
-    hasOutput = proc.stdout.readableLength > 0;
-  } catch {
-    hasOutput = false;
-  }
+  const hasOutput = await firstOutput(proc.stdout, proc.done);
 
   let exit: GitExit;
   if (!hasOutput || res.destroyed) {
     proc.stdout.resume();
     exit = await proc.done;
-    if (!res.destroyed) failBeforeHeaders(res, tooLarge ? 413 : 500);
+    if (!res.destroyed) failBeforeHeaders(res, tooLarge ? 413 : badBody ? 400 : 500);
   } else {
     const v2 = /(^|:)version=2(:|$)/.test(p.protocol ?? '');
     res.writeHead(200, {
@@ -379,13 +374,35 @@ async function serve(p: ServeParams): Promise<void> {
   }
 }
 
+/**
+ * Resolves once `stdout` has a first byte buffered (true) or the process ended without one
+ * (false). Only a 'readable' listener is attached, and removed again, so the stream can be piped.
+ */
+function firstOutput(stdout: Readable, done: Promise<unknown>): Promise<boolean> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (): void => {
+      if (settled) return;
+      settled = true;
+      stdout.off('readable', finish);
+      resolve(stdout.readableLength > 0);
+    };
+    stdout.on('readable', finish);
+    void done.then(finish);
+  });
+}
+
 function failBeforeHeaders(res: ServerResponse, status: number): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const message = status === 413 ? 'Request body too large' : 'git upload-pack failed';
-  const code = status === 413 ? 'payload_too_large' : 'internal';
+  const [code, message] =
+    status === 413
+      ? ['payload_too_large', 'Request body too large']
+      : status === 400
+        ? ['bad_request', 'Request body is not valid gzip']
+        : ['internal', 'git upload-pack failed'];
   const payload = JSON.stringify(errorBody(code, message));
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(payload) });
   res.end(payload);

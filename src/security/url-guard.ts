@@ -72,7 +72,9 @@ export function parseGitUrl(raw: string): ParsedGitUrl {
   if (scheme !== 'https' && scheme !== 'http' && scheme !== 'ssh') {
     throw invalidUrl(raw, `scheme '${scheme}' is not supported (https, http, ssh, file)`);
   }
-  if ((scheme === 'https' || scheme === 'http') && (parsed.username || parsed.password)) {
+  // A user name is how ssh:// says which account to log in as; a password is a credential and
+  // would be stored and shown in clear, so it belongs in the auth field on every scheme.
+  if (parsed.password || ((scheme === 'https' || scheme === 'http') && parsed.username)) {
     throw invalidUrl(raw, 'must not embed credentials; use the auth field');
   }
   if (!parsed.hostname) throw invalidUrl(raw, 'has no host');

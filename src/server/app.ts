@@ -16,6 +16,10 @@ import { loggerOptions } from './logger.js';
 import { metricsPlugin } from './metrics.js';
 import { registerApiRoutes } from './routes/index.js';
 import { healthRoutes } from './routes/health.js';
+import { mirrorGitRoutes } from '../mirror/git-http.js';
+import { mirrorDirFor } from '../mirror/sync.js';
+import { roleAtLeast } from '../security/roles.js';
+import { findMirrorSource } from '../store/sources.js';
 
 export interface BuildAppOptions {
   ctx: AppContext;
@@ -73,6 +77,19 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
 
   await app.register(healthRoutes);
   await app.register(registerApiRoutes, { prefix: '/api/v1' });
+  await app.register(mirrorGitRoutes, {
+    prefix: '/git',
+    maxConcurrent: settings.mirror_max_concurrent,
+    resolve: async (slug) => {
+      const row = await findMirrorSource(opts.ctx.db.db, slug);
+      if (!row) return null;
+      return { dir: mirrorDirFor(opts.ctx, row), access: row.mirror_access as 'token' | 'public', source: row.name };
+    },
+    authorizeBasic: async (password) => {
+      const principal = await app.principalFor(password);
+      return principal !== null && roleAtLeast(principal.role, 'viewer');
+    },
+  });
   if (opts.extend) await opts.extend(app);
   await app.ready();
   return app;

@@ -2,13 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ResolvedSettings } from '../config/load.js';
 import { buildApp } from './app.js';
 import { openContext } from './runtime.js';
-
-/** Hooks that run with the server (schedulers); each returns a stop function. */
-export type BackgroundTask = (app: FastifyInstance) => Promise<() => Promise<void>>;
-const backgroundTasks: BackgroundTask[] = [];
-export function addBackgroundTask(task: BackgroundTask): void {
-  backgroundTasks.push(task);
-}
+import { recordMirrorsOnDisk } from '../mirror/sync.js';
+import { startMirrorScheduler } from '../mirror/scheduler.js';
 
 /**
  * The listening entry point: open the store (migrating), build the app, listen, start
@@ -44,7 +39,8 @@ export async function startServer(settings: ResolvedSettings): Promise<FastifyIn
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
   await app.listen({ port: settings.port, host: settings.host });
-  for (const task of backgroundTasks) stops.push(await task(app));
+  await recordMirrorsOnDisk(ctx);
+  stops.push(startMirrorScheduler(ctx, app.log));
   app.log.info(
     { port: settings.port, data_dir: settings.data_dir, database: settings.database_url.startsWith('sqlite:') ? 'sqlite' : 'postgres' },
     'syncline listening',

@@ -271,6 +271,15 @@ function yamlIssue(e: YAMLError, contents: unknown, posOf: (o: number) => Positi
   const pos = e.linePos?.[0] ? { line: e.linePos[0].line, column: e.linePos[0].col } : posOf(e.pos[0]);
   let message = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?\s*$/, '');
   const code = YAML_CODES[e.code] ?? 'yaml_syntax';
+  if (e.code === 'MISSING_CHAR' || e.code === 'BAD_INDENT') {
+    // The parser notices an unclosed quote / bracket where the file ends or the block resumes;
+    // point at where it was opened instead.
+    const opened = unclosedAt(contents, e.pos[0]);
+    if (opened) {
+      const at = posOf(opened.start);
+      return { code, ...at, path: null, text: `unclosed ${opened.what} (${message})` };
+    }
+  }
   if (e.code === 'DUPLICATE_KEY') {
     const key = keyAt(contents, e.pos[0]);
     message =
@@ -461,6 +470,34 @@ function describeScalar(node: unknown): string {
   return 'unknown';
 }
 
+/** A quoted scalar or flow collection that runs up to `offset` without being closed. */
+function unclosedAt(contents: unknown, offset: number): { start: number; what: string } | null {
+  if (contents === null || contents === undefined) return null;
+  let found: { start: number; what: string } | null = null;
+  const check = (node: { range?: [number, number, number] | null }, what: string): symbol | undefined => {
+    if (node.range && node.range[1] === offset) {
+      found = { start: node.range[0], what };
+      return visit.BREAK;
+    }
+    return undefined;
+  };
+  visit(contents as Node, {
+    Scalar(_, node) {
+      if (node.type === 'QUOTE_SINGLE' || node.type === 'QUOTE_DOUBLE') {
+        return check(node, node.type === 'QUOTE_SINGLE' ? "single-quoted string (')" : 'double-quoted string (")');
+      }
+      return undefined;
+    },
+    Seq(_, node) {
+      return node.flow ? check(node, "flow sequence '['") : undefined;
+    },
+    Map(_, node) {
+      return node.flow ? check(node, "flow mapping '{'") : undefined;
+    },
+  });
+  return found;
+}
+
 /** The text of the scalar mapping key starting at `offset`, if any. */
 function keyAt(contents: unknown, offset: number): string | null {
   let found: string | null = null;
@@ -529,10 +566,15 @@ class Converter {
     if (!hasOwn(this.positions, key)) this.positions[key] = pos;
   }
 
-  /** `via` is the position of the alias being expanded, if any: problems inside point there. */
+  /**
+   * `via` is the position of the alias being expanded, if any: problems inside point there.
+   * A problem points at the KEY of the offending entry (recorded by the parent mapping before
+   * descending), at the item for list items, or at the alias being expanded.
+   */
   convert(node: unknown, segments: string[], depth: number, via: Position | null): JsonValue {
-    const here = via ?? this.nodePos(node);
-    this.record(segments, here);
+    const pointer = formatPointer(segments);
+    if (!hasOwn(this.positions, pointer)) this.positions[pointer] = via ?? this.nodePos(node);
+    const here = this.positions[pointer] as Position;
 
     if (isAlias(node)) {
       this.aliasCount += 1;

@@ -283,3 +283,14 @@ export async function setMirrorState(
 ): Promise<void> {
   await db.updateTable('sources').set(state).where('name', '=', name).execute();
 }
+
+/** The mirror-enabled source serving `slug` (its mirror slug, or its name when none is set). */
+export async function findMirrorSource(db: Executor, slug: string): Promise<SourceRow | null> {
+  const row = await db
+    .selectFrom('sources')
+    .selectAll()
+    .where('mirror_enabled', '=', 1)
+    .where((eb) => eb.or([eb('mirror_slug', '=', slug), eb.and([eb('mirror_slug', 'is', null), eb('name', '=', slug)])]))
+    .executeTakeFirst();
+  return row ?? null;
+}

@@ -4,9 +4,9 @@
  * SynclineError whose `retryable` says whether trying again can help (a network failure) or not
  * (a bad ref, bad YAML).
  */
-import { BadRequestError } from '../errors.js';
+import { BadRequestError, UpstreamError } from '../errors.js';
 import type { GitAuth } from '../git/auth.js';
-import { ensureMirror } from '../git/mirror-cache.js';
+import { ensureMirror, openMirror } from '../git/mirror-cache.js';
 import { commitInfo, isAncestor, resolveRef, type GitPerson } from '../git/refs.js';
 import { listTree, normalizeTreePath, readTree, type TreeFile } from '../git/tree.js';
 import { buildPlan } from '../plan/plan.js';
@@ -64,9 +64,22 @@ export const loadBinding: Step = async (run) => {
   run.auth = await gitAuthFor(run.app.box, run.source);
 };
 
-/** Brings the source's mirror up to date (incremental fetch); sets mirrorDir. */
+/**
+ * Brings the source's mirror up to date (incremental fetch); sets mirrorDir. In air-gap mode
+ * (runtime sync off) upstream is never contacted: the mirror on disk is used as it is.
+ */
 export const fetchSource: Step = async (run) => {
   const source = run.source!;
+  if (!run.app.settings.mirror_runtime_sync) {
+    const existing = await openMirror(source.name, { mirrorsDir: run.app.settings.mirror_dir });
+    if (!existing) {
+      throw new UpstreamError('fetch_failed', `No mirror of source '${source.name}' on disk and runtime sync is disabled`, {
+        source: source.name,
+      });
+    }
+    run.mirrorDir = existing.dir;
+    return;
+  }
   const mirror = await ensureMirror(
     { name: source.name, url: source.url, auth: run.auth! },
     { mirrorsDir: run.app.settings.mirror_dir, timeouts: gitTimeouts(run.app.settings) },

@@ -8,6 +8,7 @@ import { syncRoutes } from './sync.js';
 import { deploymentRoutes, namespaceDeploymentRoutes } from './deployments.js';
 import { resourceRoutes } from './resources.js';
 import { watchRoutes } from './watch.js';
+import { mirrorRoutes } from './mirrors.js';
 
 /** Every resource is its own encapsulated plugin under /api/v1. */
 export const registerApiRoutes: FastifyPluginAsync = async (app) => {
@@ -21,4 +22,5 @@ export const registerApiRoutes: FastifyPluginAsync = async (app) => {
   await app.register(watchRoutes, { prefix: '/namespaces' });
   await app.register(deploymentRoutes, { prefix: '/deployments' });
   await app.register(auditRoutes, { prefix: '/audit' });
+  await app.register(mirrorRoutes, { prefix: '/mirrors' });
 };

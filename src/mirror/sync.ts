@@ -1,0 +1,123 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ensureMirror, mirrorPath, openMirror } from '../git/mirror-cache.js';
+import { runGit } from '../git/runner.js';
+import { redact } from '../security/redact.js';
+import type { AppContext } from '../server/context.js';
+import { nowIso } from '../store/json.js';
+import { LockTimeoutError, withLock } from '../store/locks.js';
+import { listSourceRows, mirrorSlug, setMirrorState, type SourceRow } from '../store/sources.js';
+import { gitAuthFor } from '../sync/git-auth.js';
+import { gitTimeouts } from '../sync/settings.js';
+
+export interface MirrorSyncOutcome {
+  slug: string;
+  source: string;
+  status: 'updated' | 'unchanged' | 'skipped' | 'error';
+  error?: string;
+}
+
+const MAX_ERROR_CHARS = 2000;
+/** Full repack (with bitmaps) at most this often: it makes clones cheap but costs CPU. */
+const REPACK_INTERVAL_MS = 24 * 3600_000;
+const REPACK_STAMP = 'syncline-repacked';
+
+export function truncateError(message: string): string {
+  const clean = redact(message);
+  return clean.length > MAX_ERROR_CHARS ? `${clean.slice(0, MAX_ERROR_CHARS)}…` : clean;
+}
+
+async function repackIfDue(dir: string, force: boolean): Promise<void> {
+  const stamp = path.join(dir, REPACK_STAMP);
+  const last = await fs.stat(stamp).then((s) => s.mtimeMs, () => 0);
+  if (!force && Date.now() - last < REPACK_INTERVAL_MS) return;
+  // -a -d: one pack, old ones dropped; -b: reachability bitmaps so upload-pack counts objects fast.
+  // Safe while clients read: git keeps old packs until the new one is in place.
+  await runGit(['repack', '-a', '-d', '-b', '-q'], { cwd: dir, idleMs: 600_000, totalMs: 3600_000 });
+  await fs.writeFile(stamp, '');
+}
+
+/**
+ * Fetches one source's mirror. One sync per mirror at a time across processes (advisory lock in
+ * PostgreSQL mode): a sync that finds one running reports `skipped`. Errors are kept in the
+ * source's mirror status (redacted, truncated); the last good copy keeps being served.
+ */
+export async function syncMirror(ctx: AppContext, row: SourceRow): Promise<MirrorSyncOutcome> {
+  const slug = mirrorSlug(row);
+  const base = { slug, source: row.name };
+  try {
+    return await withLock(ctx.db, `mirror:${row.name}`, 0, async () => {
+      try {
+        const auth = await gitAuthFor(ctx.box, row);
+        const result = await ensureMirror(
+          { name: row.name, url: row.url, auth },
+          { mirrorsDir: ctx.settings.mirror_dir, timeouts: gitTimeouts(ctx.settings) },
+        );
+        await repackIfDue(result.dir, result.created).catch(() => undefined);
+        await setMirrorState(ctx.db.db, row.name, {
+          mirror_status: 'ready',
+          mirror_head_commit: result.headCommit ?? null,
+          default_branch: result.defaultBranch ?? null,
+          mirror_last_synced: nowIso(),
+          mirror_last_error: null,
+        });
+        return { ...base, status: result.updated ? 'updated' : 'unchanged' } as const;
+      } catch (err) {
+        const message = truncateError((err as Error).message);
+        const present = await openMirror(row.name, { mirrorsDir: ctx.settings.mirror_dir });
+        await setMirrorState(ctx.db.db, row.name, { mirror_status: present ? 'ready' : 'error', mirror_last_error: message });
+        return { ...base, status: 'error', error: message } as const;
+      }
+    });
+  } catch (err) {
+    if (err instanceof LockTimeoutError) return { ...base, status: 'skipped' };
+    throw err;
+  }
+}
+
+export interface MirrorSyncSummary {
+  repos_processed: number;
+  repos_updated: number;
+  errors: { slug: string; error: string }[];
+  skipped: string[];
+}
+
+export async function syncMirrors(ctx: AppContext, rows: SourceRow[]): Promise<MirrorSyncSummary> {
+  const summary: MirrorSyncSummary = { repos_processed: 0, repos_updated: 0, errors: [], skipped: [] };
+  for (const row of rows) {
+    const outcome = await syncMirror(ctx, row);
+    if (outcome.status === 'skipped') {
+      summary.skipped.push(outcome.slug);
+      continue;
+    }
+    summary.repos_processed += 1;
+    if (outcome.status === 'updated') summary.repos_updated += 1;
+    if (outcome.status === 'error') summary.errors.push({ slug: outcome.slug, error: outcome.error ?? 'unknown error' });
+  }
+  return summary;
+}
+
+/**
+ * At startup, records what is already on disk (e.g. a baked mirror dir): complete mirrors are
+ * `ready` with their head commit, without contacting upstream.
+ */
+export async function recordMirrorsOnDisk(ctx: AppContext): Promise<void> {
+  for (const row of await listSourceRows(ctx.db.db)) {
+    if (row.mirror_enabled !== 1) continue;
+    const info = await openMirror(row.name, { mirrorsDir: ctx.settings.mirror_dir });
+    if (info) {
+      await setMirrorState(ctx.db.db, row.name, {
+        mirror_status: 'ready',
+        mirror_head_commit: info.headCommit ?? null,
+        default_branch: info.defaultBranch ?? row.default_branch,
+      });
+    } else if (row.mirror_status === 'ready') {
+      await setMirrorState(ctx.db.db, row.name, { mirror_status: 'pending', mirror_head_commit: null });
+    }
+  }
+}
+
+/** Where a source's mirror lives on disk. */
+export function mirrorDirFor(ctx: AppContext, row: Pick<SourceRow, 'name'>): string {
+  return mirrorPath(ctx.settings.mirror_dir, row.name);
+}
