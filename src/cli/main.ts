@@ -7,6 +7,8 @@ import { registerNamespaceCommands } from './commands/namespaces.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSourceCommands } from './commands/sources.js';
 import { registerTokenCommands } from './commands/tokens.js';
+import { registerSyncCommands } from './commands/sync.js';
+import { registerMirrorCommands } from './commands/mirror.js';
 
 export function buildProgram(): Command {
   const program = new Command('syncline')
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
   registerTokenCommands(program);
   registerSourceCommands(program);
   registerNamespaceCommands(program);
+  registerSyncCommands(program);
+  registerMirrorCommands(program);
   return program;
 }
 

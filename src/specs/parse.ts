@@ -277,7 +277,7 @@ function yamlIssue(e: YAMLError, contents: unknown, posOf: (o: number) => Positi
     const opened = unclosedAt(contents, e.pos[0]);
     if (opened) {
       const at = posOf(opened.start);
-      return { code, ...at, path: null, text: `unclosed ${opened.what} (${message})` };
+      return { code, ...at, path: null, text: `unclosed ${opened.what}: opened here and never closed (${message})` };
     }
   }
   if (e.code === 'DUPLICATE_KEY') {
@@ -484,15 +484,15 @@ function unclosedAt(contents: unknown, offset: number): { start: number; what: s
   visit(contents as Node, {
     Scalar(_, node) {
       if (node.type === 'QUOTE_SINGLE' || node.type === 'QUOTE_DOUBLE') {
-        return check(node, node.type === 'QUOTE_SINGLE' ? "single-quoted string (')" : 'double-quoted string (")');
+        return check(node, node.type === 'QUOTE_SINGLE' ? 'single-quoted string' : 'double-quoted string');
       }
       return undefined;
     },
     Seq(_, node) {
-      return node.flow ? check(node, "flow sequence '['") : undefined;
+      return node.flow ? check(node, 'flow sequence [') : undefined;
     },
     Map(_, node) {
-      return node.flow ? check(node, "flow mapping '{'") : undefined;
+      return node.flow ? check(node, 'flow mapping {') : undefined;
     },
   });
   return found;

@@ -129,11 +129,12 @@ for (const dialect of DIALECTS) {
         });
         expectError(clash, 409, 'conflict');
         // A source's name is its default slug, so a slug may not take another source's name either.
+        await createSource(t, { name: 'named-slug', url: REPO_URL });
         const byName = await expectNothingWritten(t, {
           method: 'POST',
           url: '/api/v1/sources',
           headers: t.auth(),
-          payload: { name: 'other', url: REPO_URL, mirror: { enabled: true, slug: 'mirrored' } },
+          payload: { name: 'other', url: REPO_URL, mirror: { enabled: true, slug: 'named-slug' } },
         });
         expectError(byName, 409, 'conflict');
         const badSlug = await post({ name: 'other', url: REPO_URL, mirror: { enabled: true, slug: '.hidden' } });

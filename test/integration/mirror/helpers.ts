@@ -200,6 +200,7 @@ export interface RawResponse {
 }
 
 export interface RawRequestOptions {
+  /** Default: POST when there is a body, else GET. */
   method?: string;
   headers?: Record<string, string>;
   /** Sent as one chunk (with Content-Length) unless `chunks` is given. */
@@ -214,7 +215,7 @@ export function rawRequest(origin: string, path: string, opts: RawRequestOptions
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
-    const req = httpRequest({ host: hostname, port, method: opts.method ?? 'GET', path, headers, agent: false }, (res) => {
+    const req = httpRequest({ host: hostname, port, method: opts.method ?? (opts.body !== undefined || opts.chunks ? 'POST' : 'GET'), path, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
