@@ -334,19 +334,28 @@ async function serve(p: ServeParams): Promise<void> {
   // Headers wait for git's first byte, so a git that fails at once can still get a real status.
   const hasOutput = await firstOutput(proc.stdout, proc.done);
 
+  const writeHead = (): void => {
+    res.writeHead(200, { 'Content-Type': p.advertise ? ADVERTISEMENT_TYPE : RESULT_TYPE, ...NO_CACHE_HEADERS });
+    // Like git http-backend: v0/v1 advertisements start with the service line, v2's do not.
+    const v2 = /(^|:)version=2(:|$)/.test(p.protocol ?? '');
+    if (p.advertise && !v2) res.write(SERVICE_PREFIX);
+  };
+
   let exit: GitExit;
   if (!hasOutput || res.destroyed) {
     proc.stdout.resume();
     exit = await proc.done;
-    if (!res.destroyed) failBeforeHeaders(res, tooLarge ? 413 : badBody ? 400 : 500);
+    if (!res.destroyed) {
+      if (exit.code === 0 && !exit.killedFor && !tooLarge && !badBody) {
+        // Legitimately empty: e.g. the flush-only probe git sends before a chunked request.
+        writeHead();
+        res.end();
+      } else {
+        failBeforeHeaders(res, tooLarge ? 413 : badBody ? 400 : 500);
+      }
+    }
   } else {
-    const v2 = /(^|:)version=2(:|$)/.test(p.protocol ?? '');
-    res.writeHead(200, {
-      'Content-Type': p.advertise ? ADVERTISEMENT_TYPE : RESULT_TYPE,
-      ...NO_CACHE_HEADERS,
-    });
-    // Like git http-backend: v0/v1 advertisements start with the service line, v2's do not.
-    if (p.advertise && !v2) res.write(SERVICE_PREFIX);
+    writeHead();
     pipeline(proc.stdout, res, () => {
       // Errors here mean the client went away; onClose already killed git.
     });

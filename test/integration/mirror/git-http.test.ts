@@ -138,7 +138,7 @@ describe('advertisement and response headers', () => {
       expect(res.body.subarray(0, 30).toString()).toBe('001e# service=git-upload-pack\n');
     }
     const multi = await rawRequest(server.origin, '/git/app.git/info/refs?service=git-upload-pack', {
-      headers: { 'git-protocol': 'version=2:object-format=sha1' },
+      headers: { 'git-protocol': 'version=2:foo=bar' },
     });
     expect(multi.body.subarray(0, 14).toString()).toBe('000eversion 2\n');
   });
