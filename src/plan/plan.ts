@@ -36,6 +36,11 @@ export { canonicalJson, contentHash } from './hash.js';
 
 const key = (kind: string, name: string): string => `${kind}\u0000${name}`;
 
+/** Position of a pointer in a document (documents built by hand may lack `positions`). */
+function at(doc: SpecDocument, pointer: string): { line: number; column: number } {
+  return positionFor(doc.positions ?? {}, pointer, { line: doc.line, column: doc.column });
+}
+
 export function buildPlan(input: BuildPlanInput): Plan {
   const { registry } = input;
   const results: PlanResult[] = [];
@@ -64,11 +69,11 @@ export function buildPlan(input: BuildPlanInput): Plan {
         const others = docs
           .filter((o) => o !== doc)
           .map((o) => {
-            const p = o.positions['/name'] ?? o;
+            const p = at(o, '/name');
             return `${o.file}:${p.line}:${p.column}`;
           });
         results.push(
-          invalidResult(doc, 'duplicate_resource', doc.positions['/name'] ?? doc, `duplicate ${doc.kind} '${doc.name}': also defined at ${others.join(', ')}`),
+          invalidResult(doc, 'duplicate_resource', at(doc, '/name'), `duplicate ${doc.kind} '${doc.name}': also defined at ${others.join(', ')}`),
         );
       }
       continue;
@@ -107,7 +112,7 @@ function planDocument(doc: SpecDocument, live: LiveResource | null, registry: Bu
     return invalidResult(
       doc,
       'unknown_kind',
-      doc.positions['/kind'] ?? doc,
+      at(doc, '/kind'),
       `unknown kind '${doc.kind}' (known kinds: ${registry.names().join(', ')})`,
     );
   }
@@ -122,7 +127,7 @@ function planDocument(doc: SpecDocument, live: LiveResource | null, registry: Bu
   const errors = kind.validate(merged.spec);
   if (errors.length > 0) {
     const located = errors
-      .map((e) => ({ e, pos: positionFor(doc.positions, e.path, doc) }))
+      .map((e) => ({ e, pos: at(doc, e.path) }))
       .sort((a, b) => a.pos.line - b.pos.line || a.pos.column - b.pos.column);
     const first = located[0] as (typeof located)[number];
     const message = located

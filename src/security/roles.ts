@@ -16,6 +16,11 @@ export function namespaceMatches(pattern: string, namespace: string): boolean {
   return pattern === namespace;
 }
 
+/** Whether a token reaches every namespace (no patterns, or `*`). */
+export function isUnscoped(patterns: readonly string[] | null | undefined): boolean {
+  return !patterns || patterns.length === 0 || patterns.includes('*');
+}
+
 /** A token with no patterns may act on every namespace. */
 export function scopeAllows(patterns: readonly string[] | null | undefined, namespace: string): boolean {
   if (!patterns || patterns.length === 0) return true;

@@ -40,7 +40,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   const app = Fastify({
     logger,
     bodyLimit: settings.body_limit,
-    requestIdHeader: 'x-request-id',
+    // Not `requestIdHeader`: Fastify would then take the header verbatim; genReqId vets it.
+    requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : crypto.randomUUID();

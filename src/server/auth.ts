@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { ForbiddenError, UnauthorizedError } from '../errors.js';
-import { roleAtLeast, scopeAllows, type Role } from '../security/roles.js';
+import { isUnscoped, roleAtLeast, scopeAllows, type Role } from '../security/roles.js';
 import { constantTimeEqual } from '../security/tokens.js';
 import { findTokenByValue, touchToken, type AuthenticatedToken } from '../store/tokens.js';
 
@@ -15,18 +15,35 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     /** onRequest hook: 401 without a known token, 403 below `role` or outside the namespace scope. */
-    requireRole(role: Role, opts?: { namespaceParam?: string }): onRequestHookHandler;
+    requireRole(role: Role, opts?: RequireRoleOptions): onRequestHookHandler;
     /** Looks up a token value (bearer or mirror Basic password). */
     principalFor(token: string): Promise<Principal | null>;
   }
 }
 
-/** Throws 403 unless the principal may act on `namespace` with `role`. */
-export function authorize(principal: Principal, role: Role, namespace?: string): void {
+export interface RequireRoleOptions {
+  /** Route param holding the namespace the request acts on; checked against the token's scope. */
+  namespaceParam?: string;
+  /**
+   * The action reaches beyond any one namespace (tokens, sources, kinds, audit, mirrors), so a
+   * token scoped to namespace patterns is refused: otherwise a `shop.*` admin could mint an
+   * unscoped token, or change a kind or a source that other namespaces depend on.
+   */
+  unscoped?: boolean;
+}
+
+/** Throws 403 unless the principal may act on `namespace` (or, with `unscoped`, on everything) with `role`. */
+export function authorize(principal: Principal, role: Role, namespace?: string, opts: { unscoped?: boolean } = {}): void {
   if (!roleAtLeast(principal.role, role)) {
     throw new ForbiddenError(`Token '${principal.name}' has role '${principal.role}'; this needs '${role}'`, {
       required_role: role,
     });
+  }
+  if (opts.unscoped && !isUnscoped(principal.namespaces)) {
+    throw new ForbiddenError(
+      `Token '${principal.name}' is limited to namespaces ${principal.namespaces.join(', ')}; this needs a token that is not`,
+      { namespaces: principal.namespaces },
+    );
   }
   if (namespace !== undefined && !scopeAllows(principal.namespaces, namespace)) {
     throw new ForbiddenError(`Token '${principal.name}' is not scoped to namespace '${namespace}'`, { namespace });
@@ -69,7 +86,7 @@ export const authPlugin = fp(
       return found;
     });
 
-    app.decorate('requireRole', (role: Role, ropts: { namespaceParam?: string } = {}): onRequestHookHandler => {
+    app.decorate('requireRole', (role: Role, ropts: RequireRoleOptions = {}): onRequestHookHandler => {
       return async (req) => {
         const token = bearer(req);
         if (!token) throw new UnauthorizedError('Missing bearer token (Authorization: Bearer <token>)');
@@ -77,7 +94,7 @@ export const authPlugin = fp(
         if (!principal) throw new UnauthorizedError('Unknown or revoked token');
         req.principal = principal;
         const ns = ropts.namespaceParam ? (req.params as Record<string, string>)[ropts.namespaceParam] : undefined;
-        authorize(principal, role, ns);
+        authorize(principal, role, ns, { unscoped: ropts.unscoped ?? false });
       };
     });
   },

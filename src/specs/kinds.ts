@@ -100,10 +100,11 @@ function describesObject(schema: JsonObject): boolean {
  * `additionalProperties: false`. Values under `default`, `const`, `enum`, `examples` are data,
  * not schemas, and are left alone.
  *
- * Consequence for schema authors: a branch of `allOf` that lists `properties` is closed too. To
- * compose objects, put `unevaluatedProperties: false` on the parent and `additionalProperties: true`
- * (or nothing but `type`-less keywords) on the branches, or say `additionalProperties: true` to
- * open a mapping on purpose (as `Config.spec.data` does).
+ * Composition: a branch of `allOf` / `anyOf` / `oneOf` / `if` / `then` / `else` /
+ * `dependentSchemas` is closed too — unless its parent sets `unevaluatedProperties` (typically
+ * `false`), which then governs unknown fields for the whole instance. So compose with
+ * `unevaluatedProperties: false` on the parent. Say `additionalProperties: true` to open a
+ * mapping on purpose (as `Config.spec.data` does).
  */
 export function closeObjectSchemas(schema: JsonValue): JsonValue {
   if (!isJsonObject(schema)) return cloneJson(schema); // boolean schemas and junk are left to Ajv
@@ -112,8 +113,18 @@ export function closeObjectSchemas(schema: JsonValue): JsonValue {
   return out;
 }
 
-function walkClose(schema: JsonObject): void {
+/** Keywords whose subschemas apply to the SAME instance as their parent. */
+const IN_PLACE_KEYWORDS = ['allOf', 'anyOf', 'oneOf', 'if', 'then', 'else', 'dependentSchemas'] as const;
+
+/**
+ * `inPlaceOfUnevaluated`: this schema is an in-place applicator branch (allOf/anyOf/oneOf/if/
+ * then/else/dependentSchemas) of a parent that sets `unevaluatedProperties`. The parent then
+ * decides about unknown fields for the whole instance, and closing the branch would break the
+ * composition, so the branch is left open.
+ */
+function walkClose(schema: JsonObject, inPlaceOfUnevaluated = false): void {
   if (
+    !inPlaceOfUnevaluated &&
     describesObject(schema) &&
     !hasOwn(schema, 'additionalProperties') &&
     !hasOwn(schema, 'unevaluatedProperties') &&
@@ -121,23 +132,25 @@ function walkClose(schema: JsonObject): void {
   ) {
     schema['additionalProperties'] = false;
   }
+  const handlesUnevaluated = hasOwn(schema, 'unevaluatedProperties');
+  const inPlace = (kw: string): boolean => handlesUnevaluated && (IN_PLACE_KEYWORDS as readonly string[]).includes(kw);
   for (const kw of SCHEMA_MAP_KEYWORDS) {
     const map = hasOwn(schema, kw) ? schema[kw] : undefined;
-    if (isJsonObject(map)) for (const key of Object.keys(map)) visitSub(map[key]);
+    if (isJsonObject(map)) for (const key of Object.keys(map)) visitSub(map[key], inPlace(kw));
   }
   for (const kw of SCHEMA_KEYWORDS) {
     const sub = hasOwn(schema, kw) ? schema[kw] : undefined;
-    if (Array.isArray(sub)) sub.forEach(visitSub); // draft-07 style tuple `items: [...]`
-    else visitSub(sub);
+    if (Array.isArray(sub)) sub.forEach((s) => visitSub(s, false)); // draft-07 style tuple `items: [...]`
+    else visitSub(sub, inPlace(kw));
   }
   for (const kw of SCHEMA_ARRAY_KEYWORDS) {
     const list = hasOwn(schema, kw) ? schema[kw] : undefined;
-    if (Array.isArray(list)) list.forEach(visitSub);
+    if (Array.isArray(list)) list.forEach((s) => visitSub(s, inPlace(kw)));
   }
 }
 
-function visitSub(sub: JsonValue | undefined): void {
-  if (isJsonObject(sub)) walkClose(sub);
+function visitSub(sub: JsonValue | undefined, inPlaceOfUnevaluated: boolean): void {
+  if (isJsonObject(sub)) walkClose(sub, inPlaceOfUnevaluated);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -128,7 +128,6 @@ export function parseSpecFiles(files: readonly SpecFile[], options: ParseOptions
   };
   const selected = files
     .filter((f) => options.singleFile === true || isSpecFile(f.path))
-    .slice()
     .sort((a, b) => compareStrings(a.path, b.path));
 
   let documents: SpecDocument[] = [];

@@ -68,7 +68,18 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
     db,
     dialect,
     async migrate() {
-      const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+      // Unless told its schema, Kysely takes a `kysely_migration` table in ANY schema of the
+      // database (another app's, another test's) as its own, then fails to find it on the search
+      // path. Name the schema we actually use.
+      const migrationTableSchema =
+        dialect === 'postgres'
+          ? (await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db)).rows[0]?.schema ?? undefined
+          : undefined;
+      const migrator = new Migrator({
+        db,
+        provider: migrationProvider(dialect),
+        ...(migrationTableSchema ? { migrationTableSchema } : {}),
+      });
       const { error, results } = await migrator.migrateToLatest();
       if (error) throw error instanceof Error ? error : new Error(String(error));
       return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

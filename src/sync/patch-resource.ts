@@ -4,6 +4,8 @@ import { declaredLeafPaths } from '../plan/diff.js';
 import { contentHash } from '../plan/hash.js';
 import { validateSpec } from '../specs/kinds.js';
 import type { JsonObject, JsonValue } from '../specs/types.js';
+import { cloneJson, deleteOwn, getOwn, isJsonObject, setOwn } from '../specs/json.js';
+import { normalizeSpec } from '../specs/normalize.js';
 import type { AppContext } from '../server/context.js';
 import { recordAudit } from '../store/audit.js';
 import { nowIso } from '../store/json.js';
@@ -14,11 +16,12 @@ const overlaps = (a: string, b: string) => a === b || a.startsWith(`${b}/`) || b
 
 /** RFC 7386 merge patch: objects merge, `null` removes a key, anything else replaces. */
 function mergePatch(target: JsonValue | undefined, patch: JsonValue): JsonValue {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const base: JsonObject = target && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete base[k];
-    else base[k] = mergePatch(base[k], v);
+  if (!isJsonObject(patch)) return patch;
+  const base: JsonObject = isJsonObject(target) ? cloneJson(target) : {};
+  for (const k of Object.keys(patch)) {
+    const v = patch[k] as JsonValue;
+    if (v === null) deleteOwn(base, k);
+    else setOwn(base, k, mergePatch(getOwn(base, k), v));
   }
   return base;
 }
@@ -44,9 +47,11 @@ export async function patchResource(
         fields: clashes,
       });
     }
-    const spec = mergePatch(live.spec as JsonObject, patch) as JsonObject;
+    let spec = mergePatch(live.spec as JsonObject, patch) as JsonObject;
     const kind = registry.get(ref.kind);
     if (kind) {
+      // Same rule as a sync: defaults and equivalents first, then the schema.
+      spec = normalizeSpec(kind, spec);
       const errors = validateSpec(kind, spec);
       if (errors.length) {
         throw new UnprocessableError('invalid_spec', `Patched spec fails kind '${ref.kind}': ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, {

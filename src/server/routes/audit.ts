@@ -7,7 +7,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/',
     {
-      onRequest: app.requireRole('admin'),
+      onRequest: app.requireRole('admin', { unscoped: true }),
       schema: { tags: ['audit'], querystring: auditQuery, response: { 200: auditList, ...errorResponses } },
     },
     async (req) => ({ items: await listAudit(app.ctx.db.db, req.query) }),

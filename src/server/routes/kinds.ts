@@ -14,7 +14,7 @@ export const kindRoutes: FastifyPluginAsyncZod = async (app) => {
   app.put(
     '/:kind',
     {
-      onRequest: app.requireRole('admin'),
+      onRequest: app.requireRole('admin', { unscoped: true }),
       schema: { tags, params: kindParams, body: kindPutBody, response: { 200: kind, 409: errorBody, ...errorResponses } },
     },
     async (req) => {

@@ -46,7 +46,7 @@ export const mirrorRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/sync',
     {
-      onRequest: app.requireRole('admin'),
+      onRequest: app.requireRole('admin', { unscoped: true }),
       schema: { tags, body: mirrorSyncBody.optional(), response: { 202: mirrorSyncSummary, 409: errorBody, ...errorResponses } },
     },
     async (req, reply) => {

@@ -21,10 +21,11 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
     assertOutboundUrlAllowed(url, { allowedHosts: settings.allowed_hosts, allowFileSources: settings.allow_file_sources });
   const view = (row: Parameters<typeof toSource>[0]) => toSource(row, settings.public_url);
   const tags = ['sources'];
+  const admin = app.requireRole('admin', { unscoped: true });
 
   app.post(
     '/',
-    { onRequest: app.requireRole('admin'), schema: { tags, body: sourceCreateBody, response: { 201: source, 409: errorBody, ...errorResponses } } },
+    { onRequest: admin, schema: { tags, body: sourceCreateBody, response: { 201: source, 409: errorBody, ...errorResponses } } },
     async (req, reply) => {
       const parsed = await guard(req.body.url);
       const row = await createSource(db, box, { ...req.body, url: parsed.url }, req.principal!.name);
@@ -45,7 +46,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
   app.patch(
     '/:name',
     {
-      onRequest: app.requireRole('admin'),
+      onRequest: admin,
       schema: { tags, params: sourceParams, body: sourcePatchBody, response: { 200: source, 409: errorBody, ...errorResponses } },
     },
     async (req) => {
@@ -57,7 +58,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.delete(
     '/:name',
-    { onRequest: app.requireRole('admin'), schema: { tags, params: sourceParams, response: { 204: z.null(), 409: errorBody, ...errorResponses } } },
+    { onRequest: admin, schema: { tags, params: sourceParams, response: { 204: z.null(), 409: errorBody, ...errorResponses } } },
     async (req, reply) => {
       await deleteSource(db, req.params.name, req.principal!.name);
       return reply.status(204).send(null);
@@ -67,7 +68,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/:name/check',
     {
-      onRequest: app.requireRole('admin'),
+      onRequest: admin,
       schema: { tags, params: sourceParams, body: sourceCheckBody.optional(), response: { 200: sourceCheckResult, 502: errorBody, ...errorResponses } },
     },
     async (req) => {

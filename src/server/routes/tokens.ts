@@ -5,7 +5,7 @@ import { errorResponses } from '../schemas/common.js';
 import { tokenCreateBody, tokenCreated, tokenList, tokenParams } from '../schemas/tokens.js';
 
 export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
-  const admin = app.requireRole('admin');
+  const admin = app.requireRole('admin', { unscoped: true });
   const db = app.ctx.db.db;
 
   app.post(

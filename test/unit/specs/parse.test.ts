@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { isSpecFile, parseSpecFiles } from '../../../src/specs/parse.js';
 import { exampleRegistry, parseOne, parseValid, y } from './fixtures.js';
 
-const API = y('kind: Workload', 'name: api', 'spec:', '  port: 8080');
 const CONFIG = (name: string): string => y('kind: Config', `name: ${name}`, 'spec:', '  data: {}');
 
 describe('isSpecFile', () => {
