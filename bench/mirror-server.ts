@@ -2,7 +2,8 @@
  * Child process for bench/mirror.ts: Syncline's mirror plugin alone in a Fastify server, so its
  * peak RSS can be read from /proc/<pid>/status without the benchmark driver's own memory.
  *
- * Input: SYNCLINE_BENCH_MIRRORS = JSON `{ "<slug>": "<bare repo dir>" }`.
+ * Input: SYNCLINE_BENCH_MIRRORS = JSON `{ "<slug>": "<bare repo dir>" }`; optional
+ * SYNCLINE_BENCH_MAX_CONCURRENT overrides the plugin's default concurrency limit.
  * Output: an IPC message `{ port }` once listening.
  */
 import Fastify from 'fastify';
@@ -10,6 +11,7 @@ import { mirrorGitRoutes } from '../src/mirror/git-http.js';
 
 async function main(): Promise<void> {
   const mirrors = JSON.parse(process.env.SYNCLINE_BENCH_MIRRORS ?? '{}') as Record<string, string>;
+  const maxConcurrent = Number(process.env.SYNCLINE_BENCH_MAX_CONCURRENT) || undefined;
   const app = Fastify({ logger: false });
   await app.register(mirrorGitRoutes, {
     prefix: '/git',
@@ -18,6 +20,7 @@ async function main(): Promise<void> {
       return dir ? { dir, access: 'public', source: slug } : null;
     },
     authorizeBasic: async () => false,
+    ...(maxConcurrent ? { maxConcurrent } : {}),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
