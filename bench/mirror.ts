@@ -14,13 +14,13 @@
  * Targets (printed, not asserted): a single bare clone within 1.15× of file://; with 8 concurrent
  * clients no slower than the reference server; peak RSS independent of repository size.
  *
- *   npx tsx bench/mirror.ts [--runs=5] [--concurrent-runs=3]
+ *   npx tsx bench/mirror.ts [--runs=5] [--concurrent-runs=3] [--max-concurrent=8]
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -42,6 +42,11 @@ export interface MirrorBenchOptions {
   /** Client counts to measure. Default [1, 8]. */
   clients?: number[];
   repos?: BenchRepoName[];
+  /**
+   * Syncline's concurrency limit (upload-packs at once). Default 8, the server's default
+   * `mirror_max_concurrent` setting; the plugin's own fallback is 2 × CPUs.
+   */
+  maxConcurrent?: number;
   /** Where progress and the result table go. Default console.log. */
   log?: (line: string) => void;
 }
@@ -56,6 +61,9 @@ export interface BenchRow {
 
 export interface MirrorBenchResult {
   cpus: number;
+  /** 1-minute load average before and after the run: other work on the machine skews everything. */
+  load: { before: number; after: number };
+  maxConcurrent: number;
   repos: Record<BenchRepoName, { packBytes: number; objects: number; files: number; commits: number } | undefined>;
   rows: BenchRow[];
   /** Syncline server process memory per repo, in bytes. */
@@ -242,10 +250,14 @@ interface SynclineChild {
   stop(): Promise<void>;
 }
 
-async function startSyncline(mirrors: Record<string, string>): Promise<SynclineChild> {
+async function startSyncline(mirrors: Record<string, string>, maxConcurrent: number): Promise<SynclineChild> {
   const child = fork(join(HERE, 'mirror-server.ts'), [], {
     execArgv: ['--import', import.meta.resolve('tsx')],
-    env: { ...process.env, SYNCLINE_BENCH_MIRRORS: JSON.stringify(mirrors) },
+    env: {
+      ...process.env,
+      SYNCLINE_BENCH_MIRRORS: JSON.stringify(mirrors),
+      SYNCLINE_BENCH_MAX_CONCURRENT: String(maxConcurrent),
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolvePort, reject) => {
@@ -316,6 +328,8 @@ export async function runMirrorBench(opts: MirrorBenchOptions = {}): Promise<Mir
 
   const result: MirrorBenchResult = {
     cpus: availableParallelism(),
+    load: { before: loadavg()[0] ?? 0, after: 0 },
+    maxConcurrent: opts.maxConcurrent ?? 8,
     repos: { small: undefined, large: undefined },
     rows: [],
     rss: {},
@@ -332,7 +346,7 @@ export async function runMirrorBench(opts: MirrorBenchOptions = {}): Promise<Mir
   try {
     for (const name of repoNames) {
       const dir = dirs[name] as string;
-      const syncline = await startSyncline({ [name]: dir });
+      const syncline = await startSyncline({ [name]: dir }, opts.maxConcurrent ?? 8);
       try {
         const startRss = (await procStatus(syncline.child.pid as number)).rss;
         const urls: Record<BenchServer, string> = {
@@ -380,6 +394,7 @@ export async function runMirrorBench(opts: MirrorBenchOptions = {}): Promise<Mir
     await rm(scratch, { recursive: true, force: true });
   }
 
+  result.load.after = loadavg()[0] ?? 0;
   printReport(result, log);
   return result;
 }
@@ -394,7 +409,9 @@ function fmtBytes(b: number): string {
 
 function printReport(r: MirrorBenchResult, log: (l: string) => void): void {
   const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
-  log(`\nMirror clone benchmark — bare clones, median wall time (${r.cpus} CPUs, ${cpuModel})`);
+  log(`\nMirror clone benchmark — bare clones, median wall time (${r.cpus} CPUs, ${cpuModel}; syncline maxConcurrent ${r.maxConcurrent})`);
+  const busiest = Math.max(r.load.before, r.load.after);
+  log(`  load average before/after: ${r.load.before.toFixed(1)} / ${r.load.after.toFixed(1)}${busiest > r.cpus ? '  ⚠ machine busy: numbers are unreliable' : ''}`);
   for (const [name, info] of Object.entries(r.repos)) {
     if (info) log(`  ${name}: ${info.files} files, ${info.commits} commits, ${info.objects} objects, pack ${fmtBytes(info.packBytes)}`);
   }
@@ -448,7 +465,7 @@ function argValue(name: string): number | undefined {
 
 const invokedDirectly = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
 if (invokedDirectly) {
-  runMirrorBench({ runs: argValue('runs'), concurrentRuns: argValue('concurrent-runs') }).catch((err: unknown) => {
+  runMirrorBench({ runs: argValue('runs'), concurrentRuns: argValue('concurrent-runs'), maxConcurrent: argValue('max-concurrent') }).catch((err: unknown) => {
     console.error(err);
     process.exitCode = 1;
   });

@@ -62,7 +62,9 @@ function remoteClient(base: string, token: string): ApiClient {
 
 async function localClient(): Promise<ApiClient> {
   const cliToken = crypto.randomBytes(32).toString('hex');
-  const settings = loadSettings({ overrides: { log_level: process.env.SYNCLINE_LOG_LEVEL ?? 'warn' } });
+  // Quieter than the server by default; a SYNCLINE_LOG_LEVEL the user set is read (and, if bad,
+  // named) by loadSettings itself.
+  const settings = loadSettings(process.env.SYNCLINE_LOG_LEVEL ? {} : { overrides: { log_level: 'warn' } });
   const ctx = await openContext(settings);
   let app: FastifyInstance;
   try {

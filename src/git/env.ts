@@ -3,7 +3,7 @@
  * own environment leaks into git (no proxies or credentials the operator did not mean for git, no
  * user/system gitconfig, no credential helpers, no prompts that would hang a request).
  */
-import { mkdtempSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authConfig, type GitAuth, type GitConfigEntry } from './auth.js';
@@ -16,12 +16,33 @@ export function setGitHome(dir: string): void {
 }
 
 /**
- * A private, empty HOME created once per process: git and ssh look there for config, keys and
- * known_hosts, and must find nothing the operator did not configure explicitly.
+ * A private, empty HOME: git and ssh look there for config, keys and known_hosts, and must find
+ * nothing the operator did not configure explicitly. One per user (`syncline-git-home-<uid>`,
+ * mode 0700) so processes don't each leave a directory behind; if that path exists but is not a
+ * directory we own and alone can write (someone planted it in a shared /tmp), use a fresh one.
  */
 export function getGitHome(): string {
-  gitHome ??= mkdtempSync(join(tmpdir(), 'syncline-git-home-'));
+  gitHome ??= ownedHome() ?? freshHome();
   return gitHome;
+}
+
+function ownedHome(): string | undefined {
+  const uid = process.getuid?.();
+  if (uid === undefined) return undefined;
+  const dir = join(tmpdir(), `syncline-git-home-${uid}`);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
+  }
+  const st = lstatSync(dir);
+  return st.isDirectory() && st.uid === uid && (st.mode & 0o077) === 0 ? dir : undefined;
+}
+
+function freshHome(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'syncline-git-home-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** Config that applies to every call, whatever the repo says. */

@@ -19,6 +19,7 @@
  */
 import { createGunzip } from 'node:zlib';
 import { availableParallelism } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
 import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -164,6 +165,15 @@ const plugin: FastifyPluginAsync<MirrorGitRoutesOptions> = async (app, opts) => 
   const totalMs = opts.totalTimeoutMs ?? 3_600_000;
   const maxRequestBytes = opts.maxRequestBytes ?? 64 * 1024 * 1024;
 
+  // Shutdown: stop serving at once rather than wait for every clone in flight to finish
+  // (hijacked responses are invisible to Fastify's own connection draining).
+  const active = new Set<() => void>();
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+    for (const stop of active) stop();
+  });
+
   // Bodies stay raw streams (no bodyLimit, no buffering); the handler checks the type itself.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
@@ -185,8 +195,9 @@ const plugin: FastifyPluginAsync<MirrorGitRoutesOptions> = async (app, opts) => 
       if (service !== 'git-upload-pack') return notFound(reply);
     }
 
-    const target = await opts.resolve(parsed.slug);
-    if (!target) return notFound(reply);
+    const resolved = await opts.resolve(parsed.slug);
+    if (!resolved) return notFound(reply);
+    const target = { ...resolved, dir: resolvePath(resolved.dir) };
 
     if (target.access !== 'public') {
       const password = basicPassword(request.headers.authorization);
@@ -245,6 +256,13 @@ const plugin: FastifyPluginAsync<MirrorGitRoutesOptions> = async (app, opts) => 
       release();
       return reply.hijack();
     }
+    if (closing) {
+      release();
+      return reply
+        .code(503)
+        .header('Retry-After', String(limiter.retryAfterSeconds))
+        .send(errorBody('busy', 'The server is shutting down; retry later', { retry_after: limiter.retryAfterSeconds }));
+    }
 
     reply.hijack();
     serve({
@@ -260,7 +278,10 @@ const plugin: FastifyPluginAsync<MirrorGitRoutesOptions> = async (app, opts) => 
       idleMs,
       totalMs,
       maxRequestBytes,
-    }).finally(release);
+      active,
+    })
+      .catch((err: unknown) => log.error({ slug: parsed.slug, err: redact(String(err)) }, 'mirror request failed'))
+      .finally(release);
     return reply;
   };
 
@@ -285,6 +306,8 @@ interface ServeParams {
   idleMs: number;
   totalMs: number;
   maxRequestBytes: number;
+  /** Stop functions of every request being served, for shutdown. */
+  active: Set<() => void>;
 }
 
 /** Runs one upload-pack and streams it; resolves when git has exited (never rejects). */
@@ -313,6 +336,11 @@ async function serve(p: ServeParams): Promise<void> {
     proc.kill();
   };
   res.on('close', onClose);
+  const stop = (): void => {
+    proc.kill();
+    res.destroy();
+  };
+  p.active.add(stop);
 
   let tooLarge = false;
   let badBody = false;
@@ -362,6 +390,7 @@ async function serve(p: ServeParams): Promise<void> {
     exit = await proc.done;
   }
   res.off('close', onClose);
+  p.active.delete(stop);
 
   const failed = exit.code !== 0 || exit.killedFor !== undefined || exit.spawnError !== undefined;
   if (clientGone) {

@@ -14,9 +14,11 @@
  * instead of `git pack-objects`, appending the pack-objects command line; the hook's stdin is the
  * revision list (`--shallow <oid>` lines, wants, `--not`, haves). The hook checks every want and
  * then runs pack-objects with the same input, so the pack, and git's own negotiation, are
- * unchanged. Cost on an ordinary clone or fetch (wants are branch and tag tips): one
- * `cat-file --batch-check` and one `rev-list` that stops at once.
+ * unchanged.
  *
+ * Fast path (every ordinary clone and fetch: the wants are branch and tag tips or their
+ * ancestors): one `rev-list --objects <wants> --not --all` that prints nothing. Only when it does
+ * print something are the wants examined one by one:
  *  - commits: `rev-list <wants> --not --all` must print nothing;
  *  - tags, trees, blobs (partial-clone backfill asks for blobs by id): must appear in
  *    `rev-list --objects --no-walk --all` (tips' trees) or, failing that, the full
@@ -25,6 +27,11 @@
  *
  * A refusal prints one line to stderr, which upload-pack relays to the client as `remote: …`,
  * and exits non-zero, so no pack is produced.
+ *
+ * One consequence, shared with git http-backend under v0: smart HTTP is stateless, so a client
+ * that listed refs just before a mirror update deleted (or force-moved) a branch, and asks for
+ * the old tip a moment later, is refused and has to retry. Fast-forwards are fine (the old tip
+ * stays reachable); transfers already under way are unaffected.
  */
 
 const SCRIPT = String.raw`
@@ -32,6 +39,12 @@ syncline_reachable() {
   input=$(cat) || exit 1
   wants=$(printf '%s\n' "$input" | sed -n -e '/^--not$/q' -e '/^-/d' -e '/^$/d' -e p)
   if [ -n "$wants" ]; then
+    # -n 1 bounds the output when a want is not reachable: one commit and its tree at most.
+    unreached=$(printf '%s\n' "$wants" | git rev-list --objects -n 1 --stdin --not --all) || exit 1
+  else
+    unreached=
+  fi
+  if [ -n "$unreached" ]; then
     typed=$(printf '%s\n' "$wants" | git cat-file --batch-check='%(objecttype) %(objectname)') || exit 1
     odd=$(printf '%s\n' "$typed" | awk '$1 != "commit" && $1 != "tag" && $1 != "tree" && $1 != "blob" { print $1; exit }')
     if [ -n "$odd" ]; then

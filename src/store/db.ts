@@ -52,6 +52,11 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
       await admin.connect();
       try {
         await admin.query(`create schema if not exists "${schema}"`);
+      } catch (err) {
+        // `if not exists` still races: two connections creating it at once, one gets a
+        // unique violation (23505) or duplicate_schema (42P06). The schema is there either way.
+        const code = (err as { code?: string }).code;
+        if (code !== '23505' && code !== '42P06') throw err;
       } finally {
         await admin.end();
       }
@@ -80,7 +85,19 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
         provider: migrationProvider(dialect),
         ...(migrationTableSchema ? { migrationTableSchema } : {}),
       });
-      const { error, results } = await migrator.migrateToLatest();
+      // On SQLite Kysely neither locks nor uses a transaction, so two processes starting on a fresh
+      // file would both run 001. BEGIN IMMEDIATE takes the write lock (the other process waits,
+      // up to busy_timeout, then finds nothing to do) and makes the run all or nothing.
+      if (dialect === 'sqlite') await sql`begin immediate`.execute(db);
+      let outcome: Awaited<ReturnType<Migrator['migrateToLatest']>>;
+      try {
+        outcome = await migrator.migrateToLatest();
+      } catch (err) {
+        if (dialect === 'sqlite') await sql`rollback`.execute(db);
+        throw err;
+      }
+      if (dialect === 'sqlite') await sql.raw(outcome.error ? 'rollback' : 'commit').execute(db);
+      const { error, results } = outcome;
       if (error) throw error instanceof Error ? error : new Error(String(error));
       return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     },

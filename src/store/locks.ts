@@ -71,8 +71,11 @@ export async function withLock<T>(handle: DatabaseHandle, key: string, timeoutMs
   const releaseLocal = await acquireLocal(key, timeoutMs);
   try {
     if (handle.dialect !== 'postgres') return await fn();
-    const [k1, k2] = advisoryKeys(key);
     return await handle.db.connection().execute(async (conn) => {
+      // Advisory locks are per database, not per schema: scope the key to ours so installs (or
+      // test contexts) sharing a database in different schemas never block each other.
+      const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(conn);
+      const [k1, k2] = advisoryKeys(`${rows[0]?.schema ?? ''}:${key}`);
       // Polling try-lock rather than a blocking lock with lock_timeout: it leaves the connection
       // in a clean state whatever happens and honours the caller's deadline exactly.
       for (;;) {

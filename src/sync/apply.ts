@@ -34,9 +34,9 @@ function baseDeployment(run: SyncRun, actor: string, startedAt: string): Omit<De
 
 /**
  * Applies a valid plan in ONE transaction: resources, the deployment record, the audit event and
- * the namespace status all land together or not at all. Resources whose content and managed
- * fields are unchanged are not rewritten. Returns the deployment and the events to publish once
- * the transaction has committed.
+ * the namespace status all land together or not at all. Resources whose content, managed
+ * fields and file are unchanged are not rewritten. Returns the deployment and the events to
+ * publish once the transaction has committed.
  */
 export async function applyPlan(run: SyncRun, actor: string, startedAt: string): Promise<{ deployment: Deployment; events: ResourceEvent[] }> {
   const plan: Plan = run.plan!;
@@ -56,7 +56,7 @@ export async function applyPlan(run: SyncRun, actor: string, startedAt: string):
       const existing = live.get(key);
       if (r.operation === 'delete') {
         await deleteResource(tx, run.namespaceName, r.kind!, r.name!);
-      } else if (r.operation === 'create' || r.operation === 'update' || (r.operation === 'noop' && existing && !sameFields(existing.managed_fields, r.managedFields))) {
+      } else if (r.operation === 'create' || r.operation === 'update' || (r.operation === 'noop' && existing && (!sameFields(existing.managed_fields, r.managedFields) || existing.file !== r.file))) {
         await upsertResource(
           tx,
           run.namespaceName,

@@ -6,13 +6,24 @@ import { validateSpec } from '../specs/kinds.js';
 import type { JsonObject, JsonValue } from '../specs/types.js';
 import { cloneJson, deleteOwn, getOwn, isJsonObject, setOwn } from '../specs/json.js';
 import { normalizeSpec } from '../specs/normalize.js';
+import { getAt, parsePointer } from '../specs/pointer.js';
 import type { AppContext } from '../server/context.js';
 import { recordAudit } from '../store/audit.js';
 import { nowIso } from '../store/json.js';
 import { getResource, upsertResource, type LiveResource } from '../store/resources.js';
 import { loadKindRegistry } from './kind-registry.js';
+import { withNamespaceLock } from './service.js';
 
-const overlaps = (a: string, b: string) => a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+/**
+ * Whether patching `path` touches the git-managed `managed`: the path itself, an ancestor of it,
+ * or something below it — except below a presence leaf (git declared an empty mapping, see
+ * plan/diff.ts): git manages that the mapping exists, not what is inside it. A managed path whose
+ * live value is a mapping can only be such a leaf.
+ */
+function clashes(path: string, managed: string, live: JsonObject): boolean {
+  if (path === managed || managed.startsWith(`${path}/`)) return true;
+  return path.startsWith(`${managed}/`) && !isJsonObject(getAt(live, parsePointer(managed)));
+}
 
 /** RFC 7386 merge patch: objects merge, `null` removes a key, anything else replaces. */
 function mergePatch(target: JsonValue | undefined, patch: JsonValue): JsonValue {
@@ -28,7 +39,8 @@ function mergePatch(target: JsonValue | undefined, patch: JsonValue): JsonValue 
 
 /**
  * Changes fields of a live resource that git does not manage. Touching a git-managed field is a
- * 409: the fix for those is a commit. The merged spec must pass the kind's schema.
+ * 409: the fix for those is a commit. The merged spec must pass the kind's schema. Serialised
+ * with syncs of the namespace (409 `sync_in_progress` when one holds it too long).
  */
 export async function patchResource(
   app: AppContext,
@@ -38,13 +50,15 @@ export async function patchResource(
 ): Promise<LiveResource> {
   const db = app.db.db;
   const registry = await loadKindRegistry(db);
-  const { resource, event } = await db.transaction().execute(async (tx) => {
+  // Under the sync lock: a PATCH landing between a sync's plan and its apply would be lost.
+  const { resource, event } = await withNamespaceLock(app, ref.namespace, () => db.transaction().execute(async (tx) => {
     const live = await getResource(tx, ref.namespace, ref.kind, ref.name);
     const touched = declaredLeafPaths({ spec: patch });
-    const clashes = touched.filter((p) => live.managed_fields.some((m) => overlaps(p, m)));
-    if (clashes.length) {
-      throw new ConflictError('field_managed_by_git', `Field(s) ${clashes.join(', ')} are managed by git; change them with a commit`, {
-        fields: clashes,
+    const doc = { spec: live.spec, metadata: live.metadata } as JsonObject;
+    const managed = touched.filter((p) => live.managed_fields.some((m) => clashes(p, m, doc)));
+    if (managed.length) {
+      throw new ConflictError('field_managed_by_git', `Field(s) ${managed.join(', ')} are managed by git; change them with a commit`, {
+        fields: managed,
       });
     }
     let spec = mergePatch(live.spec as JsonObject, patch) as JsonObject;
@@ -76,7 +90,7 @@ export async function patchResource(
     const at = nowIso();
     const event: ResourceEvent = { namespace: ref.namespace, operation: 'update', kind: ref.kind, name: ref.name, hash, commit: live.commit, deployment: null, at };
     return { resource: { ...live, spec, hash, updated_at: at }, event };
-  });
+  }));
   app.events.publish([event]);
   return resource;
 }

@@ -16,29 +16,36 @@ import { PLAN_STEPS, runSteps, type SyncRun } from './steps.js';
 export async function syncNamespace(app: AppContext, namespace: string, ref: string | undefined, actor: string): Promise<Deployment> {
   await getNamespaceRow(app.db.db, namespace); // 404 before waiting on a lock
   const startedAt = nowIso();
-  let deployment: Deployment;
-  let events;
+  const { deployment, events } = await withNamespaceLock(app, namespace, async () => {
+    const run = await runSteps({ app, namespaceName: namespace, requestedRef: ref }, PLAN_STEPS);
+    if (run.plan!.summary.invalid > 0) {
+      const failed = await recordFailedDeployment(run, actor, startedAt);
+      throw new UnprocessableError(
+        'invalid_specs',
+        `${run.plan!.summary.invalid} invalid document(s) at ${run.commit!.slice(0, 12)}; nothing was applied`,
+        { deployment: failed },
+      );
+    }
+    return applyPlan(run, actor, startedAt);
+  });
+  app.events.publish(events);
+  return deployment;
+}
+
+/**
+ * Runs `fn` holding the namespace's sync lock (every writer of live resources takes it: a sync
+ * plans from live state and writes it back, so an unserialised write in between would be lost).
+ * Waits up to `sync_lock_timeout`, then 409 `sync_in_progress`.
+ */
+export async function withNamespaceLock<T>(app: AppContext, namespace: string, fn: () => Promise<T>): Promise<T> {
   try {
-    ({ deployment, events } = await withLock(app.db, `namespace:${namespace}`, app.settings.sync_lock_timeout * 1000, async () => {
-      const run = await runSteps({ app, namespaceName: namespace, requestedRef: ref }, PLAN_STEPS);
-      if (run.plan!.summary.invalid > 0) {
-        const failed = await recordFailedDeployment(run, actor, startedAt);
-        throw new UnprocessableError(
-          'invalid_specs',
-          `${run.plan!.summary.invalid} invalid document(s) at ${run.commit!.slice(0, 12)}; nothing was applied`,
-          { deployment: failed },
-        );
-      }
-      return applyPlan(run, actor, startedAt);
-    }));
+    return await withLock(app.db, `namespace:${namespace}`, app.settings.sync_lock_timeout * 1000, fn);
   } catch (err) {
     if (err instanceof LockTimeoutError) {
       throw new ConflictError('sync_in_progress', `Another sync of namespace '${namespace}' is still running`, { namespace });
     }
     throw err;
   }
-  app.events.publish(events);
-  return deployment;
 }
 
 function toPlan(run: SyncRun): Plan {

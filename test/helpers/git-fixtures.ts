@@ -8,6 +8,10 @@
  * `serveGitHttp(root)` serves every repo under `root` through `git http-backend` (CGI) from a
  * node:http server on 127.0.0.1, optionally behind a token, with switchable faults (hang, drop the
  * connection mid-response, delay) for timeout and failure tests.
+ *
+ * The server runs in the test's own process: talk to it with async child processes only
+ * (`execFile`, `spawn`, src/git). `execFileSync('git', ['clone', server.url…])` blocks the event
+ * loop the server needs and deadlocks the test.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -21,6 +25,7 @@ import { dirname, join } from 'node:path';
 // temp dirs
 
 const tempDirs: string[] = [];
+let fixtureHome: string | undefined;
 
 /** A fresh temp dir, removed by `cleanupTempDirs()`. */
 export async function tempDir(prefix = 'syncline-test-'): Promise<string> {
@@ -32,13 +37,12 @@ export async function tempDir(prefix = 'syncline-test-'): Promise<string> {
 /** Removes every dir made by `tempDir` / `makeRepo` (call in afterAll). */
 export async function cleanupTempDirs(): Promise<void> {
   const dirs = tempDirs.splice(0);
+  fixtureHome = undefined; // it is one of the dirs removed below
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 }
 
 // ---------------------------------------------------------------------------------------------
 // running git for fixtures (independent of src/git so fixtures can't hide engine bugs)
-
-let fixtureHome: string | undefined;
 
 async function fixtureEnv(extra: Record<string, string> = {}): Promise<NodeJS.ProcessEnv> {
   fixtureHome ??= await tempDir('syncline-fixture-home-');

@@ -24,10 +24,11 @@ function toResource(r: LiveResource): Resource {
 /** Strong validator: the content hash identifies the exact bytes of spec + metadata. */
 const etagOf = (hash: string) => `"${hash}"`;
 
+/** If-None-Match compares weakly (RFC 9110 §13.1.2): `W/"x"`, as a proxy may send it, matches `"x"`. */
 function matchesEtag(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   if (header.trim() === '*') return true;
-  return header.split(',').some((t) => t.trim() === etag);
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
 }
 
 /** The live configuration applications read. */

@@ -342,6 +342,19 @@ describe('concurrency limit', () => {
     }
   });
 
+  it('stops git at shutdown instead of waiting for transfers in flight', async () => {
+    const s = await startMirrorServer({ maxConcurrent: 2 });
+    s.mirrors.set('busy', { dir, access: 'public', source: 'busy' });
+    const holder = holdSlot(s);
+    await waitFor(() => s.spawns.length === 1, 10_000, 'holder to start git');
+    const gitPid = s.spawns[0]?.pid as number;
+    const started = Date.now();
+    await s.close();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await waitFor(async () => (await isGoneCompletely(gitPid)) && (await liveProcessesInGroup(gitPid)).length === 0, 10_000, 'git to exit');
+    holder.req.destroy();
+  });
+
   it('gives up the queue place of a client that disconnects while waiting', async () => {
     const limiter = new ConcurrencyLimiter({ maxConcurrent: 1, maxQueue: 4, queueTimeoutMs: 30_000 });
     const s = await startMirrorServer({ limiter });

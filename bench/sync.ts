@@ -1,0 +1,943 @@
+/**
+ * Sync benchmark (issue 3, "Benchmark"): Syncline's git sync against what a naive server would do.
+ *
+ * A generated repository (2,000 commits, 1,000 `Workload` spec files under `services/prod`) is
+ * served over real smart HTTP (`git http-backend`) on 127.0.0.1. Syncline runs in-process on
+ * SQLite (a real Fastify app driven with `app.inject`) and we measure, over N runs:
+ *   (a) first sync — fresh data dir, so the mirror clone is included;
+ *   (b) re-sync with no change upstream;
+ *   (c) sync after one new upstream commit that changes one file.
+ * Each Syncline run is interleaved with the naive baseline: `git clone --depth 1 --branch main`
+ * over the same HTTP server into a temp dir, then reading and YAML-parsing all 1,000 files.
+ * Every sync's answer is checked (status, commit, summary counts, the changed field) and the
+ * bench throws on any mismatch: a fast wrong answer is not a result.
+ *
+ * `profile: true` adds a diagnostic pass that runs the exported sync steps one by one (timing
+ * each, plus the git processes each spawns) for (b) and (c), so we know where the time goes.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { serializerCompiler } from 'fastify-type-provider-zod';
+import { LineCounter, parseAllDocuments } from 'yaml';
+import { onGitSpawn } from '../src/git/runner.js';
+import { buildPlan } from '../src/plan/plan.js';
+import type { Deployment } from '../src/server/schemas/deployments.js';
+import { deployment as deploymentSchema } from '../src/server/schemas/deployments.js';
+import { parseSpecFiles } from '../src/specs/parse.js';
+import { nowIso } from '../src/store/json.js';
+import { withLock } from '../src/store/locks.js';
+import { listResources } from '../src/store/resources.js';
+import { applyPlan } from '../src/sync/apply.js';
+import { loadKindRegistry } from '../src/sync/kind-registry.js';
+import { syncNamespace } from '../src/sync/service.js';
+import {
+  PLAN_STEPS,
+  checkOnBranch,
+  fetchSource,
+  loadBinding,
+  parseSpecs,
+  planChanges,
+  readSpecs,
+  resolveCommit,
+  type Step,
+  type SyncRun,
+} from '../src/sync/steps.js';
+// Neither helper imports vitest (checked): makeTestApp is src/ + pg, git-fixtures is node: only.
+import { makeTestApp, type TestApp } from '../test/helpers/app.js';
+import { cleanupTempDirs, serveGitHttp, type GitHttpServer } from '../test/helpers/git-fixtures.js';
+
+// ---------------------------------------------------------------------------------------------
+// parameters
+
+/** Bump when the generator changes: the cached repo under bench/.work/ is keyed by it. */
+const REPO_VERSION = 'sync-repo-v1';
+const FILE_COUNT = 1000;
+const COMMIT_COUNT = 2000;
+const NS_PATH = 'services/prod';
+const BRANCH = 'main';
+const REPO_NAME = 'bench';
+const SOURCE = 'bench';
+const NAMESPACE = 'bench.prod';
+const BASE_TIME = 1_700_000_000;
+
+const TARGET_RATIO = 10;
+const TARGET_MS = 300;
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const ROOT_DIR = path.dirname(BENCH_DIR);
+const WORK_DIR = path.join(BENCH_DIR, '.work');
+const RESULTS_FILE = path.join(WORK_DIR, 'sync-results.json');
+
+export interface SyncBenchOptions {
+  /** Timed runs per scenario (default 5). */
+  runs?: number;
+  /** Also run the per-step diagnostic profile of (b) and (c). */
+  profile?: boolean;
+}
+
+/** A wrong answer from Syncline or the baseline: the bench must not report a number. */
+export class BenchFailure extends Error {
+  override name = 'BenchFailure';
+}
+
+function fail(message: string): never {
+  throw new BenchFailure(message);
+}
+
+// ---------------------------------------------------------------------------------------------
+// small utilities
+
+interface Stats {
+  samples: number[];
+  median: number;
+  min: number;
+  max: number;
+}
+
+function stats(samples: number[]): Stats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const n = sorted.length;
+  const median = n === 0 ? NaN : n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+  return { samples: samples.map(round1), median: round1(median), min: round1(sorted[0] ?? NaN), max: round1(sorted[n - 1] ?? NaN) };
+}
+
+function median(samples: number[]): number {
+  return stats(samples).median;
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+function mib(bytes: number): number {
+  return Math.round((bytes / (1024 * 1024)) * 10) / 10;
+}
+
+function rssMiB(): number {
+  return mib(process.memoryUsage().rss);
+}
+
+/** process.resourceUsage().maxRSS is in KiB. */
+function peakRssMiB(): number {
+  return Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
+}
+
+let cmdHome: string | undefined;
+
+/** Environment for the bench's own git commands (generation, pushes, baseline clones). */
+function cmdEnv(): NodeJS.ProcessEnv {
+  cmdHome ??= fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-bench-home-'));
+  return {
+    PATH: process.env.PATH,
+    HOME: cmdHome,
+    LANG: 'C',
+    LC_ALL: 'C',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_TERMINAL_PROMPT: '0',
+  };
+}
+
+/** Runs git; resolves trimmed stdout, rejects with stderr. stdout/stderr are always drained. */
+function git(args: string[], opts: { cwd?: string; input?: string | Buffer } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd: opts.cwd, env: cmdEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.stdin.on('error', () => {});
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve(Buffer.concat(out).toString('utf8').trim());
+      else reject(new Error(`git ${args.join(' ')} exited ${code}: ${Buffer.concat(err).toString('utf8').trim()}`));
+    });
+    child.stdin.end(opts.input ?? undefined);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// the generated repository
+
+interface WorkloadDoc {
+  kind: 'Workload';
+  name: string;
+  metadata: { description: string; labels: Record<string, string> };
+  spec: Record<string, unknown>;
+}
+
+function fileName(i: number): string {
+  return `svc-${String(i + 1).padStart(4, '0')}`;
+}
+
+function filePath(i: number): string {
+  return `${NS_PATH}/${fileName(i)}.yaml`;
+}
+
+/** Port of file `i` at revision `rev`: successive revisions always differ (101 ∤ 64000). */
+function portFor(i: number, rev: number): number {
+  return 1024 + ((i * 37 + rev * 101) % 64000);
+}
+
+/**
+ * Spec file `i` at revision `rev` (how many times it was changed). Varied on purpose: optional
+ * blocks present or not, `deploy_strategy` as `rolling`, `recreate`, `""` (≡ recreate) or absent,
+ * so normalisation is exercised and a false drift would show up as an update in (b).
+ */
+function fileContent(i: number, rev: number): string {
+  const name = fileName(i);
+  const strategies = ['rolling', 'recreate', '""', null] as const;
+  const strategy = strategies[i % 4];
+  const lines = [
+    `# ${name}: generated by bench/sync.ts (revision ${rev})`,
+    'kind: Workload',
+    `name: ${name}`,
+    'metadata:',
+    `  description: Benchmark service ${i + 1}`,
+    '  labels:',
+    `    team: team-${i % 17}`,
+    `    tier: ${i % 3 === 0 ? 'frontend' : 'backend'}`,
+    'spec:',
+    `  port: ${portFor(i, rev)}`,
+  ];
+  if (i % 7 !== 0) {
+    lines.push('  healthcheck:', `    path: /healthz/${name}`);
+    if (i % 2 === 0) lines.push(`    interval_seconds: ${5 + (i % 30)}`);
+  }
+  if (strategy !== null) lines.push(`  deploy_strategy: ${strategy}`);
+  if (i % 5 !== 0) {
+    lines.push('  resources:', `    cpu_limit: "${100 + (i % 8) * 50}m"`, `    memory_limit: ${128 * (1 + (i % 8))}Mi`);
+  }
+  if (i % 3 !== 1) lines.push(`  max_instances: ${1 + (i % 12)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Revision of every file at the tip of the generated history (commit k ≥ 2 changes file (k-2) mod N). */
+function generatedRevisions(): number[] {
+  const revs = new Array<number>(FILE_COUNT).fill(0);
+  for (let c = 1; c < COMMIT_COUNT; c++) revs[(c - 1) % FILE_COUNT]! += 1;
+  return revs;
+}
+
+class FastImport {
+  private chunks: Buffer[] = [];
+  private text(s: string): void {
+    this.chunks.push(Buffer.from(s, 'utf8'));
+  }
+  private data(s: string): void {
+    const b = Buffer.from(s, 'utf8');
+    this.text(`data ${b.length}\n`);
+    this.chunks.push(b);
+    this.text('\n');
+  }
+  commit(opts: { time: number; message: string; from?: string; files: Array<[string, string]> }): void {
+    this.text(`commit refs/heads/${BRANCH}\n`);
+    this.text(`author Bench Author <author@bench.example> ${opts.time} +0000\n`);
+    this.text(`committer Bench Committer <committer@bench.example> ${opts.time} +0000\n`);
+    this.data(opts.message);
+    if (opts.from) this.text(`from ${opts.from}\n`);
+    for (const [p, content] of opts.files) {
+      this.text(`M 100644 inline ${p}\n`);
+      this.data(content);
+    }
+    this.text('\n');
+  }
+  buffer(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+interface RepoMeta {
+  version: string;
+  head: string;
+  commits: number;
+  files: number;
+  pack_bytes: number;
+  generated_in_ms: number;
+}
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) total += fs.statSync(path.join(e.parentPath, e.name)).size;
+  }
+  return total;
+}
+
+/**
+ * The cached bare repo `bench/.work/<version>/bench.git`, generated once with one fast-import:
+ * commit 1 adds all files (plus a README outside the namespace path), commits 2..2000 change one
+ * file each. `meta.json` is written last and marks the cache complete.
+ */
+async function ensureRepo(log: (s: string) => void): Promise<{ bareDir: string; meta: RepoMeta }> {
+  const cacheDir = path.join(WORK_DIR, REPO_VERSION);
+  const bareDir = path.join(cacheDir, `${REPO_NAME}.git`);
+  const metaFile = path.join(cacheDir, 'meta.json');
+  if (fs.existsSync(metaFile)) {
+    const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as RepoMeta;
+    if (meta.version === REPO_VERSION) return { bareDir, meta };
+  }
+  log(`generating ${COMMIT_COUNT} commits × ${FILE_COUNT} files into ${path.relative(ROOT_DIR, cacheDir)} …`);
+  const t0 = performance.now();
+  fs.mkdirSync(WORK_DIR, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(WORK_DIR, `.tmp-${REPO_VERSION}-`));
+  try {
+    const tmpBare = path.join(tmp, `${REPO_NAME}.git`);
+    await git(['init', '--quiet', '--bare', `--initial-branch=${BRANCH}`, tmpBare]);
+    const fi = new FastImport();
+    const first: Array<[string, string]> = [['README.md', '# Benchmark repository\n\nGenerated by bench/sync.ts.\n']];
+    for (let i = 0; i < FILE_COUNT; i++) first.push([filePath(i), fileContent(i, 0)]);
+    fi.commit({ time: BASE_TIME, message: `add ${FILE_COUNT} services\n`, files: first });
+    const revs = new Array<number>(FILE_COUNT).fill(0);
+    for (let c = 1; c < COMMIT_COUNT; c++) {
+      const i = (c - 1) % FILE_COUNT;
+      revs[i]! += 1;
+      fi.commit({ time: BASE_TIME + c * 60, message: `${fileName(i)}: move to port ${portFor(i, revs[i]!)}\n`, files: [[filePath(i), fileContent(i, revs[i]!)]] });
+    }
+    await git(['fast-import', '--quiet'], { cwd: tmpBare, input: fi.buffer() });
+    // fast-import's packs are not delta-optimised; a real forge's repo would be gc'd.
+    await git(['repack', '-a', '-d', '-f', '-q'], { cwd: tmpBare });
+    await git(['commit-graph', 'write', '--reachable'], { cwd: tmpBare });
+
+    const head = await git(['rev-parse', `refs/heads/${BRANCH}`], { cwd: tmpBare });
+    const commits = Number(await git(['rev-list', '--count', head], { cwd: tmpBare }));
+    const files = (await git(['ls-tree', '-r', '--name-only', head, '--', NS_PATH], { cwd: tmpBare })).split('\n').filter(Boolean).length;
+    if (commits !== COMMIT_COUNT || files !== FILE_COUNT) fail(`generated repo has ${commits} commits and ${files} files`);
+    const meta: RepoMeta = {
+      version: REPO_VERSION,
+      head,
+      commits,
+      files,
+      pack_bytes: dirBytes(path.join(tmpBare, 'objects')),
+      generated_in_ms: Math.round(performance.now() - t0),
+    };
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+    fs.mkdirSync(cacheDir, { recursive: true });
+    fs.renameSync(tmpBare, bareDir);
+    fs.writeFileSync(metaFile, `${JSON.stringify(meta, null, 2)}\n`);
+    log(`generated in ${meta.generated_in_ms} ms (objects ${mib(meta.pack_bytes)} MiB)`);
+    return { bareDir, meta };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The served copy of the cached repo; (c) pushes go here, never into the cache. */
+class Upstream {
+  readonly revs = generatedRevisions();
+  private pushes = 0;
+  private time = BASE_TIME + COMMIT_COUNT * 60;
+  constructor(readonly bareDir: string, public head: string) {}
+
+  /** One new commit on main changing one file's port (as a push would). */
+  async pushOneChange(): Promise<{ commit: string; file: string; name: string; from: number; to: number }> {
+    const i = (this.pushes * 389 + 17) % FILE_COUNT;
+    this.pushes += 1;
+    this.time += 60;
+    const from = portFor(i, this.revs[i]!);
+    this.revs[i]! += 1;
+    const to = portFor(i, this.revs[i]!);
+    const fi = new FastImport();
+    fi.commit({
+      time: this.time,
+      message: `${fileName(i)}: move to port ${to}\n`,
+      from: `refs/heads/${BRANCH}^0`,
+      files: [[filePath(i), fileContent(i, this.revs[i]!)]],
+    });
+    await git(['fast-import', '--quiet'], { cwd: this.bareDir, input: fi.buffer() });
+    const commit = await git(['rev-parse', `refs/heads/${BRANCH}`], { cwd: this.bareDir });
+    if (commit === this.head) fail('push did not move the branch');
+    this.head = commit;
+    return { commit, file: filePath(i), name: fileName(i), from, to };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Syncline
+
+interface Summary {
+  create: number;
+  update: number;
+  delete: number;
+  noop: number;
+  invalid: number;
+}
+
+const kindBody = (): unknown => JSON.parse(fs.readFileSync(path.join(ROOT_DIR, 'examples/kinds/Workload.json'), 'utf8'));
+
+async function startSyncline(repoUrl: string): Promise<TestApp> {
+  const t = await makeTestApp('sqlite', { settings: { allowed_hosts: ['127.0.0.1'] } });
+  try {
+    const calls: Array<[string, string, unknown, number]> = [
+      ['PUT', '/api/v1/kinds/Workload', kindBody(), 200],
+      ['POST', '/api/v1/sources', { name: SOURCE, url: repoUrl }, 201],
+      ['PUT', `/api/v1/namespaces/${NAMESPACE}`, { source: SOURCE, branch: BRANCH, path: NS_PATH }, 200],
+    ];
+    for (const [method, url, payload, want] of calls) {
+      const r = await t.app.inject({ method: method as 'PUT' | 'POST', url, headers: t.auth(), payload: payload as object });
+      if (r.statusCode !== want) fail(`${method} ${url} → ${r.statusCode} (want ${want}): ${r.body.slice(0, 1000)}`);
+    }
+    return t;
+  } catch (err) {
+    await t.close();
+    throw err;
+  }
+}
+
+/**
+ * One timed POST sync-from-git. `cpuMs` is this process's user+system CPU over the call (git
+ * children excluded; the in-process git HTTP server included): less sensitive to a busy machine
+ * than wall time.
+ */
+async function timedSync(t: TestApp): Promise<{ ms: number; cpuMs: number; deployment: Deployment; bytes: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const res = await t.app.inject({ method: 'POST', url: `/api/v1/namespaces/${NAMESPACE}/sync-from-git`, headers: t.auth(), payload: {} });
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  if (res.statusCode !== 200) fail(`sync-from-git → HTTP ${res.statusCode}: ${res.body.slice(0, 2000)}`);
+  return { ms, cpuMs: (c.user + c.system) / 1000, deployment: res.json() as Deployment, bytes: res.rawPayload.length };
+}
+
+interface Expectation {
+  status: 'success' | 'noop';
+  commit: string;
+  summary: Summary;
+  /** The one changed resource in (c). */
+  change?: { name: string; file: string; from: number; to: number };
+}
+
+function summaryOf(partial: Partial<Summary>): Summary {
+  return { create: 0, update: 0, delete: 0, noop: 0, invalid: 0, ...partial };
+}
+
+function checkDeployment(scenario: string, d: Deployment, want: Expectation): void {
+  const where = `(${scenario}) deployment ${d.id ?? '?'}`;
+  if (d.status !== want.status) fail(`${where}: status '${d.status}', expected '${want.status}'`);
+  if (d.commit !== want.commit) fail(`${where}: commit ${d.commit}, expected ${want.commit}`);
+  for (const k of Object.keys(want.summary) as (keyof Summary)[]) {
+    if (d.summary[k] !== want.summary[k]) fail(`${where}: summary ${JSON.stringify(d.summary)}, expected ${JSON.stringify(want.summary)}`);
+  }
+  if (d.results.length !== FILE_COUNT) fail(`${where}: ${d.results.length} results, expected ${FILE_COUNT}`);
+  // Applied operations report `success`; noops are `skipped` (src/sync/results.ts appliedStatus).
+  const counts = summaryOf({});
+  for (const r of d.results) {
+    const expected = r.operation === 'noop' ? 'skipped' : 'success';
+    if (r.status !== expected) fail(`${where}: ${r.operation} of ${r.kind}/${r.name} has status '${r.status}' (expected '${expected}'): ${r.message}`);
+    if (r.kind !== 'Workload') fail(`${where}: unexpected result kind ${r.kind}/${r.name}`);
+    counts[r.operation as keyof Summary] += 1;
+  }
+  if (JSON.stringify(counts) !== JSON.stringify(want.summary)) fail(`${where}: results count ${JSON.stringify(counts)}, expected ${JSON.stringify(want.summary)}`);
+  if (want.change) {
+    const c = want.change;
+    const updated = d.results.filter((r) => r.operation === 'update');
+    const r = updated[0];
+    if (updated.length !== 1 || !r || r.name !== c.name || r.file !== c.file) {
+      fail(`${where}: expected exactly ${c.name} (${c.file}) updated, got ${JSON.stringify(updated.map((u) => [u.name, u.file]))}`);
+    }
+    const changes = JSON.stringify(r.changes);
+    const expected = JSON.stringify([{ path: '/spec/port', from: c.from, to: c.to }]);
+    if (changes !== expected) fail(`${where}: changes ${changes}, expected ${expected}`);
+  }
+}
+
+/** Reads one live resource back through the API (not timed) to confirm the write landed. */
+async function checkLivePort(t: TestApp, name: string, port: number): Promise<void> {
+  const r = await t.app.inject({ method: 'GET', url: `/api/v1/namespaces/${NAMESPACE}/resources/Workload/${name}`, headers: t.auth() });
+  if (r.statusCode !== 200) fail(`GET resource ${name} → ${r.statusCode}: ${r.body.slice(0, 500)}`);
+  const spec = (r.json() as { spec: { port: number } }).spec;
+  if (spec.port !== port) fail(`live ${name} has port ${spec.port}, expected ${port}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the naive baseline
+
+let cloneSeq = 0;
+
+/**
+ * What a naive server does on every sync: a fresh shallow clone of the ref over the same HTTP
+ * server, then read every spec file under the namespace path and parse it with `yaml`. Cleanup
+ * of the clone is not timed (in the baseline's favour).
+ */
+async function timedBaseline(repoUrl: string, tmpRoot: string, want: { commit: string; change?: { file: string; to: number } }): Promise<{ ms: number; cloneMs: number }> {
+  const dir = path.join(tmpRoot, `clone-${process.pid}-${cloneSeq++}`);
+  const t0 = performance.now();
+  await git(['clone', '--depth', '1', '--branch', BRANCH, '-q', repoUrl, dir]);
+  const cloneMs = performance.now() - t0;
+  const nsDir = path.join(dir, NS_PATH);
+  const names = (await fsp.readdir(nsDir, { recursive: true })).filter((n) => /\.ya?ml$/i.test(n));
+  const parsed = await Promise.all(
+    names.map(async (n) => {
+      const text = await fsp.readFile(path.join(nsDir, n), 'utf8');
+      const docs = parseAllDocuments(text);
+      if (!Array.isArray(docs)) return { file: `${NS_PATH}/${n}`, values: [] as unknown[], errors: 0 };
+      return { file: `${NS_PATH}/${n}`, values: docs.map((d) => d.toJS() as unknown), errors: docs.reduce((s, d) => s + d.errors.length, 0) };
+    }),
+  );
+  const ms = performance.now() - t0;
+  try {
+    const docs = parsed.flatMap((p) => p.values) as Array<{ kind?: string; spec?: { port?: number } }>;
+    const errors = parsed.reduce((s, p) => s + p.errors, 0);
+    if (docs.length !== FILE_COUNT || errors > 0 || docs.some((d) => d.kind !== 'Workload')) {
+      fail(`baseline read ${docs.length} documents (${errors} YAML errors), expected ${FILE_COUNT} Workloads`);
+    }
+    const head = await git(['rev-parse', 'HEAD'], { cwd: dir });
+    if (head !== want.commit) fail(`baseline cloned ${head}, expected ${want.commit}`);
+    if (want.change) {
+      const changed = parsed.find((p) => p.file === want.change!.file);
+      const port = (changed?.values[0] as { spec?: { port?: number } } | undefined)?.spec?.port;
+      if (port !== want.change.to) fail(`baseline saw port ${port} in ${want.change.file}, expected ${want.change.to}`);
+    }
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+  return { ms, cloneMs };
+}
+
+// ---------------------------------------------------------------------------------------------
+// profile (diagnostic): the steps of (b) and (c) timed one by one
+
+const NAMED_STEPS: Array<[string, Step]> = [
+  ['loadBinding', loadBinding],
+  ['fetchSource', fetchSource],
+  ['resolveCommit', resolveCommit],
+  ['checkOnBranch', checkOnBranch],
+  ['readSpecs', readSpecs],
+  ['parseSpecs', parseSpecs],
+  ['planChanges', planChanges],
+];
+
+interface GitCall {
+  step: string;
+  cmd: string;
+  at: number;
+}
+
+/** One stepwise sync, as syncNamespace does it (lock → PLAN_STEPS → applyPlan → publish). */
+async function stepwiseSync(ctx: TestApp['ctx'], calls: GitCall[]): Promise<{ times: Record<string, number>; deployment: Deployment; gitMs: Record<string, number>; gitCount: Record<string, number> }> {
+  const times: Record<string, number> = {};
+  const stepEnds: Record<string, [number, number]> = {};
+  let current = 'lock';
+  const off = onGitSpawn((info) => calls.push({ step: current, cmd: gitCmdName(info.args), at: performance.now() }));
+  const first = calls.length;
+  const tStart = performance.now();
+  let deployment!: Deployment;
+  try {
+    await withLock(ctx.db, `namespace:${NAMESPACE}`, 30_000, async () => {
+      times.lock = performance.now() - tStart;
+      const run: SyncRun = { app: ctx, namespaceName: NAMESPACE, requestedRef: undefined };
+      for (const [name, step] of NAMED_STEPS) {
+        current = name;
+        const t0 = performance.now();
+        await step(run);
+        const t1 = performance.now();
+        times[name] = t1 - t0;
+        stepEnds[name] = [t0, t1];
+      }
+      if (run.plan!.summary.invalid > 0) fail(`profile: ${run.plan!.summary.invalid} invalid documents`);
+      current = 'applyPlan';
+      const t0 = performance.now();
+      const out = await applyPlan(run, 'bench', nowIso());
+      times.applyPlan = performance.now() - t0;
+      deployment = out.deployment;
+      const t1 = performance.now();
+      ctx.events.publish(out.events);
+      times.publish = performance.now() - t1;
+
+      // Sub-step detail, measured separately on the same inputs (pure or read-only calls).
+      let s = performance.now();
+      const registry = await loadKindRegistry(ctx.db.db);
+      times['  parseSpecs: loadKindRegistry'] = performance.now() - s;
+      s = performance.now();
+      const parsed = parseSpecFiles(run.files!.map((f) => ({ path: f.path, content: f.content })), { registry, singleFile: run.singleFile ?? false });
+      times['  parseSpecs: parseSpecFiles'] = performance.now() - s;
+      // Floor: the yaml library alone with the options parse.ts uses (no walk, no validation).
+      s = performance.now();
+      for (const f of run.files!) {
+        parseAllDocuments(f.content.toString('utf8'), { schema: 'core', customTags: [], uniqueKeys: true, strict: true, prettyErrors: true, lineCounter: new LineCounter() });
+      }
+      times['  parseSpecs: yaml parse only (floor)'] = performance.now() - s;
+      s = performance.now();
+      const live = await listResources(ctx.db.db, NAMESPACE);
+      times['  planChanges: listResources'] = performance.now() - s;
+      s = performance.now();
+      buildPlan({
+        desired: parsed.documents,
+        invalid: parsed.invalid,
+        live: live.map((r) => ({ kind: r.kind, name: r.name, spec: r.spec as never, metadata: r.metadata, managed_fields: r.managed_fields, hash: r.hash })),
+        registry,
+        prune: run.namespace!.prune === 1,
+      });
+      times['  planChanges: buildPlan'] = performance.now() - s;
+    });
+  } finally {
+    off();
+  }
+  times.total = ['lock', ...NAMED_STEPS.map(([n]) => n), 'applyPlan', 'publish'].reduce((s, k) => s + (times[k] ?? 0), 0);
+
+  // Each git process's share: from its spawn to the next spawn in the same step, or the step's end.
+  // (Sequential calls, so this is the process time plus the JS between calls.)
+  const gitMs: Record<string, number> = {};
+  const gitCount: Record<string, number> = {};
+  const mine = calls.slice(first);
+  mine.forEach((c, k) => {
+    const next = mine[k + 1];
+    const end = next && next.step === c.step ? next.at : (stepEnds[c.step]?.[1] ?? c.at);
+    const key = `${c.step}: git ${c.cmd}`;
+    gitMs[key] = (gitMs[key] ?? 0) + (end - c.at);
+    gitCount[key] = (gitCount[key] ?? 0) + 1;
+  });
+  return { times, deployment, gitMs, gitCount };
+}
+
+function gitCmdName(args: readonly string[]): string {
+  const sub = args[0] ?? '?';
+  if (sub === 'config') return `config ${args.includes('--get') ? '--get' : 'set'}`;
+  if (sub === 'rev-parse' || sub === 'symbolic-ref' || sub === 'merge-base' || sub === 'commit-graph') return `${sub} ${args.slice(1).filter((a) => a.startsWith('-')).join(' ')}`.trim();
+  return sub;
+}
+
+interface ProfileResult {
+  runs: number;
+  /** Step → scenario → median ms. */
+  steps: Record<string, { b: number; c: number }>;
+  git: Record<string, { b: number; c: number; count_b: number; count_c: number }>;
+  direct_sync: { b: Stats; c: Stats };
+  /** The route's response serialiser (zod safeParse + JSON.stringify) on the direct result. */
+  serialize: { b: Stats; c: Stats };
+  http_sync: { b: Stats; c: Stats };
+  response_bytes: { b: number; c: number };
+}
+
+async function runProfile(t: TestApp, upstream: Upstream, runs: number, log: (s: string) => void): Promise<ProfileResult> {
+  if (PLAN_STEPS.length !== NAMED_STEPS.length || PLAN_STEPS.some((s, i) => s !== NAMED_STEPS[i]![1])) {
+    log('WARNING: PLAN_STEPS changed since this profile was written; the step list below may be incomplete.');
+  }
+  const calls: GitCall[] = [];
+  const collect = { b: [] as Awaited<ReturnType<typeof stepwiseSync>>[], c: [] as Awaited<ReturnType<typeof stepwiseSync>>[] };
+  const direct = { b: [] as number[], c: [] as number[] };
+  const http = { b: [] as number[], c: [] as number[] };
+  const bytes = { b: 0, c: 0 };
+  const ser = { b: [] as number[], c: [] as number[] };
+  const serialize = serializerCompiler({ schema: deploymentSchema, method: 'POST', url: '/sync-from-git' } as never) as (d: unknown) => string;
+  const timeSerialize = (d: Deployment): number => {
+    const t0 = performance.now();
+    serialize(d);
+    return performance.now() - t0;
+  };
+  const noopExpect = (): Expectation => ({ status: 'noop', commit: upstream.head, summary: summaryOf({ noop: FILE_COUNT }) });
+
+  // Warm-up (untimed): one of each.
+  await stepwiseSync(t.ctx, calls);
+  for (let r = 0; r < runs; r++) {
+    // (b) no change: stepwise, direct service call, HTTP.
+    const sw = await stepwiseSync(t.ctx, calls);
+    checkDeployment('profile b', sw.deployment, noopExpect());
+    collect.b.push(sw);
+    let t0 = performance.now();
+    const dd = await syncNamespace(t.ctx, NAMESPACE, undefined, 'bench');
+    direct.b.push(performance.now() - t0);
+    checkDeployment('profile b direct', dd, noopExpect());
+    ser.b.push(timeSerialize(dd));
+    const hs = await timedSync(t);
+    http.b.push(hs.ms);
+    bytes.b = hs.bytes;
+    checkDeployment('profile b http', hs.deployment, noopExpect());
+
+    // (c) one changed file: a new upstream commit before each of the three.
+    const changeExpect = (p: Awaited<ReturnType<Upstream['pushOneChange']>>): Expectation => ({
+      status: 'success',
+      commit: p.commit,
+      summary: summaryOf({ update: 1, noop: FILE_COUNT - 1 }),
+      change: p,
+    });
+    let p = await upstream.pushOneChange();
+    const sc = await stepwiseSync(t.ctx, calls);
+    checkDeployment('profile c', sc.deployment, changeExpect(p));
+    collect.c.push(sc);
+    p = await upstream.pushOneChange();
+    t0 = performance.now();
+    const dc = await syncNamespace(t.ctx, NAMESPACE, undefined, 'bench');
+    direct.c.push(performance.now() - t0);
+    checkDeployment('profile c direct', dc, changeExpect(p));
+    ser.c.push(timeSerialize(dc));
+    p = await upstream.pushOneChange();
+    const hc = await timedSync(t);
+    http.c.push(hc.ms);
+    bytes.c = hc.bytes;
+    checkDeployment('profile c http', hc.deployment, changeExpect(p));
+  }
+
+  const steps: ProfileResult['steps'] = {};
+  const stepKeys = [...new Set([...collect.b, ...collect.c].flatMap((x) => Object.keys(x.times)))];
+  const order = ['lock', ...NAMED_STEPS.map(([n]) => n), 'applyPlan', 'publish', 'total'];
+  stepKeys.sort((x, y) => rank(x) - rank(y));
+  function rank(k: string): number {
+    const base = k.startsWith('  ') ? k.trim().split(':')[0]! : k;
+    const i = order.indexOf(base);
+    return (i < 0 ? 99 : i) * 2 + (k.startsWith('  ') ? 1 : 0);
+  }
+  for (const k of stepKeys) {
+    steps[k] = { b: median(collect.b.map((x) => x.times[k] ?? 0)), c: median(collect.c.map((x) => x.times[k] ?? 0)) };
+  }
+  const git: ProfileResult['git'] = {};
+  const gitKeys = [...new Set([...collect.b, ...collect.c].flatMap((x) => Object.keys(x.gitMs)))];
+  gitKeys.sort((x, y) => rank(x.split(':')[0]!) - rank(y.split(':')[0]!) || x.localeCompare(y));
+  for (const k of gitKeys) {
+    git[k] = {
+      b: median(collect.b.map((x) => x.gitMs[k] ?? 0)),
+      c: median(collect.c.map((x) => x.gitMs[k] ?? 0)),
+      count_b: median(collect.b.map((x) => x.gitCount[k] ?? 0)),
+      count_c: median(collect.c.map((x) => x.gitCount[k] ?? 0)),
+    };
+  }
+  return { runs, steps, git, direct_sync: { b: stats(direct.b), c: stats(direct.c) }, serialize: { b: stats(ser.b), c: stats(ser.c) }, http_sync: { b: stats(http.b), c: stats(http.c) }, response_bytes: bytes };
+}
+
+function printProfile(p: ProfileResult, log: (s: string) => void): void {
+  const totB = p.steps.total?.b ?? NaN;
+  const totC = p.steps.total?.c ?? NaN;
+  const pct = (v: number, tot: number) => `${Math.round((v / tot) * 100)}%`.padStart(5);
+  log('');
+  log(`Profile of (b) re-sync / (c) one-file change — medians of ${p.runs} stepwise runs (syncNamespace's steps called one by one)`);
+  log(`${'step'.padEnd(40)}${'(b) ms'.padStart(10)}${'share'.padStart(7)}${'(c) ms'.padStart(10)}${'share'.padStart(7)}`);
+  for (const [k, v] of Object.entries(p.steps)) {
+    const sub = k.startsWith('  ');
+    log(`${k.padEnd(40)}${v.b.toFixed(1).padStart(10)}${sub || k === 'total' ? '       ' : pct(v.b, totB).padStart(7)}${v.c.toFixed(1).padStart(10)}${sub || k === 'total' ? '       ' : pct(v.c, totC).padStart(7)}`);
+  }
+  log('  (indented rows: the same work re-measured separately on the same inputs, for detail)');
+  log('');
+  log('git processes per sync (time = spawn to next spawn in the step, or step end; medians)');
+  log(`${'step: command'.padEnd(44)}${'(b) n'.padStart(6)}${'(b) ms'.padStart(9)}${'(c) n'.padStart(7)}${'(c) ms'.padStart(9)}`);
+  let nb = 0;
+  let nc = 0;
+  for (const [k, v] of Object.entries(p.git)) {
+    nb += v.count_b;
+    nc += v.count_c;
+    log(`${k.padEnd(44)}${String(v.count_b).padStart(6)}${v.b.toFixed(1).padStart(9)}${String(v.count_c).padStart(7)}${v.c.toFixed(1).padStart(9)}`);
+  }
+  log(`${'total git processes'.padEnd(44)}${String(nb).padStart(6)}${''.padStart(9)}${String(nc).padStart(7)}`);
+  log('');
+  log('whole sync, same app (medians):');
+  log(`  syncNamespace() direct     (b) ${p.direct_sync.b.median} ms   (c) ${p.direct_sync.c.median} ms`);
+  log(`  POST sync-from-git (inject) (b) ${p.http_sync.b.median} ms   (c) ${p.http_sync.c.median} ms`);
+  log(`  response serialisation (zod safeParse + JSON.stringify of ${FILE_COUNT} results, ${Math.round(p.response_bytes.b / 1024)} KiB), measured directly: (b) ${p.serialize.b.median} ms, (c) ${p.serialize.c.median} ms`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the bench
+
+interface ScenarioResult {
+  name: string;
+  syncline: Stats;
+  /** Node-process CPU ms per Syncline sync (see timedSync). */
+  syncline_cpu: Stats;
+  baseline: Stats;
+  /** The `git clone --depth 1` part of the baseline (the rest is read + yaml parse). */
+  baseline_clone: Stats;
+  ratio: number;
+  target: string | null;
+  pass: boolean | null;
+}
+
+export interface SyncBenchResult {
+  version: string;
+  started_at: string;
+  runs: number;
+  machine: { cpus: number; cpu_model: string; node: string; git: string; loadavg_start: number[]; loadavg_end: number[] };
+  repo: RepoMeta & { url: string };
+  scenarios: Record<'a' | 'b' | 'c', ScenarioResult>;
+  memory: {
+    rss_before_mib: number;
+    rss_after_mib: number;
+    peak_rss_mib: number;
+    peak_rss_after_setup_mib: number;
+    peak_rss_after_scenario_mib: Record<'a' | 'b' | 'c', number>;
+  };
+  response_bytes: number;
+  profile?: ProfileResult;
+}
+
+export async function runSyncBench(opts: SyncBenchOptions = {}): Promise<SyncBenchResult> {
+  const runs = opts.runs ?? 5;
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`runs must be a positive integer (got ${runs})`);
+  const log = (s: string): void => console.log(s);
+  const rssBefore = rssMiB();
+  const startedAt = new Date().toISOString();
+  const loadStart = os.loadavg().map(round1);
+
+  log(`== sync bench: ${COMMIT_COUNT} commits, ${FILE_COUNT} Workload files in ${NS_PATH}, ${runs} runs per scenario ==`);
+  const { bareDir: cachedBare, meta } = await ensureRepo(log);
+
+  const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-bench-'));
+  const servedRoot = path.join(tmpRoot, 'upstream');
+  const servedBare = path.join(servedRoot, `${REPO_NAME}.git`);
+  fs.mkdirSync(servedRoot);
+  fs.cpSync(cachedBare, servedBare, { recursive: true });
+  const upstream = new Upstream(servedBare, meta.head);
+
+  let server: GitHttpServer | undefined;
+  const apps: TestApp[] = [];
+  try {
+    server = await serveGitHttp(servedRoot);
+    const repoUrl = server.repoUrl(REPO_NAME);
+    const peakAfterSetup = peakRssMiB();
+    const peaks = { a: 0, b: 0, c: 0 };
+    const sync = { a: [] as number[], b: [] as number[], c: [] as number[] };
+    const cpu = { a: [] as number[], b: [] as number[], c: [] as number[] };
+    const base = { a: [] as number[], b: [] as number[], c: [] as number[] };
+    const baseClone = { a: [] as number[], b: [] as number[], c: [] as number[] };
+    let responseBytes = 0;
+
+    // (a) first sync: a fresh Syncline (new data dir, so no mirror) per run.
+    log(`(a) first sync …`);
+    let t: TestApp | undefined;
+    for (let r = 0; r < runs; r++) {
+      if (t) {
+        apps.splice(apps.indexOf(t), 1);
+        await t.close();
+      }
+      t = await startSyncline(repoUrl);
+      apps.push(t);
+      const s = await timedSync(t);
+      checkDeployment('a', s.deployment, { status: 'success', commit: upstream.head, summary: summaryOf({ create: FILE_COUNT }) });
+      sync.a.push(s.ms);
+      cpu.a.push(s.cpuMs);
+      const b = await timedBaseline(repoUrl, tmpRoot, { commit: upstream.head });
+      base.a.push(b.ms);
+      baseClone.a.push(b.cloneMs);
+      log(`    run ${r + 1}: Syncline ${s.ms.toFixed(0)} ms, baseline ${base.a.at(-1)!.toFixed(0)} ms`);
+    }
+    peaks.a = peakRssMiB();
+    const app = t!;
+
+    // (b) re-sync, nothing changed upstream. One untimed warm-up of each side first.
+    log(`(b) re-sync, no change … (1 warm-up)`);
+    const noop = (): Expectation => ({ status: 'noop', commit: upstream.head, summary: summaryOf({ noop: FILE_COUNT }) });
+    checkDeployment('b warm-up', (await timedSync(app)).deployment, noop());
+    await timedBaseline(repoUrl, tmpRoot, { commit: upstream.head });
+    for (let r = 0; r < runs; r++) {
+      const s = await timedSync(app);
+      checkDeployment('b', s.deployment, noop());
+      sync.b.push(s.ms);
+      cpu.b.push(s.cpuMs);
+      responseBytes = s.bytes;
+      const b = await timedBaseline(repoUrl, tmpRoot, { commit: upstream.head });
+      base.b.push(b.ms);
+      baseClone.b.push(b.cloneMs);
+      log(`    run ${r + 1}: Syncline ${s.ms.toFixed(0)} ms, baseline ${base.b.at(-1)!.toFixed(0)} ms`);
+    }
+    peaks.b = peakRssMiB();
+
+    // (c) one new upstream commit changing one file, before each run.
+    log(`(c) sync after one commit changing one file … (1 warm-up)`);
+    for (let r = -1; r < runs; r++) {
+      const p = await upstream.pushOneChange();
+      const s = await timedSync(app);
+      checkDeployment('c', s.deployment, { status: 'success', commit: p.commit, summary: summaryOf({ update: 1, noop: FILE_COUNT - 1 }), change: p });
+      await checkLivePort(app, p.name, p.to);
+      const b = await timedBaseline(repoUrl, tmpRoot, { commit: p.commit, change: { file: p.file, to: p.to } });
+      if (r < 0) continue;
+      sync.c.push(s.ms);
+      cpu.c.push(s.cpuMs);
+      base.c.push(b.ms);
+      baseClone.c.push(b.cloneMs);
+      log(`    run ${r + 1}: Syncline ${s.ms.toFixed(0)} ms, baseline ${b.ms.toFixed(0)} ms`);
+    }
+    peaks.c = peakRssMiB();
+
+    const scenario = (key: 'a' | 'b' | 'c', name: string, targeted: boolean): ScenarioResult => {
+      const sy = stats(sync[key]);
+      const bl = stats(base[key]);
+      const ratio = Math.round((bl.median / sy.median) * 100) / 100;
+      return {
+        name,
+        syncline: sy,
+        syncline_cpu: stats(cpu[key]),
+        baseline: bl,
+        baseline_clone: stats(baseClone[key]),
+        ratio,
+        target: targeted ? `≥${TARGET_RATIO}× and <${TARGET_MS} ms` : null,
+        pass: targeted ? ratio >= TARGET_RATIO && sy.median < TARGET_MS : null,
+      };
+    };
+    const scenarios = {
+      a: scenario('a', '(a) first sync (mirror clone)', false),
+      b: scenario('b', '(b) re-sync, no change', true),
+      c: scenario('c', '(c) sync after 1-file commit', true),
+    };
+
+    let profile: ProfileResult | undefined;
+    if (opts.profile) {
+      log(`profile: stepwise (b)/(c) …`);
+      profile = await runProfile(app, upstream, runs, log);
+    }
+
+    const result: SyncBenchResult = {
+      version: REPO_VERSION,
+      started_at: startedAt,
+      runs,
+      machine: {
+        cpus: os.cpus().length,
+        cpu_model: os.cpus()[0]?.model ?? 'unknown',
+        node: process.version,
+        git: await git(['--version']),
+        loadavg_start: loadStart,
+        loadavg_end: os.loadavg().map(round1),
+      },
+      repo: { ...meta, url: repoUrl },
+      scenarios,
+      memory: {
+        rss_before_mib: rssBefore,
+        rss_after_mib: rssMiB(),
+        peak_rss_mib: peakRssMiB(),
+        peak_rss_after_setup_mib: peakAfterSetup,
+        peak_rss_after_scenario_mib: peaks,
+      },
+      response_bytes: responseBytes,
+      ...(profile ? { profile } : {}),
+    };
+    printTable(result, log);
+    if (profile) printProfile(profile, log);
+    fs.mkdirSync(WORK_DIR, { recursive: true });
+    fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(result, null, 2)}\n`);
+    log(`\nresults written to ${path.relative(process.cwd(), RESULTS_FILE)}`);
+    return result;
+  } finally {
+    for (const a of apps) await a.close().catch(() => {});
+    await server?.close().catch(() => {});
+    await cleanupTempDirs().catch(() => {});
+    fs.rmSync(tmpRoot, { recursive: true, force: true });
+    if (cmdHome) fs.rmSync(cmdHome, { recursive: true, force: true });
+    cmdHome = undefined;
+  }
+}
+
+function printTable(r: SyncBenchResult, log: (s: string) => void): void {
+  const fmt = (s: Stats) => `${s.median.toFixed(1)} (${s.min.toFixed(0)}–${s.max.toFixed(0)})`;
+  const cols: Array<[string, number]> = [['scenario', 32], ['Syncline ms med (min–max)', 27], ['baseline ms med (min–max)', 27], ['ratio', 9], ['target', 20], ['result', 7]];
+  const row = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(cols[i]![1]) : c.padStart(cols[i]![1]))).join('  ');
+  log('');
+  log(`Sync bench — ${r.runs} runs per scenario; median, Syncline = POST sync-from-git via app.inject (SQLite),`);
+  log(`baseline = git clone --depth 1 --branch ${BRANCH} over the same HTTP server + read + yaml-parse ${FILE_COUNT} files`);
+  log(row(cols.map(([c]) => c)));
+  log(row(cols.map(([, w]) => '-'.repeat(w))));
+  for (const s of Object.values(r.scenarios)) {
+    log(row([s.name, fmt(s.syncline), fmt(s.baseline), `${s.ratio.toFixed(1)}×`, s.target ?? '—', s.pass === null ? '—' : s.pass ? 'PASS' : 'FAIL']));
+  }
+  log(`Syncline node-process CPU ms per sync, median: ${Object.values(r.scenarios).map((s) => `${s.name.slice(0, 3)} ${s.syncline_cpu.median}`).join(', ')} (wall time above; git children not counted)`);
+  log(`baseline clone part, median ms: ${Object.values(r.scenarios).map((s) => `${s.name.slice(0, 3)} ${s.baseline_clone.median}`).join(', ')} (rest = read + yaml parse)`);
+  const m = r.memory;
+  log('');
+  log(`memory (this process; git children not included): RSS before ${m.rss_before_mib} MiB, after ${m.rss_after_mib} MiB, peak ${m.peak_rss_mib} MiB`);
+  log(`  peak RSS after setup ${m.peak_rss_after_setup_mib} MiB, after (a) ${m.peak_rss_after_scenario_mib.a}, (b) ${m.peak_rss_after_scenario_mib.b}, (c) ${m.peak_rss_after_scenario_mib.c} MiB (baseline's yaml parsing shares the process)`);
+  log(`repo: ${r.repo.commits} commits, ${r.repo.files} files, objects ${mib(r.repo.pack_bytes)} MiB; sync response ${Math.round(r.response_bytes / 1024)} KiB`);
+  log(`machine: ${r.machine.cpus}× ${r.machine.cpu_model}, node ${r.machine.node}, ${r.machine.git}, load avg ${r.machine.loadavg_start.join('/')} → ${r.machine.loadavg_end.join('/')}`);
+  const failed = Object.values(r.scenarios).filter((s) => s.pass === false);
+  log(failed.length ? `targets: ${failed.length} FAIL (${failed.map((s) => s.name).join(', ')})` : 'targets: all PASS');
+}

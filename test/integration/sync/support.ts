@@ -1,0 +1,168 @@
+/**
+ * Helpers shared by the sync integration suites (not a test file itself): a real app with the
+ * example kinds installed, and thin wrappers over the HTTP API so each test reads as the
+ * sequence of calls a user makes.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LightMyRequestResponse } from 'fastify';
+import { expect } from 'vitest';
+import { makeTestApp, type TestApp, type TestAppOptions } from '../../helpers/app.js';
+import type { TestDialect } from '../../helpers/db.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** A `PUT /kinds/{kind}` body from examples/kinds. */
+export function kindBody(kind: 'Workload' | 'Metric'): unknown {
+  return JSON.parse(fs.readFileSync(path.join(ROOT, 'examples/kinds', `${kind}.json`), 'utf8'));
+}
+
+/** YAML text from lines (one trailing newline). */
+export const y = (...lines: string[]): string => `${lines.join('\n')}\n`;
+
+/** A Workload document. `spec` lines are indented by the caller's two spaces. */
+export const workload = (name: string, ...spec: string[]): string => y('kind: Workload', `name: ${name}`, 'spec:', ...spec.map((l) => `  ${l}`));
+
+/** A Metric document. */
+export const metric = (name: string, query: string): string => y('kind: Metric', `name: ${name}`, 'spec:', `  name: ${name}`, `  query: ${query}`);
+
+/**
+ * A real app (SQLite or a fresh PostgreSQL schema) allowed to fetch from 127.0.0.1, with the
+ * example Workload and Metric kinds defined.
+ */
+export async function makeSyncApp(dialect: TestDialect, settings: TestAppOptions['settings'] = {}): Promise<TestApp & { schema?: string }> {
+  const t = await makeTestApp(dialect, { settings: { allowed_hosts: ['127.0.0.1'], ...settings } });
+  for (const kind of ['Workload', 'Metric'] as const) {
+    const res = await t.app.inject({ method: 'PUT', url: `/api/v1/kinds/${kind}`, headers: t.auth(), payload: kindBody(kind) as object });
+    expect(res.statusCode, res.body).toBe(200);
+  }
+  return t;
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** One API call as the root admin (or `token`). */
+export function api(
+  t: TestApp,
+  method: Method,
+  url: string,
+  payload?: object,
+  opts: { token?: string; headers?: Record<string, string> } = {},
+): Promise<LightMyRequestResponse> {
+  return t.app.inject({
+    method,
+    url: `/api/v1${url}`,
+    headers: { ...t.auth(opts.token), ...opts.headers },
+    ...(payload !== undefined ? { payload } : {}),
+  });
+}
+
+/** Asserts a 200 and returns the JSON body. */
+export function ok(res: LightMyRequestResponse): any {
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json();
+}
+
+/** Asserts the contract's error shape and returns `error`. */
+export function expectError(res: LightMyRequestResponse, status: number, code: string): { code: string; message: string; details: any } {
+  expect(res.statusCode, res.body).toBe(status);
+  const body = res.json();
+  expect(body).toEqual({ error: { code, message: expect.any(String), details: expect.any(Object) } });
+  return body.error;
+}
+
+export async function createSource(t: TestApp, name: string, url: string, extra: Record<string, unknown> = {}): Promise<any> {
+  const res = await api(t, 'POST', '/sources', { name, url, ...extra });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json();
+}
+
+export async function putNamespace(t: TestApp, ns: string, body: Record<string, unknown>): Promise<any> {
+  return ok(await api(t, 'PUT', `/namespaces/${ns}`, body));
+}
+
+export const syncReq = (t: TestApp, ns: string, ref?: string, token?: string) =>
+  api(t, 'POST', `/namespaces/${ns}/sync-from-git`, ref === undefined ? {} : { ref }, { token });
+
+export const planReq = (t: TestApp, ns: string, ref?: string) => api(t, 'POST', `/namespaces/${ns}/plan`, ref === undefined ? {} : { ref });
+
+/** A sync that must succeed; returns the deployment. */
+export async function sync(t: TestApp, ns: string, ref?: string): Promise<any> {
+  return ok(await syncReq(t, ns, ref));
+}
+
+export async function drift(t: TestApp, ns: string): Promise<any> {
+  return ok(await api(t, 'GET', `/namespaces/${ns}/drift`));
+}
+
+export async function getNamespace(t: TestApp, ns: string): Promise<any> {
+  return ok(await api(t, 'GET', `/namespaces/${ns}`));
+}
+
+export async function resources(t: TestApp, ns: string): Promise<any[]> {
+  return ok(await api(t, 'GET', `/namespaces/${ns}/resources`)).items;
+}
+
+export async function resource(t: TestApp, ns: string, kind: string, name: string): Promise<any> {
+  return ok(await api(t, 'GET', `/namespaces/${ns}/resources/${kind}/${name}`));
+}
+
+export async function deployments(t: TestApp, ns: string): Promise<any[]> {
+  return ok(await api(t, 'GET', `/namespaces/${ns}/deployments`)).items;
+}
+
+/** A token with a known name (the actor recorded on what it does); returns its secret. */
+export async function namedToken(t: TestApp, name: string, role: 'viewer' | 'deployer' | 'admin'): Promise<string> {
+  const res = await api(t, 'POST', '/tokens', { name, role });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json().token;
+}
+
+/** Live state of a namespace as comparable data: kind/name → {spec, metadata, hash, commit}. */
+export async function liveSnapshot(t: TestApp, ns: string): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const r of await resources(t, ns)) {
+    out[`${r.kind}/${r.name}`] = { spec: r.spec, metadata: r.metadata, hash: r.hash, commit: r.commit, updated_at: r.updated_at };
+  }
+  return out;
+}
+
+/** Resolves when `cond()` holds; polls (no timing assertion: the test timeout is the limit). */
+export async function until(cond: () => boolean | Promise<boolean>, what: string, limitMs = 30_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the CLI, run the way a user runs it (async spawn: the git server lives in this process)
+
+export const BIN = path.join(ROOT, 'bin/syncline.js');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SYNCLINE_')));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: os.tmpdir(),
+      env: { ...base, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
