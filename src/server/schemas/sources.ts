@@ -23,7 +23,13 @@ export const mirrorInput = z
   .object({
     enabled: z.boolean(),
     access: z.enum(['token', 'public']).optional(),
-    slug: z.string().regex(MIRROR_SLUG_RE, 'must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$').optional(),
+    // The contract's pattern, minus what a git URL can't carry unambiguously: '..' and a
+    // trailing '.git' (the endpoint strips one '.git' suffix).
+    slug: z
+      .string()
+      .regex(MIRROR_SLUG_RE, 'must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$')
+      .refine((s) => !s.includes('..') && !/\.git$/i.test(s), "must not contain '..' or end in '.git'")
+      .optional(),
   })
   .strict();
 
