@@ -136,6 +136,14 @@ export async function listTree(
  * oversize file or tree fails with 413 `specs_too_large` before any content is read.
  */
 export async function readTree(dir: string, commit: string, path: string, opts: ReadTreeOptions = {}): Promise<TreeFile[]> {
+  return readEntries(dir, await selectTree(dir, commit, path, opts), opts.timeouts);
+}
+
+/**
+ * The listing half of readTree: the regular files under `path` that pass `filter`, with the caps
+ * checked. Lets a caller skip reading blobs it already knows (by blob id).
+ */
+export async function selectTree(dir: string, commit: string, path: string, opts: ReadTreeOptions = {}): Promise<TreeEntry[]> {
   const limits: TreeLimits = {
     maxFileBytes: opts.maxFileBytes ?? DEFAULT_TREE_LIMITS.maxFileBytes,
     maxFiles: opts.maxFiles ?? DEFAULT_TREE_LIMITS.maxFiles,
@@ -144,9 +152,13 @@ export async function readTree(dir: string, commit: string, path: string, opts: 
   const all = await listTree(dir, commit, path, opts);
   const entries = opts.filter ? all.filter((e) => opts.filter?.(e.path)) : all;
   checkLimits(entries, limits);
-  if (entries.length === 0) return [];
+  return entries;
+}
 
-  const blobs = await readBlobs(dir, [...new Set(entries.map((e) => e.blobSha))], opts.timeouts);
+/** The reading half of readTree: the content of `entries` through one `cat-file --batch`. */
+export async function readEntries(dir: string, entries: TreeEntry[], timeouts?: GitTimeouts): Promise<TreeFile[]> {
+  if (entries.length === 0) return [];
+  const blobs = await readBlobs(dir, [...new Set(entries.map((e) => e.blobSha))], timeouts);
   return entries.map((e) => {
     const content = blobs.get(e.blobSha);
     if (!content || content.length !== e.size) throw new Error(`Blob ${e.blobSha} for '${e.path}' could not be read`);

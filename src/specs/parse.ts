@@ -69,6 +69,8 @@ export interface ParseOptions {
   singleFile?: boolean;
   /** When given, each document's kind must exist and its normalised spec must pass the schema. */
   registry?: KindRegistry;
+  /** Reuse per-file results for files with an `id` (see ParseCache). */
+  cache?: ParseCache;
   maxAliasCount?: number;
   maxDepth?: number;
 }
@@ -122,10 +124,7 @@ class IssueError extends Error {
  * files) are all reported invalid, each naming the other locations.
  */
 export function parseSpecFiles(files: readonly SpecFile[], options: ParseOptions = {}): ParseResult {
-  const limits: Limits = {
-    maxAliasCount: options.maxAliasCount ?? DEFAULT_PARSE_LIMITS.maxAliasCount,
-    maxDepth: options.maxDepth ?? DEFAULT_PARSE_LIMITS.maxDepth,
-  };
+  const limits = limitsOf(options);
   const selected = files
     .filter((f) => options.singleFile === true || isSpecFile(f.path))
     .sort((a, b) => compareStrings(a.path, b.path));
@@ -133,7 +132,7 @@ export function parseSpecFiles(files: readonly SpecFile[], options: ParseOptions
   let documents: SpecDocument[] = [];
   const invalid: InvalidEntry[] = [];
   for (const file of selected) {
-    const out = parseOne(file, options.registry, limits);
+    const out = parseCached(file, options, limits);
     documents.push(...out.documents);
     invalid.push(...out.invalid);
   }
@@ -186,6 +185,75 @@ export function parseSpecFiles(files: readonly SpecFile[], options: ParseOptions
   return { documents, invalid: results };
 }
 
+type FileParse = { documents: SpecDocument[]; invalid: InvalidEntry[] };
+
+/**
+ * Per-file parse results keyed by path, content id (git blob id), registry and limits. A file's
+ * result depends on nothing else, so a re-sync parses only the files whose blobs changed.
+ * Results are shared between calls: callers must treat documents as immutable (they do — plan
+ * and normalisation work on copies). Bounded: the oldest entries go first.
+ */
+export class ParseCache {
+  private registry: KindRegistry | undefined;
+  private readonly entries = new Map<string, FileParse>();
+
+  constructor(private readonly maxEntries = 100_000) {}
+
+  private key(path: string, id: string, limits: Limits): string {
+    return `${limits.maxAliasCount}:${limits.maxDepth}\u0000${path}\u0000${id}`;
+  }
+
+  /** Switches to `registry`, dropping every entry made with another one. */
+  private use(registry: KindRegistry | undefined): void {
+    if (registry !== this.registry) {
+      this.entries.clear();
+      this.registry = registry;
+    }
+  }
+
+  /** Whether `path` with content `id` is cached for this registry (so its content need not be read). */
+  has(path: string, id: string, options: Pick<ParseOptions, 'registry' | 'maxAliasCount' | 'maxDepth'> = {}): boolean {
+    this.use(options.registry);
+    return this.entries.has(this.key(path, id, limitsOf(options)));
+  }
+
+  /** @internal */
+  get(path: string, id: string, registry: KindRegistry | undefined, limits: Limits): FileParse | undefined {
+    this.use(registry);
+    return this.entries.get(this.key(path, id, limits));
+  }
+
+  /** @internal */
+  set(path: string, id: string, limits: Limits, value: FileParse): void {
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(this.key(path, id, limits), value);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+function limitsOf(options: Pick<ParseOptions, 'maxAliasCount' | 'maxDepth'>): Limits {
+  return {
+    maxAliasCount: options.maxAliasCount ?? DEFAULT_PARSE_LIMITS.maxAliasCount,
+    maxDepth: options.maxDepth ?? DEFAULT_PARSE_LIMITS.maxDepth,
+  };
+}
+
+function parseCached(file: SpecFile, options: ParseOptions, limits: Limits): FileParse {
+  const cache = options.cache;
+  if (!cache || file.id === undefined) return parseOne(file, options.registry, limits);
+  const hit = cache.get(file.path, file.id, options.registry, limits);
+  if (hit) return hit;
+  const out = parseOne(file, options.registry, limits);
+  cache.set(file.path, file.id, limits, out);
+  return out;
+}
+
 function namePosition(doc: SpecDocument): Position {
   return doc.positions['/name'] ?? { line: doc.line, column: doc.column };
 }
@@ -206,6 +274,7 @@ function parseOne(
 ): { documents: SpecDocument[]; invalid: InvalidEntry[] } {
   const documents: SpecDocument[] = [];
   const invalid: InvalidEntry[] = [];
+  if (file.content === undefined) throw new Error(`No content given for '${file.path}' and it is not in the parse cache`);
   const text = decode(file.content);
   if (text === null) {
     const issue: Issue = {

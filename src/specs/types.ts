@@ -27,7 +27,10 @@ export interface SpecMetadata {
 export interface SpecFile {
   /** Path relative to the repository root; used verbatim in messages. */
   path: string;
-  content: string | Uint8Array;
+  /** May be omitted only when `id` is given and the ParseCache already holds this file. */
+  content?: string | Uint8Array;
+  /** Identity of the content (a git blob id); lets a ParseCache reuse an earlier parse. */
+  id?: string;
 }
 
 /**

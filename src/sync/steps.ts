@@ -8,12 +8,12 @@ import { BadRequestError, UpstreamError } from '../errors.js';
 import type { GitAuth } from '../git/auth.js';
 import { ensureMirror, openMirror } from '../git/mirror-cache.js';
 import { commitInfo, isAncestor, resolveRef, type GitPerson } from '../git/refs.js';
-import { listTree, normalizeTreePath, readTree, type TreeFile } from '../git/tree.js';
+import { normalizeTreePath, readEntries, selectTree } from '../git/tree.js';
 import { buildPlan } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
 import type { KindRegistry } from '../specs/kinds.js';
-import { isSpecFile, parseSpecFiles } from '../specs/parse.js';
-import type { ParseResult } from '../specs/types.js';
+import { isSpecFile, ParseCache, parseSpecFiles } from '../specs/parse.js';
+import type { ParseResult, SpecFile } from '../specs/types.js';
 import type { AppContext } from '../server/context.js';
 import { getNamespaceRow, type NamespaceRow } from '../store/namespaces.js';
 import { listResources, type LiveResource } from '../store/resources.js';
@@ -37,11 +37,12 @@ export interface SyncRun {
   // Set by resolveCommit:
   commit?: string;
   author?: GitPerson | null;
-  // Set by readSpecs:
-  files?: TreeFile[];
+  // Set by loadKinds:
+  registry?: KindRegistry;
+  // Set by readSpecs (content only for blobs the parse cache lacks):
+  files?: SpecFile[];
   singleFile?: boolean;
   // Set by parseSpecs:
-  registry?: KindRegistry;
   parsed?: ParseResult;
   // Set by planChanges:
   live?: LiveResource[];
@@ -98,6 +99,8 @@ export const resolveCommit: Step = async (run) => {
 export const checkOnBranch: Step = async (run) => {
   const ns = run.namespace!;
   if (ns.allow_unmerged_refs === 1) return;
+  // The branch name resolves to the branch tip (branches win over tags), trivially on the branch.
+  if (run.ref === ns.branch) return;
   const onBranch = await isAncestor(run.mirrorDir!, run.commit!, ns.branch, { sourceName: run.source!.name });
   if (!onBranch) {
     throw new BadRequestError(
@@ -108,32 +111,49 @@ export const checkOnBranch: Step = async (run) => {
   }
 };
 
-/** Reads the spec files under the namespace path (one cat-file process); sets files, singleFile. */
+/** Loads the server's kinds (compiled once, cached until one changes); sets registry. */
+export const loadKinds: Step = async (run) => {
+  run.registry = await loadKindRegistry(run.app.db.db);
+};
+
+/** Parse results per file, reused across syncs of unchanged blobs (see ParseCache). */
+const parseCaches = new WeakMap<AppContext, ParseCache>();
+function parseCacheFor(app: AppContext): ParseCache {
+  let cache = parseCaches.get(app);
+  if (!cache) parseCaches.set(app, (cache = new ParseCache()));
+  return cache;
+}
+
+/**
+ * Lists the spec files under the namespace path (one ls-tree) and reads, through one cat-file
+ * process, only the blobs the parse cache does not already know; sets files, singleFile.
+ */
 export const readSpecs: Step = async (run) => {
   const s = run.app.settings;
   const nsPath = normalizeTreePath(run.namespace!.path);
-  const opts = {
+  // A path naming one file (`.syncline.yml`) is read whatever its extension; in a folder only
+  // .yaml/.yml count. Entries under a folder never equal the folder path itself.
+  const entries = await selectTree(run.mirrorDir!, run.commit!, nsPath, {
     sourceName: run.source!.name,
     maxFileBytes: s.max_file_bytes,
     maxFiles: s.max_files,
     maxTotalBytes: s.max_total_bytes,
-  };
-  // A path naming one file (`.syncline.yml`) is read whatever its extension.
-  const listing = nsPath ? await listTree(run.mirrorDir!, run.commit!, nsPath, opts) : null;
-  run.singleFile = !!listing && listing.length === 1 && listing[0]!.path === nsPath;
-  run.files = await readTree(run.mirrorDir!, run.commit!, nsPath, {
-    ...opts,
-    ...(run.singleFile ? {} : { filter: isSpecFile }),
+    filter: (p) => p === nsPath || isSpecFile(p),
   });
+  run.singleFile = entries.length === 1 && entries[0]!.path === nsPath;
+  const cache = parseCacheFor(run.app);
+  const missing = entries.filter((e) => !cache.has(e.path, e.blobSha, { registry: run.registry }));
+  const read = new Map((await readEntries(run.mirrorDir!, missing)).map((f) => [f.path, f.content]));
+  run.files = entries.map((e) => ({ path: e.path, id: e.blobSha, content: read.get(e.path) }));
 };
 
-/** Parses and validates every document against the server's kinds; sets registry, parsed. */
+/** Parses and validates every document against the server's kinds; sets parsed. */
 export const parseSpecs: Step = async (run) => {
-  run.registry = await loadKindRegistry(run.app.db.db);
-  run.parsed = parseSpecFiles(
-    run.files!.map((f) => ({ path: f.path, content: f.content })),
-    { registry: run.registry, singleFile: run.singleFile ?? false },
-  );
+  run.parsed = parseSpecFiles(run.files!, {
+    registry: run.registry!,
+    singleFile: run.singleFile ?? false,
+    cache: parseCacheFor(run.app),
+  });
 };
 
 /** Plans desired (git) against live state; sets live, plan. */
@@ -149,7 +169,7 @@ export const planChanges: Step = async (run) => {
 };
 
 /** Everything up to a plan: the shared prefix of sync, plan and drift. */
-export const PLAN_STEPS: Step[] = [loadBinding, fetchSource, resolveCommit, checkOnBranch, readSpecs, parseSpecs, planChanges];
+export const PLAN_STEPS: Step[] = [loadBinding, fetchSource, resolveCommit, checkOnBranch, loadKinds, readSpecs, parseSpecs, planChanges];
 
 export async function runSteps(run: SyncRun, steps: Step[]): Promise<SyncRun> {
   for (const step of steps) await step(run);

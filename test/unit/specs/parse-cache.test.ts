@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { KindRegistry } from '../../../src/specs/kinds.js';
+import { ParseCache, parseSpecFiles } from '../../../src/specs/parse.js';
+
+const api = 'kind: Config\nname: api\nspec:\n  data: {port: 1}\n';
+const bad = 'kind: Config\nname: bad\nspec: [1]\n';
+
+describe('ParseCache', () => {
+  it('gives the same result as an uncached parse, without needing content on a hit', () => {
+    const registry = new KindRegistry();
+    const cache = new ParseCache();
+    const files = [
+      { path: 'a.yaml', id: 'blob-a', content: api },
+      { path: 'b.yaml', id: 'blob-b', content: bad },
+    ];
+    const fresh = parseSpecFiles(files, { registry });
+    const first = parseSpecFiles(files, { registry, cache });
+    expect(first).toEqual(fresh);
+    expect(cache.has('a.yaml', 'blob-a', { registry })).toBe(true);
+    const again = parseSpecFiles(files.map(({ path, id }) => ({ path, id })), { registry, cache });
+    expect(again).toEqual(fresh);
+  });
+
+  it('keys by path and content id: a changed blob or a moved file is parsed anew', () => {
+    const registry = new KindRegistry();
+    const cache = new ParseCache();
+    parseSpecFiles([{ path: 'a.yaml', id: 'v1', content: api }], { registry, cache });
+    expect(cache.has('a.yaml', 'v2', { registry })).toBe(false);
+    expect(cache.has('moved/a.yaml', 'v1', { registry })).toBe(false);
+    const moved = parseSpecFiles([{ path: 'moved/a.yaml', id: 'v1', content: api }], { registry, cache });
+    expect(moved.documents[0]?.file).toBe('moved/a.yaml');
+  });
+
+  it('is dropped when the kinds change (a new registry)', () => {
+    const cache = new ParseCache();
+    const before = new KindRegistry();
+    parseSpecFiles([{ path: 'a.yaml', id: 'v1', content: api }], { registry: before, cache });
+    expect(cache.has('a.yaml', 'v1', { registry: new KindRegistry() })).toBe(false);
+    expect(cache.size).toBe(0);
+  });
+
+  it('duplicates across a cached and a fresh file are still reported', () => {
+    const registry = new KindRegistry();
+    const cache = new ParseCache();
+    parseSpecFiles([{ path: 'a.yaml', id: 'v1', content: api }], { registry, cache });
+    const out = parseSpecFiles([{ path: 'a.yaml', id: 'v1' }, { path: 'b.yaml', id: 'v9', content: api }], { registry, cache });
+    expect(out.documents).toHaveLength(0);
+    expect(out.invalid.map((i) => i.code)).toEqual(['duplicate_resource', 'duplicate_resource']);
+  });
+});
