@@ -4,6 +4,7 @@
  * SynclineError whose `retryable` says whether trying again can help (a network failure) or not
  * (a bad ref, bad YAML).
  */
+import crypto from 'node:crypto';
 import { BadRequestError, UpstreamError } from '../errors.js';
 import type { GitAuth } from '../git/auth.js';
 import { ensureMirror, openMirror } from '../git/mirror-cache.js';
@@ -159,6 +160,12 @@ export const parseSpecs: Step = async (run) => {
 /** Plans desired (git) against live state; sets live, plan. */
 export const planChanges: Step = async (run) => {
   run.live = await listResources(run.app.db.db, run.namespaceName);
+  const key = planKey(run);
+  const memo = planMemos.get(run.app)?.get(run.namespaceName);
+  if (memo && memo.key === key && memo.registry === run.registry) {
+    run.plan = memo.plan;
+    return;
+  }
   run.plan = buildPlan({
     desired: run.parsed!.documents,
     invalid: run.parsed!.invalid,
@@ -166,7 +173,26 @@ export const planChanges: Step = async (run) => {
     registry: run.registry!,
     prune: run.namespace!.prune === 1,
   });
+  let memos = planMemos.get(run.app);
+  if (!memos) planMemos.set(run.app, (memos = new Map()));
+  memos.set(run.namespaceName, { key, registry: run.registry!, plan: run.plan });
 };
+
+/**
+ * The last plan per namespace, reused when nothing it depends on changed (Backstage-style: hash
+ * the inputs, skip the work): the files (path + blob id), whether the path is one file, prune,
+ * and live state (each resource's content hash and managed fields); the kinds are compared by
+ * registry identity, which changes whenever a kind does. A re-sync with no change skips planning.
+ */
+const planMemos = new WeakMap<AppContext, Map<string, { key: string; registry: KindRegistry; plan: Plan }>>();
+
+function planKey(run: SyncRun): string {
+  const h = crypto.createHash('sha256');
+  h.update(`${run.singleFile ? 1 : 0}|${run.namespace!.prune}\n`);
+  for (const f of run.files!) h.update(`f ${f.path}\u0000${f.id}\n`);
+  for (const r of run.live!) h.update(`l ${r.kind}\u0000${r.name}\u0000${r.hash}\u0000${r.managed_fields.join(',')}\n`);
+  return h.digest('hex');
+}
 
 /** Everything up to a plan: the shared prefix of sync, plan and drift. */
 export const PLAN_STEPS: Step[] = [loadBinding, fetchSource, resolveCommit, checkOnBranch, loadKinds, readSpecs, parseSpecs, planChanges];
