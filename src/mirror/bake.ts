@@ -23,7 +23,12 @@ export const bakeSourceSchema = z
   .strict();
 export type BakeSource = z.infer<typeof bakeSourceSchema>;
 
-const bakeFileSchema = z.union([z.array(bakeSourceSchema), z.object({ sources: z.array(bakeSourceSchema) }).strict()]);
+/**
+ * A bare list or `{sources: [...]}`, picked by the document's shape rather than a union: a union
+ * reports a missing field in either form as a bare "(root): Invalid input".
+ */
+const bakeListSchema = z.array(bakeSourceSchema);
+const bakeFileSchema = z.object({ sources: bakeListSchema }).strict().transform((f) => f.sources);
 
 export async function readBakeFile(file: string): Promise<BakeSource[]> {
   let doc: unknown;
@@ -32,12 +37,12 @@ export async function readBakeFile(file: string): Promise<BakeSource[]> {
   } catch (err) {
     throw new Error(`Cannot read ${file}: ${(err as Error).message}`);
   }
-  const parsed = bakeFileSchema.safeParse(doc);
+  const parsed = Array.isArray(doc) ? bakeListSchema.safeParse(doc) : bakeFileSchema.safeParse(doc);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new Error(`${file}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
-  const list = Array.isArray(parsed.data) ? parsed.data : parsed.data.sources;
+  const list = parsed.data;
   if (!list.length) throw new Error(`${file} lists no sources`);
   const dup = list.find((s, i) => list.findIndex((o) => o.name === s.name) !== i);
   if (dup) throw new Error(`${file}: source '${dup.name}' is listed twice`);

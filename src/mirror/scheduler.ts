@@ -5,10 +5,14 @@ import { syncMirror } from './sync.js';
 
 const TICK_MS = 10_000;
 
-function isDue(row: SourceRow, intervalMs: number, jitter: number, now: number): boolean {
-  if (row.mirror_status === 'pending' || !row.mirror_last_synced) return true;
+function isDue(row: SourceRow, intervalMs: number, jitter: number, now: number, failedAt: number | undefined): boolean {
   // Each mirror gets its own fixed jitter (±10 %) so replicas and mirrors don't fetch in lockstep.
-  return now - Date.parse(row.mirror_last_synced) >= intervalMs * (0.9 + 0.2 * jitter);
+  const wait = intervalMs * (0.9 + 0.2 * jitter);
+  // last_synced only moves on success: without this a failing upstream would be hit every tick.
+  // A source edited since (new URL or credentials) is tried again right away.
+  if (failedAt !== undefined && now - failedAt < wait && Date.parse(row.updated_at) < failedAt) return false;
+  if (row.mirror_status === 'pending' || !row.mirror_last_synced) return true;
+  return now - Date.parse(row.mirror_last_synced) >= wait;
 }
 
 function jitterFor(name: string): number {
@@ -19,7 +23,8 @@ function jitterFor(name: string): number {
 
 /**
  * Keeps mirrors fresh: every few seconds, fetch the mirrors whose last sync is older than
- * SYNCLINE_MIRROR_INTERVAL (new mirrors right away). Disabled in air-gap mode
+ * SYNCLINE_MIRROR_INTERVAL (new mirrors right away; a failing one waits an interval between
+ * tries, unless its source is edited meanwhile). Disabled in air-gap mode
  * (SYNCLINE_MIRROR_RUNTIME_SYNC=false) or with an interval of 0. Returns a stop function that
  * waits for the round in progress.
  */
@@ -32,16 +37,23 @@ export function startMirrorScheduler(ctx: AppContext, log: FastifyBaseLogger): (
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
+  /** When this process last failed to sync each mirror (source name → ms). */
+  const failedAt = new Map<string, number>();
 
   const round = async () => {
     const now = Date.now();
     const rows = (await listSourceRows(ctx.db.db)).filter((r) => r.mirror_enabled === 1);
     for (const row of rows) {
       if (stopped) return;
-      if (!isDue(row, intervalS * 1000, jitterFor(row.name), now)) continue;
+      if (!isDue(row, intervalS * 1000, jitterFor(row.name), now, failedAt.get(row.name))) continue;
       const outcome = await syncMirror(ctx, row);
-      if (outcome.status === 'error') log.warn({ mirror: outcome.slug, error: outcome.error }, 'mirror sync failed');
-      else if (outcome.status === 'updated') log.info({ mirror: outcome.slug }, 'mirror updated');
+      if (outcome.status === 'error') {
+        failedAt.set(row.name, Date.now());
+        log.warn({ mirror: outcome.slug, error: outcome.error }, 'mirror sync failed');
+      } else if (outcome.status !== 'skipped') {
+        failedAt.delete(row.name);
+        if (outcome.status === 'updated') log.info({ mirror: outcome.slug }, 'mirror updated');
+      }
     }
   };
   const schedule = () => {

@@ -14,6 +14,12 @@ const SHA_LIKE = /^[0-9a-f]{4,40}$/i;
  * checked by fetching into the mirror (a remote can't be asked about arbitrary commits).
  */
 export async function checkSource(ctx: AppContext, row: SourceRow, ref: string | undefined) {
+  if (!ctx.settings.mirror_runtime_sync) {
+    // Air-gap mode promises upstream is never contacted, even for an explicit check.
+    throw new BadRequestError('runtime_sync_disabled', 'Runtime sync is disabled (SYNCLINE_MIRROR_RUNTIME_SYNC=false): upstream is not contacted', {
+      source: row.name,
+    });
+  }
   const auth = await gitAuthFor(ctx.box, row);
   const remote = await lsRemote(row.url, auth, { sourceName: row.name, timeouts: gitTimeouts(ctx.settings) });
   const head = remote.defaultBranch && remote.head ? { ref: remote.defaultBranch, commit: remote.head } : null;

@@ -18,7 +18,7 @@ import type { ParseResult, SpecFile } from '../specs/types.js';
 import type { AppContext } from '../server/context.js';
 import { getNamespaceRow, type NamespaceRow } from '../store/namespaces.js';
 import { listResources, type LiveResource } from '../store/resources.js';
-import { getSourceRow, type SourceRow } from '../store/sources.js';
+import { getSourceRow, setMirrorState, type SourceRow } from '../store/sources.js';
 import { gitAuthFor } from './git-auth.js';
 import { loadKindRegistry } from './kind-registry.js';
 import { gitTimeouts } from './settings.js';
@@ -87,6 +87,16 @@ export const fetchSource: Step = async (run) => {
     { mirrorsDir: run.app.settings.mirror_dir, timeouts: gitTimeouts(run.app.settings) },
   );
   run.mirrorDir = mirror.dir;
+  // The fetch cache is the served mirror: keep its status as fresh as the mirror scheduler would.
+  if (source.mirror_enabled === 1 && (mirror.updated || source.mirror_status !== 'ready')) {
+    await setMirrorState(run.app.db.db, source.name, {
+      mirror_status: 'ready',
+      mirror_head_commit: mirror.headCommit ?? null,
+      default_branch: mirror.defaultBranch ?? null,
+      mirror_last_synced: new Date().toISOString(),
+      mirror_last_error: null,
+    });
+  }
 };
 
 /** Resolves the ref to a commit and reads its author; sets commit, author. */

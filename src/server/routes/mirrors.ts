@@ -47,7 +47,7 @@ export const mirrorRoutes: FastifyPluginAsyncZod = async (app) => {
     '/sync',
     {
       onRequest: app.requireRole('admin', { unscoped: true }),
-      schema: { tags, body: mirrorSyncBody.optional(), response: { 202: mirrorSyncSummary, 409: errorBody, ...errorResponses } },
+      schema: { tags, body: mirrorSyncBody.nullish(), response: { 202: mirrorSyncSummary, 409: errorBody, ...errorResponses } },
     },
     async (req, reply) => {
       const body = req.body ?? {};

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { removeMirror } from '../../git/mirror-cache.js';
 import { assertOutboundUrlAllowed } from '../../security/url-guard.js';
 import { createSource, deleteSource, getSourceRow, listSourceRows, toSource, updateSource } from '../../store/sources.js';
 import { errorBody, errorResponses } from '../schemas/common.js';
@@ -61,6 +62,11 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
     { onRequest: admin, schema: { tags, params: sourceParams, response: { 204: z.null(), 409: errorBody, ...errorResponses } } },
     async (req, reply) => {
       await deleteSource(db, req.params.name, req.principal!.name);
+      // Its mirror goes too: a later source of the same name (another repository, maybe public)
+      // must never be served this one's content.
+      await removeMirror(req.params.name, { mirrorsDir: settings.mirror_dir }).catch((err: Error) =>
+        req.log.warn({ source: req.params.name, err: { message: err.message } }, 'could not remove the mirror of a deleted source'),
+      );
       return reply.status(204).send(null);
     },
   );
@@ -69,7 +75,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
     '/:name/check',
     {
       onRequest: admin,
-      schema: { tags, params: sourceParams, body: sourceCheckBody.optional(), response: { 200: sourceCheckResult, 502: errorBody, ...errorResponses } },
+      schema: { tags, params: sourceParams, body: sourceCheckBody.nullish(), response: { 200: sourceCheckResult, 502: errorBody, ...errorResponses } },
     },
     async (req) => {
       const row = await getSourceRow(db, req.params.name);

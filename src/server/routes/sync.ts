@@ -14,7 +14,7 @@ export const syncRoutes: FastifyPluginAsyncZod = async (app) => {
     '/:ns/sync-from-git',
     {
       onRequest: app.requireRole('deployer', scoped),
-      schema: { tags, params: nsParams, body: refBody.optional(), response: { 200: deployment, ...gitErrors } },
+      schema: { tags, params: nsParams, body: refBody.nullish(), response: { 200: deployment, ...gitErrors } },
     },
     async (req) => syncNamespace(app.ctx, req.params.ns, req.body?.ref, req.principal!.name),
   );
@@ -23,7 +23,7 @@ export const syncRoutes: FastifyPluginAsyncZod = async (app) => {
     '/:ns/plan',
     {
       onRequest: app.requireRole('viewer', scoped),
-      schema: { tags, params: nsParams, body: refBody.optional(), response: { 200: plan, ...gitErrors } },
+      schema: { tags, params: nsParams, body: refBody.nullish(), response: { 200: plan, ...gitErrors } },
     },
     async (req) => planNamespace(app.ctx, req.params.ns, req.body?.ref),
   );
