@@ -1,6 +1,6 @@
 /** Public surface of the plan layer (pure: no I/O). */
 export type * from './types.js';
-export { buildPlan, summarize } from './plan.js';
+export { buildPlan, PlanMemo, summarize } from './plan.js';
 export { canonicalJson, contentHash } from './hash.js';
 export { declaredLeafPaths, diffDeclared, diffPaths } from './diff.js';
 export { mergeDeclared, staleManagedPaths } from './merge.js';

@@ -79,7 +79,8 @@ export function buildPlan(input: BuildPlanInput): Plan {
       continue;
     }
     const doc = docs[0] as SpecDocument;
-    results.push(planDocument(doc, liveByKey.get(key(doc.kind, doc.name)) ?? null, registry));
+    const live = liveByKey.get(key(doc.kind, doc.name)) ?? null;
+    results.push(input.memo ? input.memo.plan(doc, live, registry) : planDocument(doc, live, registry));
   }
 
   if (input.prune) {
@@ -104,6 +105,25 @@ export function buildPlan(input: BuildPlanInput): Plan {
 
   results.sort(compareResults);
   return { summary: summarize(results), results };
+}
+
+/**
+ * Per-document plan results, reused while the document object (shared through the ParseCache),
+ * the live resource (content hash + managed fields) and the kinds registry are the same. A
+ * document's result depends on nothing else, so a sync after a one-file commit re-plans one
+ * document. Results are shared: treat them as immutable.
+ */
+export class PlanMemo {
+  private readonly entries = new WeakMap<SpecDocument, { registry: BuildPlanInput['registry']; live: string; result: PlanResult }>();
+
+  plan(doc: SpecDocument, live: LiveResource | null, registry: BuildPlanInput['registry']): PlanResult {
+    const liveKey = live ? `${live.hash}\u0000${live.managed_fields.join('\u0000')}` : '';
+    const hit = this.entries.get(doc);
+    if (hit && hit.registry === registry && hit.live === liveKey) return hit.result;
+    const result = planDocument(doc, live, registry);
+    this.entries.set(doc, { registry, live: liveKey, result });
+    return result;
+  }
 }
 
 function planDocument(doc: SpecDocument, live: LiveResource | null, registry: BuildPlanInput['registry']): PlanResult {

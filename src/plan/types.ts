@@ -77,6 +77,8 @@ export interface BuildPlanInput {
   live: LiveResource[];
   registry: KindRegistry;
   prune: boolean;
+  /** Reuse per-document results across calls (see PlanMemo). */
+  memo?: import('./plan.js').PlanMemo;
 }
 
 /** Identity + content, the input of `contentHash`. */

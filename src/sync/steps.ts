@@ -4,13 +4,12 @@
  * SynclineError whose `retryable` says whether trying again can help (a network failure) or not
  * (a bad ref, bad YAML).
  */
-import crypto from 'node:crypto';
 import { BadRequestError, UpstreamError } from '../errors.js';
 import type { GitAuth } from '../git/auth.js';
 import { ensureMirror, openMirror } from '../git/mirror-cache.js';
 import { commitInfo, isAncestor, resolveRef, type GitPerson } from '../git/refs.js';
 import { normalizeTreePath, readEntries, selectTree } from '../git/tree.js';
-import { buildPlan } from '../plan/plan.js';
+import { buildPlan, PlanMemo } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
 import type { KindRegistry } from '../specs/kinds.js';
 import { isSpecFile, ParseCache, parseSpecFiles } from '../specs/parse.js';
@@ -170,38 +169,25 @@ export const parseSpecs: Step = async (run) => {
 /** Plans desired (git) against live state; sets live, plan. */
 export const planChanges: Step = async (run) => {
   run.live = await listResources(run.app.db.db, run.namespaceName);
-  const key = planKey(run);
-  const memo = planMemos.get(run.app)?.get(run.namespaceName);
-  if (memo && memo.key === key && memo.registry === run.registry) {
-    run.plan = memo.plan;
-    return;
-  }
   run.plan = buildPlan({
     desired: run.parsed!.documents,
     invalid: run.parsed!.invalid,
     live: run.live.map((r) => ({ kind: r.kind, name: r.name, spec: r.spec as never, metadata: r.metadata, managed_fields: r.managed_fields, hash: r.hash })),
     registry: run.registry!,
     prune: run.namespace!.prune === 1,
+    memo: planMemoFor(run.app),
   });
-  let memos = planMemos.get(run.app);
-  if (!memos) planMemos.set(run.app, (memos = new Map()));
-  memos.set(run.namespaceName, { key, registry: run.registry!, plan: run.plan });
 };
 
 /**
- * The last plan per namespace, reused when nothing it depends on changed (Backstage-style: hash
- * the inputs, skip the work): the files (path + blob id), whether the path is one file, prune,
- * and live state (each resource's content hash and managed fields); the kinds are compared by
- * registry identity, which changes whenever a kind does. A re-sync with no change skips planning.
+ * Per-document plan results, reused while a document (shared through the parse cache), its live
+ * resource and the kinds are unchanged: a re-sync re-plans only what changed.
  */
-const planMemos = new WeakMap<AppContext, Map<string, { key: string; registry: KindRegistry; plan: Plan }>>();
-
-function planKey(run: SyncRun): string {
-  const h = crypto.createHash('sha256');
-  h.update(`${run.singleFile ? 1 : 0}|${run.namespace!.prune}\n`);
-  for (const f of run.files!) h.update(`f ${f.path}\u0000${f.id}\n`);
-  for (const r of run.live!) h.update(`l ${r.kind}\u0000${r.name}\u0000${r.hash}\u0000${r.managed_fields.join(',')}\n`);
-  return h.digest('hex');
+const planMemos = new WeakMap<AppContext, PlanMemo>();
+function planMemoFor(app: AppContext): PlanMemo {
+  let memo = planMemos.get(app);
+  if (!memo) planMemos.set(app, (memo = new PlanMemo()));
+  return memo;
 }
 
 /** Everything up to a plan: the shared prefix of sync, plan and drift. */
