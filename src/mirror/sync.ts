@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ensureMirror, mirrorPath, openMirror } from '../git/mirror-cache.js';
+import { ensureMirror, mirrorPath, openMirror, refreshCommitGraph } from '../git/mirror-cache.js';
 import { runGit } from '../git/runner.js';
 import { redact } from '../security/redact.js';
 import type { AppContext } from '../server/context.js';
@@ -53,6 +53,7 @@ export async function syncMirror(ctx: AppContext, row: SourceRow): Promise<Mirro
           { name: row.name, url: row.url, auth },
           { mirrorsDir: ctx.settings.mirror_dir, timeouts: gitTimeouts(ctx.settings) },
         );
+        if (result.updated && !result.created) await refreshCommitGraph(result.dir);
         await repackIfDue(result.dir, result.created).catch(() => undefined);
         await setMirrorState(ctx.db.db, row.name, {
           mirror_status: 'ready',
