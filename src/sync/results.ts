@@ -3,6 +3,11 @@ import type { ResultItem } from '../server/schemas/deployments.js';
 
 /** A plan result as the API shows it, with the status the deployment gave it. */
 export function toResultItem(r: PlanResult, status: ResultItem['status']): ResultItem {
+  // A plan speaks in the future ("will be created"); an applied deployment says what happened.
+  const applied = status === 'success' && (r.operation === 'create' || r.operation === 'delete');
+  const message = applied
+    ? `${r.kind} '${r.name}' ${r.operation === 'create' ? 'created' : 'deleted (no longer declared in git; prune)'}`
+    : r.message;
   return {
     kind: r.kind,
     name: r.name,
@@ -12,7 +17,7 @@ export function toResultItem(r: PlanResult, status: ResultItem['status']): Resul
     operation: r.operation,
     status,
     code: r.code,
-    message: r.message || null,
+    message: message || null,
     changes: r.changes,
   };
 }

@@ -108,6 +108,8 @@ for (const dialect of DIALECTS) {
         'create Metric/rps shop/prod/metrics.yml success',
         'create Workload/api shop/prod/api.yaml success',
       ]);
+      // The deployment says what happened, not what a plan would do.
+      expect(dep.results.map((r: any) => r.message)).toEqual(["Metric 'rps' created", "Workload 'api' created"]);
       expect(dep.results[1].changes).toEqual(
         expect.arrayContaining([{ path: '/spec/port', to: 9090 }]),
       );
