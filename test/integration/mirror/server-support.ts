@@ -3,14 +3,14 @@
  * itself): a real app on a real database, listening on 127.0.0.1 so real git clients can clone
  * `/git/<slug>.git`, plus thin wrappers over the mirror API.
  */
-import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import type { TestApp, TestAppOptions } from '../../helpers/app.js';
-import { testPgUrl, type TestDialect } from '../../helpers/db.js';
-import { api, makeSyncApp, ROOT } from '../sync/support.js';
+import type { TestDialect } from '../../helpers/db.js';
+import { api, holdLockElsewhere, makeSyncApp } from '../sync/support.js';
+
+export { holdLockElsewhere };
 
 export const PUBLIC_URL = 'https://syncline.example.test';
 
@@ -96,30 +96,3 @@ export function secretForms(secret: string, username = 'x-access-token'): string
   return [secret, Buffer.from(`${username}:${secret}`).toString('base64')];
 }
 
-/**
- * Holds the named lock from another process (test/integration/sync/hold-lock.ts, PostgreSQL
- * advisory lock in `schema`) until released: a second replica.
- */
-export async function holdLockElsewhere(schema: string, key: string): Promise<{ release(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/integration/sync/hold-lock.ts'), testPgUrl(), schema, key], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('locked\n')) resolve();
-    });
-    void exited.then((code) => reject(new Error(`hold-lock exited (${code}) before locking: ${stderr}`)));
-  });
-  return {
-    async release() {
-      child.stdin.end();
-      expect(await exited, stderr).toBe(0);
-    },
-  };
-}

@@ -9,11 +9,9 @@
  * No timing assertions: ordering is established by waiting for observable state (a request
  * reaching the git server), never by sleeping.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../../helpers/app.js';
-import { DIALECTS, testPgUrl } from '../../helpers/db.js';
+import { DIALECTS } from '../../helpers/db.js';
 import {
   cleanupTempDirs,
   commitFiles,
@@ -28,6 +26,7 @@ import { isLockedLocally } from '../../../src/store/locks.js';
 import {
   api,
   createSource,
+  holdLockElsewhere,
   deployments,
   drift,
   expectError,
@@ -38,37 +37,12 @@ import {
   ok,
   putNamespace,
   resource,
-  ROOT,
   sync,
   syncReq,
   until,
   workload,
 } from './support.js';
 
-/** Holds `key` in another process (test/integration/sync/hold-lock.ts) until released. */
-async function holdLockElsewhere(schema: string, key: string): Promise<{ release(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/integration/sync/hold-lock.ts'), testPgUrl(), schema, key], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('locked\n')) resolve();
-    });
-    void exited.then((code) => reject(new Error(`hold-lock exited (${code}) before locking: ${stderr}`)));
-  });
-  return {
-    async release() {
-      child.stdin.end();
-      expect(await exited, stderr).toBe(0);
-    },
-  };
-}
 
 const isUploadPack = (r: { method: string; url: string }) => r.method === 'POST' && r.url.includes('git-upload-pack');
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import { makeTestApp, type TestApp, type TestAppOptions } from '../../helpers/app.js';
-import type { TestDialect } from '../../helpers/db.js';
+import { testPgUrl, type TestDialect } from '../../helpers/db.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -165,4 +165,32 @@ export function runCli(args: string[], env: Record<string, string>): Promise<Cli
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * Holds the named lock from another process (test/integration/sync/hold-lock.ts, PostgreSQL
+ * advisory lock in `schema`) until released: a second replica.
+ */
+export async function holdLockElsewhere(schema: string, key: string): Promise<{ release(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/integration/sync/hold-lock.ts'), testPgUrl(), schema, key], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('locked\n')) resolve();
+    });
+    void exited.then((code) => reject(new Error(`hold-lock exited (${code}) before locking: ${stderr}`)));
+  });
+  return {
+    async release() {
+      child.stdin.end();
+      expect(await exited, stderr).toBe(0);
+    },
+  };
 }
