@@ -15,6 +15,7 @@ import { installErrorHandler } from './error-handler.js';
 import { loggerOptions } from './logger.js';
 import { metricsPlugin } from './metrics.js';
 import { registerApiRoutes } from './routes/index.js';
+import { registerWebUi } from './static.js';
 import { healthRoutes } from './routes/health.js';
 import { mirrorGitRoutes } from '../mirror/git-http.js';
 import { mirrorDirFor } from '../mirror/sync.js';
@@ -29,6 +30,8 @@ export interface BuildAppOptions {
   extend?: (app: FastifyInstance) => Promise<void> | void;
   /** An extra in-process admin token (the CLI's local mode). */
   localAdmin?: { token: string; name: string };
+  /** The built web UI; found next to the package by default (tests point it at a fixture). */
+  uiDir?: string | null;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,100}$/;
@@ -91,6 +94,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       return principal !== null && roleAtLeast(principal.role, 'viewer');
     },
   });
+  await registerWebUi(app, opts.uiDir);
   if (opts.extend) await opts.extend(app);
   await app.ready();
   return app;

@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
-import { ForbiddenError, UnauthorizedError } from '../errors.js';
+import { ForbiddenError, SynclineError, UnauthorizedError } from '../errors.js';
 import { isUnscoped, roleAtLeast, scopeAllows, type Role } from '../security/roles.js';
-import { constantTimeEqual } from '../security/tokens.js';
-import { findTokenByValue, touchToken, type AuthenticatedToken } from '../store/tokens.js';
+import { constantTimeEqual, hashToken } from '../security/tokens.js';
+import { findSessionTokenHash } from '../store/sessions.js';
+import { findTokenByHash, findTokenByValue, touchToken, type AuthenticatedToken } from '../store/tokens.js';
 
 export interface Principal extends AuthenticatedToken {}
 
@@ -18,8 +19,42 @@ declare module 'fastify' {
     requireRole(role: Role, opts?: RequireRoleOptions): onRequestHookHandler;
     /** Looks up a token value (bearer or mirror Basic password). */
     principalFor(token: string): Promise<Principal | null>;
+    /** Looks up a token by its SHA-256 (what a web session keeps). */
+    principalForHash(tokenHash: string): Promise<Principal | null>;
   }
 }
+
+/** The web UI's session cookie (HttpOnly, SameSite=Strict; see routes/session.ts). */
+export const SESSION_COOKIE = 'syncline_session';
+/** Header a cookie-authenticated write must carry; other origins cannot send it (no CORS). */
+export const CSRF_HEADER = 'x-syncline-request';
+
+/** A cookie-authenticated write without the CSRF header. */
+export class CsrfError extends SynclineError {
+  override readonly statusCode = 403;
+  constructor() {
+    super('csrf', `Requests authenticated by the session cookie must send the header 'X-Syncline-Request: 1' to change anything`, {
+      header: 'X-Syncline-Request',
+    });
+  }
+}
+
+/** Reads one cookie from the Cookie header (no cookie library needed for one value). */
+export function readCookie(req: FastifyRequest, name: string): string | null {
+  const header = req.headers.cookie;
+  if (!header) return null;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) {
+      const value = part.slice(eq + 1).trim();
+      return /^[A-Za-z0-9_-]{1,200}$/.test(value) ? value : null;
+    }
+  }
+  return null;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface RequireRoleOptions {
   /** Route param holding the namespace the request acts on; checked against the token's scope. */
@@ -86,12 +121,29 @@ export const authPlugin = fp(
       return found;
     });
 
+    app.decorate('principalForHash', async (tokenHash: string): Promise<Principal | null> => {
+      const match = fixed.find((f) => constantTimeEqual(tokenHash, hashToken(f.token)));
+      if (match) return match.principal;
+      const found = await findTokenByHash(app.ctx.db.db, tokenHash);
+      if (found) void touchToken(app.ctx.db.db, found.id).catch(() => undefined);
+      return found;
+    });
+
     app.decorate('requireRole', (role: Role, ropts: RequireRoleOptions = {}): onRequestHookHandler => {
       return async (req) => {
         const token = bearer(req);
-        if (!token) throw new UnauthorizedError('Missing bearer token (Authorization: Bearer <token>)');
-        const principal = await app.principalFor(token);
-        if (!principal) throw new UnauthorizedError('Unknown or revoked token');
+        let principal: Principal | null;
+        if (token) {
+          principal = await app.principalFor(token);
+          if (!principal) throw new UnauthorizedError('Unknown or revoked token');
+        } else {
+          const session = readCookie(req, SESSION_COOKIE);
+          if (!session) throw new UnauthorizedError('Missing bearer token (Authorization: Bearer <token>)');
+          const tokenHash = await findSessionTokenHash(app.ctx.db.db, session);
+          principal = tokenHash ? await app.principalForHash(tokenHash) : null;
+          if (!principal) throw new UnauthorizedError('Session expired or its token was revoked; sign in again');
+          if (!SAFE_METHODS.has(req.method) && req.headers[CSRF_HEADER] !== '1') throw new CsrfError();
+        }
         req.principal = principal;
         const ns = ropts.namespaceParam ? (req.params as Record<string, string>)[ropts.namespaceParam] : undefined;
         authorize(principal, role, ns, { unscoped: ropts.unscoped ?? false });

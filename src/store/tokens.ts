@@ -78,7 +78,12 @@ export async function deleteToken(db: Kysely<Database>, id: string, actor: strin
 }
 
 export async function findTokenByValue(db: Executor, token: string): Promise<AuthenticatedToken | null> {
-  const row = await db.selectFrom('tokens').selectAll().where('token_hash', '=', hashToken(token)).executeTakeFirst();
+  return findTokenByHash(db, hashToken(token));
+}
+
+/** The token with this SHA-256 (a web session keeps only the hash of the token that opened it). */
+export async function findTokenByHash(db: Executor, tokenHash: string): Promise<AuthenticatedToken | null> {
+  const row = await db.selectFrom('tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
   if (!row) return null;
   return { id: row.id, name: row.name, role: row.role as Role, namespaces: fromJson<string[]>(row.namespaces, []) };
 }

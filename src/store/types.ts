@@ -108,4 +108,12 @@ export interface Database {
   resources: ResourcesTable;
   deployments: DeploymentsTable;
   audit_events: AuditEventsTable;
+  sessions: SessionsTable;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  token_hash: string;
+  created_at: string;
+  expires_at: string;
 }

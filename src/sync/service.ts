@@ -7,7 +7,8 @@ import { withLock, LockTimeoutError } from '../store/locks.js';
 import { getNamespaceRow } from '../store/namespaces.js';
 import { applyPlan, recordFailedDeployment } from './apply.js';
 import { planItems } from './results.js';
-import { PLAN_STEPS, runSteps, type SyncRun } from './steps.js';
+import { readEntries } from '../git/tree.js';
+import { checkOnBranch, fetchSource, listSpecEntries, loadBinding, PLAN_STEPS, resolveCommit, runSteps, type SyncRun } from './steps.js';
 
 /**
  * The orchestrator: lock → fetch → resolve → branch check → read → parse → plan → apply →
@@ -20,6 +21,7 @@ export async function syncNamespace(app: AppContext, namespace: string, ref: str
     const run = await runSteps({ app, namespaceName: namespace, requestedRef: ref }, PLAN_STEPS);
     if (run.plan!.summary.invalid > 0) {
       const failed = await recordFailedDeployment(run, actor, startedAt);
+      publishDeployment(app, failed);
       throw new UnprocessableError(
         'invalid_specs',
         `${run.plan!.summary.invalid} invalid document(s) at ${run.commit!.slice(0, 12)}; nothing was applied`,
@@ -29,7 +31,15 @@ export async function syncNamespace(app: AppContext, namespace: string, ref: str
     return applyPlan(run, actor, startedAt);
   });
   app.events.publish(events);
+  publishDeployment(app, deployment);
   return deployment;
+}
+
+/** Tells `GET /events` watchers about a deployment and the namespace's state after it. */
+function publishDeployment(app: AppContext, deployment: Deployment): void {
+  const { results: _results, ...summary } = deployment;
+  app.events.activity.publish('deployment', deployment.namespace, summary);
+  app.events.activity.publish('namespace', deployment.namespace, { name: deployment.namespace });
 }
 
 /**
@@ -96,7 +106,23 @@ export async function driftNamespace(app: AppContext, namespace: string): Promis
     const status = isInSync(run.plan!) ? 'synced' : 'out_of_sync';
     if (status !== ns.status) {
       await app.db.db.updateTable('namespaces').set({ status, updated_at: nowIso() }).where('name', '=', namespace).execute();
+      app.events.activity.publish('namespace', namespace, { name: namespace, status, from: ns.status });
     }
   }
   return report;
+}
+
+/** The spec files under the namespace's path at `ref` (the tracked head by default), for previews. */
+export async function namespaceFiles(
+  app: AppContext,
+  namespace: string,
+  ref: string | undefined,
+): Promise<{ commit: string; ref: string; files: { path: string; size: number; content: string }[] }> {
+  const run = await runSteps({ app, namespaceName: namespace, requestedRef: ref }, [loadBinding, fetchSource, resolveCommit, checkOnBranch]);
+  const files = await readEntries(run.mirrorDir!, await listSpecEntries(run));
+  return {
+    commit: run.commit!,
+    ref: run.ref!,
+    files: files.map((f) => ({ path: f.path, size: f.size, content: f.content.toString('utf8') })),
+  };
 }

@@ -8,7 +8,7 @@ import { BadRequestError, UpstreamError } from '../errors.js';
 import type { GitAuth } from '../git/auth.js';
 import { ensureMirror, openMirror } from '../git/mirror-cache.js';
 import { commitInfo, isAncestor, resolveRef, type GitPerson } from '../git/refs.js';
-import { normalizeTreePath, readEntries, selectTree } from '../git/tree.js';
+import { normalizeTreePath, readEntries, selectTree, type TreeEntry } from '../git/tree.js';
 import { buildPlan, PlanMemo } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
 import type { KindRegistry } from '../specs/kinds.js';
@@ -139,23 +139,28 @@ function parseCacheFor(app: AppContext): ParseCache {
  * process, only the blobs the parse cache does not already know; sets files, singleFile.
  */
 export const readSpecs: Step = async (run) => {
+  const entries = await listSpecEntries(run);
+  run.singleFile = entries.length === 1 && entries[0]!.path === normalizeTreePath(run.namespace!.path);
+  const cache = parseCacheFor(run.app);
+  const missing = entries.filter((e) => !cache.has(e.path, e.blobSha, { registry: run.registry }));
+  const read = new Map((await readEntries(run.mirrorDir!, missing)).map((f) => [f.path, f.content]));
+  run.files = entries.map((e) => ({ path: e.path, id: e.blobSha, content: read.get(e.path) }));
+};
+
+/** The spec files under the namespace path at `run.commit` (one ls-tree, size caps applied). */
+export async function listSpecEntries(run: SyncRun): Promise<TreeEntry[]> {
   const s = run.app.settings;
   const nsPath = normalizeTreePath(run.namespace!.path);
   // A path naming one file (`.syncline.yml`) is read whatever its extension; in a folder only
   // .yaml/.yml count. Entries under a folder never equal the folder path itself.
-  const entries = await selectTree(run.mirrorDir!, run.commit!, nsPath, {
+  return selectTree(run.mirrorDir!, run.commit!, nsPath, {
     sourceName: run.source!.name,
     maxFileBytes: s.max_file_bytes,
     maxFiles: s.max_files,
     maxTotalBytes: s.max_total_bytes,
     filter: (p) => p === nsPath || isSpecFile(p),
   });
-  run.singleFile = entries.length === 1 && entries[0]!.path === nsPath;
-  const cache = parseCacheFor(run.app);
-  const missing = entries.filter((e) => !cache.has(e.path, e.blobSha, { registry: run.registry }));
-  const read = new Map((await readEntries(run.mirrorDir!, missing)).map((f) => [f.path, f.content]));
-  run.files = entries.map((e) => ({ path: e.path, id: e.blobSha, content: read.get(e.path) }));
-};
+}
 
 /** Parses and validates every document against the server's kinds; sets parsed. */
 export const parseSpecs: Step = async (run) => {

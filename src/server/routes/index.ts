@@ -9,6 +9,9 @@ import { deploymentRoutes, namespaceDeploymentRoutes } from './deployments.js';
 import { resourceRoutes } from './resources.js';
 import { watchRoutes } from './watch.js';
 import { mirrorRoutes } from './mirrors.js';
+import { sessionRoutes } from './session.js';
+import { fileRoutes } from './files.js';
+import { eventRoutes } from './events.js';
 
 /** Every resource is its own encapsulated plugin under /api/v1. */
 export const registerApiRoutes: FastifyPluginAsync = async (app) => {
@@ -23,4 +26,7 @@ export const registerApiRoutes: FastifyPluginAsync = async (app) => {
   await app.register(deploymentRoutes, { prefix: '/deployments' });
   await app.register(auditRoutes, { prefix: '/audit' });
   await app.register(mirrorRoutes, { prefix: '/mirrors' });
+  await app.register(sessionRoutes);
+  await app.register(fileRoutes, { prefix: '/namespaces' });
+  await app.register(eventRoutes, { prefix: '/events' });
 };

@@ -1,5 +1,6 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { m001Initial } from './001-initial.js';
+import { m005Sessions } from './005-sessions.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -11,6 +12,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '001-initial': {
           up: (db: Kysely<any>) => m001Initial(db, dialect),
         },
+        '005-sessions': { up: (db: Kysely<any>) => m005Sessions(db) },
       };
     },
   };
