@@ -1,3 +1,11 @@
+import type { ErrorBody, ErrorCode } from './contracts/errors.js';
+import { redact, redactDeep } from './security/redact.js';
+
+/** The wire body of an error, with the message and details redacted. */
+export function errorPayload(code: ErrorCode, message: string, details: Record<string, unknown> = {}): ErrorBody {
+  return { error: { code, message: redact(message), details: redactDeep(details) } };
+}
+
 /**
  * One base error with a stable machine `code`; each subclass fixes the HTTP status.
  * The server's error handler turns these into `{"error":{"code","message","details"}}`;
@@ -10,7 +18,7 @@ export class SynclineError extends Error {
   readonly statusCode: number = 500;
   readonly retryable: boolean = false;
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly details: Record<string, unknown> = {},
   ) {

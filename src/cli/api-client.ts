@@ -1,12 +1,14 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { loadSettings } from '../config/load.js';
+import type { ErrorBody } from '../contracts/errors.js';
 import { buildApp } from '../server/app.js';
 import { openContext } from '../server/runtime.js';
 
 export interface ApiResponse {
   status: number;
-  body: any;
+  /** The parsed JSON body (typed by the caller from the contracts), or null. */
+  body: unknown;
 }
 
 /**
@@ -99,9 +101,9 @@ function safeJson(text: string): unknown {
 }
 
 /** Returns the body of a 2xx response or throws a CliError carrying the API's error message. */
-export function expectOk(res: ApiResponse): any {
-  if (res.status >= 200 && res.status < 300) return res.body;
-  const err = res.body?.error;
+export function expectOk<T>(res: ApiResponse): T {
+  if (res.status >= 200 && res.status < 300) return res.body as T;
+  const err = (res.body as Partial<ErrorBody> | null)?.error;
   const msg = err ? `${err.code}: ${err.message}` : `HTTP ${res.status}`;
   throw new CliError(msg);
 }

@@ -1,16 +1,8 @@
 import { EventEmitter } from 'node:events';
 
-/** One change to a live resource, published after its deployment (or patch) commits. */
-export interface ResourceEvent {
-  namespace: string;
-  operation: 'create' | 'update' | 'delete';
-  kind: string;
-  name: string;
-  hash: string | null;
-  commit: string | null;
-  deployment: string | null;
-  at: string;
-}
+import type { ResourceEvent } from '../contracts/resources.js';
+
+export type { ResourceEvent };
 
 /**
  * In-process fan-out of resource events to watchers (SSE). Publishing happens only after the

@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { SOURCE_NAME_RE } from '../contracts/common.js';
 import { BadRequestError } from '../errors.js';
 import { assertSafeRemoteUrl, type GitAuth } from './auth.js';
 import { throwFetchError } from './classify.js';
@@ -57,7 +58,6 @@ const FETCHED_STAMP = 'syncline-fetched';
 
 export const MIRROR_REFSPECS = ['+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'] as const;
 
-const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /** Local commands (config, rev-parse) should be instant; these only catch a wedged disk. */
 const LOCAL: GitTimeouts = { idleMs: 60_000, totalMs: 120_000 };
 
@@ -71,7 +71,7 @@ export function mirrorPath(mirrorsDir: string, name: string): string {
 
 function assertMirrorName(name: string): void {
   // The name becomes a path component: refuse anything that could escape mirrorsDir.
-  if (!NAME_PATTERN.test(name)) {
+  if (!SOURCE_NAME_RE.test(name)) {
     throw new BadRequestError('invalid_source_name', `Invalid source name '${name}'`);
   }
 }

@@ -6,6 +6,7 @@
  * before git sees it, and lookups go through `cat-file --batch-check` on stdin rather than argv:
  * a ref like `--upload-pack=x` can never become an option.
  */
+import { FULL_SHA_RE } from '../contracts/common.js';
 import { BadRequestError } from '../errors.js';
 import { assertSafeRemoteUrl, type GitAuth } from './auth.js';
 import { throwFetchError } from './classify.js';
@@ -18,7 +19,6 @@ const LOCAL: GitTimeouts = { idleMs: 60_000, totalMs: 120_000 };
  * characters, no leading `-` `.` `/`, no `.lock` suffix.
  */
 const REF_CHARS = /^[A-Za-z0-9._\/+-]{1,255}$/;
-const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const ABBREV_SHA = /^[0-9a-f]{4,63}$/;
 
 export function isValidRefText(ref: string): boolean {
@@ -49,7 +49,7 @@ function refNotFound(ref: string, sourceName: string, what = 'Ref'): BadRequestE
 /** Candidate full names, in priority order: a branch beats a same-named tag beats an abbreviated id. */
 function candidates(ref: string): string[] {
   if (ref.startsWith('refs/') || ref === 'HEAD') return [ref];
-  if (FULL_SHA.test(ref)) return [ref];
+  if (FULL_SHA_RE.test(ref)) return [ref];
   const out = [`refs/heads/${ref}`, `refs/tags/${ref}`];
   if (ABBREV_SHA.test(ref)) out.push(ref);
   return out;
@@ -64,7 +64,7 @@ async function lookupCommits(dir: string, names: string[]): Promise<string[]> {
   const { stdout } = await runGit(['cat-file', '--batch-check=%(objectname)'], { cwd: dir, input, ...LOCAL });
   const lines = stdout.toString('utf8').split('\n').slice(0, names.length);
   return lines.map((line) => {
-    if (FULL_SHA.test(line)) return line;
+    if (FULL_SHA_RE.test(line)) return line;
     return line.endsWith(' ambiguous') ? 'ambiguous' : 'missing';
   });
 }
@@ -77,7 +77,7 @@ export async function resolveRef(dir: string, ref: string, opts: { sourceName: s
   if (!isValidRefText(ref)) throw refNotFound(ref, opts.sourceName);
   const names = candidates(ref);
   const results = await lookupCommits(dir, names);
-  const found = results.find((r) => FULL_SHA.test(r));
+  const found = results.find((r) => FULL_SHA_RE.test(r));
   if (found) return found;
   if (results.includes('ambiguous')) {
     throw new BadRequestError(
@@ -94,7 +94,7 @@ export async function resolveBranch(dir: string, branch: string, opts: { sourceN
   const full = branch.startsWith('refs/') ? branch : `refs/heads/${branch}`;
   if (!isValidRefText(branch) || !full.startsWith('refs/heads/')) throw refNotFound(branch, opts.sourceName, 'Branch');
   const [result] = await lookupCommits(dir, [full]);
-  if (!result || !FULL_SHA.test(result)) throw refNotFound(branch, opts.sourceName, 'Branch');
+  if (!result || !FULL_SHA_RE.test(result)) throw refNotFound(branch, opts.sourceName, 'Branch');
   return result;
 }
 
@@ -148,7 +148,7 @@ export interface CommitInfo {
 
 /** Author, committer and message of a commit (given as a full id, e.g. from resolveRef). */
 export async function commitInfo(dir: string, commit: string): Promise<CommitInfo> {
-  if (!FULL_SHA.test(commit)) throw new BadRequestError('ref_not_found', `Commit '${display(commit)}' is not a commit id`);
+  if (!FULL_SHA_RE.test(commit)) throw new BadRequestError('ref_not_found', `Commit '${display(commit)}' is not a commit id`);
   const format = ['%H', '%an', '%ae', '%aI', '%cn', '%ce', '%cI', '%B'].join('%x00');
   const { stdout } = await runGit(['log', '-1', '--no-show-signature', `--format=${format}`, commit, '--'], {
     cwd: dir,
@@ -207,7 +207,7 @@ export async function lsRemote(
       continue;
     }
     const [sha, name] = line.split('\t');
-    if (!sha || !name || !FULL_SHA.test(sha)) continue;
+    if (!sha || !name || !FULL_SHA_RE.test(sha)) continue;
     if (name === 'HEAD') out.head = sha;
     else if (name.startsWith('refs/heads/')) out.branches[name.slice('refs/heads/'.length)] = sha;
     else if (name.startsWith('refs/tags/')) {

@@ -4,6 +4,7 @@
  * all blobs. Only regular files are returned: symlinks are skipped, never followed (a symlink to
  * `/etc/passwd` in a repo must not become spec content), and submodules are skipped.
  */
+import { FULL_SHA_RE } from '../contracts/common.js';
 import { BadRequestError, PayloadTooLargeError } from '../errors.js';
 import { CatFileBatchParser } from './cat-file-parser.js';
 import { GitError } from './git-error.js';
@@ -49,7 +50,6 @@ export interface TreeFile {
   content: Buffer;
 }
 
-const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const REGULAR_MODES = new Set(['100644', '100755']);
 const LS_TREE_LINE = /^(\d{6}) ([a-z]+) ([0-9a-f]{40,64}) +(-|\d+)\t([\s\S]+)$/;
 const LOCAL: GitTimeouts = { idleMs: 60_000, totalMs: 300_000 };
@@ -85,7 +85,7 @@ export async function listTree(
   path: string,
   opts: Pick<ReadTreeOptions, 'sourceName' | 'timeouts'> = {},
 ): Promise<TreeEntry[]> {
-  if (!FULL_SHA.test(commit)) {
+  if (!FULL_SHA_RE.test(commit)) {
     throw new BadRequestError('ref_not_found', `'${printable(commit)}' is not a commit id`);
   }
   const normalized = normalizeTreePath(path);

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { GitAuth } from '../git/auth.js';
 import { ensureMirror } from '../git/mirror-cache.js';
 import { redact } from '../security/redact.js';
-import { SOURCE_NAME_RE } from '../server/schemas/common.js';
+import { SOURCE_NAME_RE } from '../contracts/common.js';
 
 /**
  * `syncline mirror bake`: clone sources into a directory at image build time, for sites with no

@@ -23,7 +23,10 @@ import { resolve as resolvePath } from 'node:path';
 import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { MIRROR_SLUG_RE } from '../contracts/common.js';
+import type { ErrorCode } from '../contracts/errors.js';
 import { isCompleteMirror, spawnGit, type GitConfigEntry, type GitExit } from '../git/index.js';
+import { errorPayload } from '../errors.js';
 import { redact } from '../security/redact.js';
 import { ConcurrencyLimiter, LimiterRejectedError } from './limiter.js';
 import { REACHABILITY_HOOK } from './reachability-hook.js';
@@ -62,7 +65,6 @@ export interface MirrorGitRoutesOptions {
 }
 
 /** Syntax a source slug may have (API.md, Mirrors). Anything else is a 404 without lookup. */
-const SLUG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const PATH = /^([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack)$/;
 /** `Git-Protocol` values passed to git (the same rule git http-backend applies). */
 const GIT_PROTOCOL = /^[0-9a-zA-Z]+=[0-9a-zA-Z]+(:[0-9a-zA-Z]+=[0-9a-zA-Z]+)*$/;
@@ -102,7 +104,7 @@ export function parseMirrorPath(path: string): { slug: string; operation: Mirror
   const match = PATH.exec(path);
   if (!match) return null;
   const slug = match[1] ?? '';
-  if (!SLUG.test(slug) || slug.includes('..')) return null;
+  if (!MIRROR_SLUG_RE.test(slug) || slug.includes('..')) return null;
   return { slug, operation: match[2] === 'info/refs' ? 'info-refs' : 'upload-pack' };
 }
 
@@ -124,12 +126,8 @@ export function basicPassword(header: string | undefined): string | null {
   return password.length > 0 ? password : null;
 }
 
-function errorBody(code: string, message: string, details: Record<string, unknown> = {}) {
-  return { error: { code, message, details } };
-}
-
 function notFound(reply: FastifyReply): FastifyReply {
-  return reply.code(404).send(errorBody('not_found', 'Repository not found'));
+  return reply.code(404).send(errorPayload('not_found', 'Repository not found'));
 }
 
 /** Stops the body at `limit` bytes (counted after decompression). */
@@ -205,7 +203,7 @@ const plugin: FastifyPluginAsync<MirrorGitRoutesOptions> = async (app, opts) => 
         return reply
           .code(401)
           .header('WWW-Authenticate', 'Basic realm="syncline"')
-          .send(errorBody('unauthorized', 'A viewer token is required (HTTP Basic, token as password)'));
+          .send(errorPayload('unauthorized', 'A viewer token is required (HTTP Basic, token as password)'));
       }
     }
 
@@ -217,15 +215,15 @@ const plugin: FastifyPluginAsync<MirrorGitRoutesOptions> = async (app, opts) => 
     if (!isGet) {
       const type = (request.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
       if (type !== REQUEST_TYPE) {
-        return reply.code(415).send(errorBody('unsupported_media_type', `Expected ${REQUEST_TYPE}`));
+        return reply.code(415).send(errorPayload('unsupported_media_type', `Expected ${REQUEST_TYPE}`));
       }
       const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
       if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'x-gzip') {
-        return reply.code(415).send(errorBody('unsupported_media_type', `Unsupported Content-Encoding '${encoding}'`));
+        return reply.code(415).send(errorPayload('unsupported_media_type', `Unsupported Content-Encoding '${encoding}'`));
       }
       const stream = request.body as Readable | undefined;
       if (!stream || typeof stream.pipe !== 'function') {
-        return reply.code(400).send(errorBody('bad_request', 'Missing request body'));
+        return reply.code(400).send(errorPayload('invalid_request', 'Missing request body'));
       }
       body = stream;
       gzip = encoding !== 'identity';
@@ -247,7 +245,7 @@ const plugin: FastifyPluginAsync<MirrorGitRoutesOptions> = async (app, opts) => 
         return reply
           .code(503)
           .header('Retry-After', String(err.retryAfterSeconds))
-          .send(errorBody('busy', 'Too many concurrent mirror requests; retry later', { retry_after: err.retryAfterSeconds }));
+          .send(errorPayload('busy', 'Too many concurrent mirror requests; retry later', { retry_after: err.retryAfterSeconds }));
       }
       throw err;
     }
@@ -261,7 +259,7 @@ const plugin: FastifyPluginAsync<MirrorGitRoutesOptions> = async (app, opts) => 
       return reply
         .code(503)
         .header('Retry-After', String(limiter.retryAfterSeconds))
-        .send(errorBody('busy', 'The server is shutting down; retry later', { retry_after: limiter.retryAfterSeconds }));
+        .send(errorPayload('busy', 'The server is shutting down; retry later', { retry_after: limiter.retryAfterSeconds }));
     }
 
     reply.hijack();
@@ -435,13 +433,13 @@ function failBeforeHeaders(res: ServerResponse, status: number): void {
     res.destroy();
     return;
   }
-  const [code, message] =
+  const [code, message]: [ErrorCode, string] =
     status === 413
       ? ['payload_too_large', 'Request body too large']
       : status === 400
-        ? ['bad_request', 'Request body is not valid gzip']
+        ? ['invalid_request', 'Request body is not valid gzip']
         : ['internal', 'git upload-pack failed'];
-  const payload = JSON.stringify(errorBody(code, message));
+  const payload = JSON.stringify(errorPayload(code, message));
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(payload) });
   res.end(payload);
 }

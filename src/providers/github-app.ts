@@ -1,6 +1,6 @@
 import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
-import { UpstreamError } from '../errors.js';
+import { BadRequestError, UpstreamError } from '../errors.js';
 import { registerSecret } from '../security/redact.js';
 
 /** REST base URL for a GitHub host: api.github.com for github.com, /api/v3 on Enterprise. */
@@ -42,9 +42,12 @@ export async function githubAppInstallationToken(opts: {
     return result.token;
   } catch (err) {
     const status = (err as { status?: number }).status;
-    throw new UpstreamError('auth_failed', `GitHub App authentication failed${status ? ` (HTTP ${status})` : ''}`, {
-      app_id: opts.appId,
-      installation_id: opts.installationId,
-    });
+    const details = { app_id: opts.appId, installation_id: opts.installationId, ...(status ? { status } : {}) };
+    // GitHub refusing the app's key or installation is auth_failed (someone must fix the
+    // source); no answer or a 5xx is a retryable fetch_failed.
+    if (status !== undefined && status >= 400 && status < 500) {
+      throw new BadRequestError('auth_failed', `GitHub App authentication failed (HTTP ${status})`, details);
+    }
+    throw new UpstreamError('fetch_failed', `GitHub App authentication failed${status ? ` (HTTP ${status})` : ''}`, details);
   }
 }

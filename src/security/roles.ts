@@ -1,14 +1,12 @@
-export const ROLES = ['viewer', 'deployer', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+import { NAMESPACE_PATTERN_RE, ROLES, type Role } from '../contracts/common.js';
+
+export { NAMESPACE_PATTERN_RE, ROLES, type Role };
 
 const RANK: Record<Role, number> = { viewer: 0, deployer: 1, admin: 2 };
 
 export function roleAtLeast(have: Role, need: Role): boolean {
   return RANK[have] >= RANK[need];
 }
-
-/** Namespace patterns: exact names or a trailing `*` (`shop.*` matches `shop.prod` and `shop.a.b`, not `shop`). */
-export const NAMESPACE_PATTERN_RE = /^(\*|[a-z0-9]([a-z0-9_.-]*[a-z0-9])?(\.\*|\*)?)$/;
 
 export function namespaceMatches(pattern: string, namespace: string): boolean {
   if (pattern === '*') return true;

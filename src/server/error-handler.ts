@@ -1,11 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { SynclineError } from '../errors.js';
-import { redact, redactDeep } from '../security/redact.js';
-
-export function errorPayload(code: string, message: string, details: Record<string, unknown> = {}) {
-  return { error: { code, message: redact(message), details: redactDeep(details) } };
-}
+import { errorPayload, SynclineError } from '../errors.js';
+import { redact } from '../security/redact.js';
 
 interface ValidationIssue {
   keyword: string;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errorPayload } from './error-handler.js';
+import { errorPayload } from '../errors.js';
 
 /** Paths that are never the web UI: unknown paths under them stay JSON 404s. */
 const NOT_UI = /^\/(api|git|healthz|readyz|metrics|docs|openapi\.json)(\/|$|\?)/;

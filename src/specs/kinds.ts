@@ -13,6 +13,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { KIND_NAME_RE } from '../contracts/common.js';
 import { BadRequestError } from '../errors.js';
 import { cloneJson, describeJson, hasOwn, isJsonObject, jsonEqual } from './json.js';
 import { escapeSegment, getAt, parsePointer } from './pointer.js';
@@ -22,7 +23,7 @@ import type { Equivalents, JsonObject, JsonValue, KindDefinition, SpecValidation
 // default import is typed as the module object, at runtime it is the plugin itself. Both carry `.default`.
 const addFormats = (addFormatsModule as unknown as { default: typeof addFormatsModule.default }).default;
 
-export const KIND_NAME_PATTERN = /^[A-Z][A-Za-z0-9]{0,62}$/;
+export const KIND_NAME_PATTERN = KIND_NAME_RE;
 const SCHEMA_DIALECT = 'https://json-schema.org/draft/2020-12/schema';
 
 /** The built-in `Config` kind: `spec.data` is a free-form mapping. */

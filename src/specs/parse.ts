@@ -27,6 +27,7 @@
  */
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, visit } from 'yaml';
 import type { Document, Node, YAMLError } from 'yaml';
+import { RESOURCE_NAME_RE } from '../contracts/common.js';
 import { describeJson, hasOwn, isJsonObject, setOwn } from './json.js';
 import { KIND_NAME_PATTERN, compareStrings } from './kinds.js';
 import type { KindRegistry } from './kinds.js';
@@ -47,7 +48,7 @@ import type {
 export const SPEC_FILE_EXTENSIONS: readonly string[] = Object.freeze(['.yaml', '.yml']);
 
 /** Resource names: 1-253 characters, letters, digits, `.`, `_`, `-`, starting and ending with a letter or digit. */
-export const NAME_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/;
+export const NAME_PATTERN = RESOURCE_NAME_RE;
 
 /** Label keys: like names, but `/` is also allowed (`app.example.com/team`). */
 export const LABEL_KEY_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,251}[A-Za-z0-9])?$/;

@@ -5,11 +5,10 @@
  * HTTP boundary, stored in the database and sent to the UI. No classes, no Maps, no functions.
  */
 
-export type JsonPrimitive = string | number | boolean | null;
-export type JsonValue = JsonPrimitive | JsonValue[] | JsonObject;
-export interface JsonObject {
-  [key: string]: JsonValue;
-}
+import type { InvalidCode } from '../contracts/deployments.js';
+import type { JsonObject, JsonPrimitive, JsonValue } from '../contracts/json.js';
+
+export type { InvalidCode, JsonObject, JsonPrimitive, JsonValue };
 
 /** 1-based line and column in a spec file. */
 export interface Position {
@@ -59,25 +58,7 @@ export interface SpecDocument {
   positions: Record<string, Position>;
 }
 
-/** Stable machine codes for invalid results. */
-export type InvalidCode =
-  | 'invalid_encoding' // file is not UTF-8
-  | 'yaml_syntax' // any YAML syntax error (unclosed quote, bad indentation, …)
-  | 'tab_indentation' // tabs used as indentation
-  | 'duplicate_key' // same key twice in one mapping
-  | 'alias_limit' // too many alias expansions (billion laughs), or a recursive alias
-  | 'resource_limit' // parser gave up (e.g. stack exhausted by pathological nesting)
-  | 'too_deep' // nesting deeper than the limit
-  | 'unsupported_yaml' // merge keys `<<`, explicit tags (!!binary, !!timestamp, !custom), non-string keys
-  | 'invalid_number' // .inf, .nan, integers beyond ±(2^53-1)
-  | 'not_a_mapping' // the document is a list or a scalar
-  | 'missing_field' // kind, name or spec missing
-  | 'invalid_field' // kind/name/spec/metadata of the wrong type or shape
-  | 'unknown_field' // a top-level or metadata key that is not allowed
-  | 'unknown_kind' // kind not defined on the server
-  | 'schema_violation' // the spec fails its kind's JSON Schema
-  | 'duplicate_resource' // two documents with the same kind and name
-  | 'merged_invalid'; // declared fields merged onto live state fail the kind's schema
+// InvalidCode (the stable machine codes of invalid results) is defined in contracts/deployments.ts.
 
 /**
  * A document (or a whole file) that cannot be used. Never silently skipped.

@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { redactDeep } from '../security/redact.js';
-import type { AuditEvent } from '../server/schemas/audit.js';
+import type { AuditEvent } from '../contracts/audit.js';
 import { fromJson, nowIso, toJson } from './json.js';
 import type { Database } from './types.js';
 

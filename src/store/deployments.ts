@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import { NotFoundError } from '../errors.js';
-import type { Deployment } from '../server/schemas/deployments.js';
+import type { Deployment } from '../contracts/deployments.js';
 import type { Executor } from './audit.js';
 import { fromJson, toJson } from './json.js';
 import type { DeploymentsTable } from './types.js';

@@ -1,13 +1,15 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Kind } from '../server/schemas/kinds.js';
+import type { Kind } from '../contracts/kinds.js';
+import type { JsonObject } from '../contracts/json.js';
+import type { Equivalents } from '../specs/types.js';
 import { recordAudit, type Executor } from './audit.js';
 import { fromJson, nowIso, toJson } from './json.js';
 import type { Database, KindsTable } from './types.js';
 
 export interface KindDefinitionRow {
   name: string;
-  schema: Record<string, unknown>;
-  equivalents: Record<string, unknown[][]>;
+  schema: JsonObject;
+  equivalents: Equivalents;
   updated_at: string;
 }
 
@@ -36,7 +38,7 @@ export async function kindsVersion(db: Executor): Promise<string> {
 
 export async function putKind(
   db: Kysely<Database>,
-  def: { name: string; schema: Record<string, unknown>; equivalents: Record<string, unknown[][]> },
+  def: { name: string; schema: JsonObject; equivalents: Equivalents },
   actor: string,
 ): Promise<{ created: boolean; row: KindDefinitionRow }> {
   return db.transaction().execute(async (tx) => {
@@ -55,7 +57,7 @@ export async function putKind(
   });
 }
 
-export function toKind(def: KindDefinitionRow | { name: string; schema: Record<string, unknown>; equivalents?: Record<string, unknown[][]> }, builtin: boolean): Kind {
+export function toKind(def: KindDefinitionRow | { name: string; schema: JsonObject; equivalents?: Equivalents }, builtin: boolean): Kind {
   return {
     name: def.name,
     schema: def.schema,

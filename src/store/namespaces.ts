@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { Kysely, Selectable } from 'kysely';
 import { BadRequestError, NotFoundError } from '../errors.js';
-import type { DeploymentSummary } from '../server/schemas/deployments.js';
-import type { Namespace, NamespacePutBody } from '../server/schemas/namespaces.js';
+import type { DeploymentSummary } from '../contracts/deployments.js';
+import type { Namespace, NamespacePutBody } from '../contracts/namespaces.js';
 import { recordAudit, type Executor } from './audit.js';
 import { fromJson, nowIso } from './json.js';
 import type { Database, NamespacesTable } from './types.js';

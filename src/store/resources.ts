@@ -1,20 +1,13 @@
 import type { Selectable } from 'kysely';
+import type { Resource } from '../contracts/resources.js';
 import { NotFoundError } from '../errors.js';
 import type { Executor } from './audit.js';
 import { fromJson, nowIso, toJson } from './json.js';
 import type { ResourcesTable } from './types.js';
 
-export interface LiveResource {
+/** A live resource as stored: the API's Resource plus the namespace it lives in. */
+export interface LiveResource extends Resource {
   namespace: string;
-  kind: string;
-  name: string;
-  spec: Record<string, unknown>;
-  metadata: { labels?: Record<string, string>; description?: string };
-  commit: string | null;
-  hash: string;
-  managed_fields: string[];
-  file: string | null;
-  updated_at: string;
 }
 
 function toLive(row: Selectable<ResourcesTable>): LiveResource {

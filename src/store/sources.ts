@@ -1,18 +1,12 @@
 import type { Kysely, Selectable } from 'kysely';
-import { BadRequestError, ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, NotFoundError } from '../errors.js';
 import type { SecretBox } from '../security/secret-box.js';
-import type {
-  Source,
-  SourceAuthInput,
-  SourceCreateBody,
-  SourcePatchBody,
-} from '../server/schemas/sources.js';
-import { PROVIDERS } from '../server/schemas/sources.js';
+import type { AuthType, MirrorAccess, Provider, Source, SourceAuthInput, SourceCreateBody, SourcePatchBody } from '../contracts/sources.js';
 import { recordAudit, type Executor } from './audit.js';
 import { fromJson, nowIso } from './json.js';
 import type { Database, SourcesTable } from './types.js';
 
-export type Provider = (typeof PROVIDERS)[number];
+export type { Provider };
 export type SourceRow = Selectable<SourcesTable>;
 
 /** Decrypted credentials, only ever handed to the git engine and provider clients. */
@@ -23,7 +17,7 @@ export interface SourceSecrets {
 }
 
 export interface SourceCredentials {
-  type: 'none' | 'token' | 'basic' | 'github_app';
+  type: AuthType;
   username: string | null;
   app_id: string | null;
   installation_id: string | null;
@@ -41,58 +35,32 @@ export function inferProvider(url: string): Provider {
   return 'git';
 }
 
-/** Checks the auth fields fit the auth type and returns what to store. */
+/** What to store for submitted credentials (the contract's union already checked the fields). */
 function normaliseAuth(auth: SourceAuthInput | undefined): {
-  type: SourceCredentials['type'];
+  type: AuthType;
   username: string | null;
   app_id: string | null;
   installation_id: string | null;
   secrets: SourceSecrets | null;
 } {
+  const none = { username: null, app_id: null, installation_id: null, secrets: null };
   const a = auth ?? { type: 'none' as const };
-  const need = (field: keyof SourceAuthInput) => {
-    if (a[field] === undefined) {
-      throw new BadRequestError('invalid_request', `auth.${field} is required when auth.type is '${a.type}'`, {
-        field: `auth.${field}`,
-      });
-    }
-  };
-  const allowed: Record<string, (keyof SourceAuthInput)[]> = {
-    none: [],
-    token: ['token', 'username'],
-    basic: ['username', 'password'],
-    github_app: ['app_id', 'installation_id', 'private_key'],
-  };
-  for (const key of Object.keys(a) as (keyof SourceAuthInput)[]) {
-    if (key !== 'type' && !allowed[a.type]!.includes(key)) {
-      throw new BadRequestError('invalid_request', `auth.${key} does not apply to auth.type '${a.type}'`, {
-        field: `auth.${key}`,
-      });
-    }
+  switch (a.type) {
+    case 'none':
+      return { type: a.type, ...none };
+    case 'token':
+      return { type: a.type, ...none, username: a.username ?? null, secrets: { token: a.token } };
+    case 'basic':
+      return { type: a.type, ...none, username: a.username, secrets: { password: a.password } };
+    case 'github_app':
+      return {
+        type: a.type,
+        ...none,
+        app_id: String(a.app_id),
+        installation_id: String(a.installation_id),
+        secrets: { private_key: a.private_key },
+      };
   }
-  if (a.type === 'token') need('token');
-  if (a.type === 'basic') (need('username'), need('password'));
-  if (a.type === 'github_app') {
-    need('app_id');
-    need('installation_id');
-    need('private_key');
-    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(a.private_key ?? '')) {
-      throw new BadRequestError('invalid_request', 'auth.private_key must be a PEM private key', {
-        field: 'auth.private_key',
-      });
-    }
-  }
-  const secrets: SourceSecrets = {};
-  if (a.token) secrets.token = a.token;
-  if (a.password) secrets.password = a.password;
-  if (a.private_key) secrets.private_key = a.private_key;
-  return {
-    type: a.type,
-    username: a.username ?? null,
-    app_id: a.app_id != null ? String(a.app_id) : null,
-    installation_id: a.installation_id != null ? String(a.installation_id) : null,
-    secrets: Object.keys(secrets).length ? secrets : null,
-  };
 }
 
 export function mirrorSlug(row: Pick<SourceRow, 'name' | 'mirror_slug'>): string {
@@ -108,13 +76,13 @@ export function toSource(row: SourceRow, publicUrl: string | undefined): Source 
     url: row.url,
     provider: row.provider as Provider,
     auth: {
-      type: row.auth_type as SourceCredentials['type'],
+      type: row.auth_type as AuthType,
       configured: row.auth_type !== 'none' && row.auth_secret !== null,
       username: row.auth_username,
     },
     mirror: {
       enabled: row.mirror_enabled === 1,
-      access: row.mirror_access as 'token' | 'public',
+      access: row.mirror_access as MirrorAccess,
       slug,
       url: complete ? `${base}/git/${slug}.git` : null,
       status: row.mirror_enabled === 1 ? row.mirror_status : 'disabled',
@@ -264,7 +232,7 @@ export async function deleteSource(db: Kysely<Database>, name: string, actor: st
 export function sourceCredentials(box: SecretBox, row: SourceRow): SourceCredentials {
   const secrets = row.auth_secret ? fromJson<SourceSecrets>(box.open(row.auth_secret, authContext(row.name)), {}) : {};
   return {
-    type: row.auth_type as SourceCredentials['type'],
+    type: row.auth_type as AuthType,
     username: row.auth_username,
     app_id: row.auth_app_id,
     installation_id: row.auth_installation_id,

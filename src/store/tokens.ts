@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { NotFoundError } from '../errors.js';
 import type { Role } from '../security/roles.js';
 import { generateToken, hashToken } from '../security/tokens.js';
-import type { TokenInfo } from '../server/schemas/tokens.js';
+import type { TokenInfo } from '../contracts/tokens.js';
 import { recordAudit, type Executor } from './audit.js';
 import { fromJson, nowIso, toJson } from './json.js';
 import type { Database } from './types.js';

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { ResourceEvent } from '../events/hub.js';
 import type { Plan } from '../plan/types.js';
-import type { Deployment } from '../server/schemas/deployments.js';
+import type { Deployment } from '../contracts/deployments.js';
 import { recordAudit } from '../store/audit.js';
 import { insertDeployment } from '../store/deployments.js';
 import { nowIso } from '../store/json.js';

@@ -1,13 +1,12 @@
 import { lsRemote } from '../git/refs.js';
 import { ensureMirror } from '../git/mirror-cache.js';
 import { resolveRef } from '../git/refs.js';
+import { SHA_LIKE_RE } from '../contracts/common.js';
 import { BadRequestError } from '../errors.js';
 import type { AppContext } from '../server/context.js';
 import type { SourceRow } from '../store/sources.js';
 import { gitAuthFor } from './git-auth.js';
 import { gitTimeouts } from './settings.js';
-
-const SHA_LIKE = /^[0-9a-f]{4,40}$/i;
 
 /**
  * Verifies a source is reachable with its credentials: lists the remote's refs; a commit id is
@@ -33,7 +32,7 @@ export async function checkSource(ctx: AppContext, row: SourceRow, ref: string |
     const short = ref.replace(/^refs\/(heads|tags)\//, '');
     const direct = remote.branches[short] ?? remote.tags[short];
     if (direct) result.ref = { ref, commit: direct };
-    else if (SHA_LIKE.test(ref)) {
+    else if (SHA_LIKE_RE.test(ref)) {
       const mirror = await ensureMirror(
         { name: row.name, url: row.url, auth },
         { mirrorsDir: ctx.settings.mirror_dir, timeouts: gitTimeouts(ctx.settings) },

@@ -15,7 +15,7 @@ export async function loadKindRegistry(db: Executor): Promise<KindRegistry> {
   if (cached && cached.key === key) return cached.registry;
   const rows = await listKindRows(db);
   const registry = new KindRegistry(
-    rows.map((r) => ({ name: r.name, schema: r.schema as JsonObject, equivalents: r.equivalents as never })),
+    rows.map((r) => ({ name: r.name, schema: r.schema, equivalents: r.equivalents })),
   );
   cache.set(db, { key, registry });
   return registry;

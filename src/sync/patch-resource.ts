@@ -73,7 +73,7 @@ export async function patchResource(
         });
       }
     }
-    const hash = contentHash({ kind: ref.kind, name: ref.name, spec, metadata: live.metadata as never });
+    const hash = contentHash({ kind: ref.kind, name: ref.name, spec, metadata: live.metadata });
     await upsertResource(
       tx,
       ref.namespace,

@@ -1,5 +1,5 @@
 import type { Plan, PlanResult } from '../plan/types.js';
-import type { ResultItem } from '../server/schemas/deployments.js';
+import type { ResultItem } from '../contracts/deployments.js';
 
 /** A plan result as the API shows it, with the status the deployment gave it. */
 export function toResultItem(r: PlanResult, status: ResultItem['status']): ResultItem {

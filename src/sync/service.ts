@@ -1,7 +1,7 @@
 import { ConflictError, SynclineError, UnprocessableError } from '../errors.js';
 import { isInSync } from '../plan/drift.js';
 import type { AppContext } from '../server/context.js';
-import type { Deployment, Plan } from '../server/schemas/deployments.js';
+import type { Deployment, DriftReport, Plan } from '../contracts/deployments.js';
 import { nowIso } from '../store/json.js';
 import { withLock, LockTimeoutError } from '../store/locks.js';
 import { getNamespaceRow } from '../store/namespaces.js';
@@ -72,13 +72,6 @@ function toPlan(run: SyncRun): Plan {
 /** The plan a sync of `ref` would apply; nothing is written. */
 export async function planNamespace(app: AppContext, namespace: string, ref: string | undefined): Promise<Plan> {
   return toPlan(await runSteps({ app, namespaceName: namespace, requestedRef: ref }, PLAN_STEPS));
-}
-
-export interface DriftReport {
-  fetch_status: 'ok' | 'no_file' | 'fetch_failed' | 'invalid';
-  commit: string | null;
-  message: string | null;
-  plan: Plan | null;
 }
 
 /**

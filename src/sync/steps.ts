@@ -177,7 +177,7 @@ export const planChanges: Step = async (run) => {
   run.plan = buildPlan({
     desired: run.parsed!.documents,
     invalid: run.parsed!.invalid,
-    live: run.live.map((r) => ({ kind: r.kind, name: r.name, spec: r.spec as never, metadata: r.metadata, managed_fields: r.managed_fields, hash: r.hash })),
+    live: run.live,
     registry: run.registry!,
     prune: run.namespace!.prune === 1,
     memo: planMemoFor(run.app),

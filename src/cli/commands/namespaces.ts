@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Namespace, NamespaceList } from '../../contracts/namespaces.js';
 import { expectOk } from '../api-client.js';
 import { printJson, printTable } from '../output.js';
 import { withClient } from './shared.js';
@@ -17,7 +18,7 @@ export function registerNamespaceCommands(program: Command): void {
       .option('--allow-unmerged-refs', 'allow syncing commits that are not on the tracked branch')
       .option('--json', 'print JSON'),
     async (client, opts, name: string) => {
-      const body = expectOk(
+      const body = expectOk<Namespace>(
         await client.request('PUT', `/namespaces/${encodeURIComponent(name)}`, {
           source: opts.source ?? null,
           branch: opts.branch,
@@ -32,7 +33,7 @@ export function registerNamespaceCommands(program: Command): void {
     },
   );
   withClient(ns.command('list').description('List namespaces').option('--json', 'print JSON'), async (client, opts) => {
-    const body = expectOk(await client.request('GET', '/namespaces'));
+    const body = expectOk<NamespaceList>(await client.request('GET', '/namespaces'));
     if (opts.json) printJson(body);
     else printTable(body.items, ['name', 'source', 'branch', 'path', 'status', 'auto_sync', 'prune']);
   });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Source, SourceList } from '../../contracts/sources.js';
 import { CliError, expectOk } from '../api-client.js';
 import { printJson, printTable } from '../output.js';
 import { withClient } from './shared.js';
@@ -37,7 +38,7 @@ export function registerSourceCommands(program: Command): void {
       const mirror = opts.mirror
         ? { enabled: true, access: opts.mirrorAccess, ...(opts.mirrorSlug ? { slug: opts.mirrorSlug } : {}) }
         : undefined;
-      const body = expectOk(
+      const body = expectOk<Source>(
         await client.request('POST', '/sources', {
           name,
           url,
@@ -52,10 +53,10 @@ export function registerSourceCommands(program: Command): void {
     },
   );
   withClient(source.command('list').description('List sources').option('--json', 'print JSON'), async (client, opts) => {
-    const body = expectOk(await client.request('GET', '/sources'));
+    const body = expectOk<SourceList>(await client.request('GET', '/sources'));
     if (opts.json) printJson(body);
     else {
-      const rows = body.items.map((s: any) => ({ ...s, auth: s.auth.type, mirror: s.mirror.enabled ? s.mirror.status : '-' }));
+      const rows = body.items.map((s) => ({ ...s, auth: s.auth.type, mirror: s.mirror.enabled ? s.mirror.status : '-' }));
       printTable(rows, ['name', 'url', 'provider', 'auth', 'mirror']);
     }
   });

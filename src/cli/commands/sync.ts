@@ -1,27 +1,14 @@
 import type { Command } from 'commander';
+import type { Deployment, ErrorBody, Operation, Plan, ResultItem, Summary } from '../../contracts/index.js';
 import { CliError } from '../api-client.js';
 import { colour, printJson } from '../output.js';
 import { withClient } from './shared.js';
 
-interface Change {
-  path: string;
-  from?: unknown;
-  to?: unknown;
-}
-interface Result {
-  kind: string | null;
-  name: string | null;
-  file: string | null;
-  operation: string;
-  status: string;
-  message: string | null;
-  changes: Change[];
-}
 
-const SIGN: Record<string, string> = { create: '+', update: '~', delete: '-', noop: '=', invalid: '!' };
+const SIGN: Record<Operation, string> = { create: '+', update: '~', delete: '-', noop: '=', invalid: '!' };
 const show = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
 
-function paint(op: string, text: string): string {
+function paint(op: Operation, text: string): string {
   if (op === 'create') return colour.green(text);
   if (op === 'delete' || op === 'invalid') return colour.red(text);
   if (op === 'update') return colour.yellow(text);
@@ -29,12 +16,12 @@ function paint(op: string, text: string): string {
 }
 
 /** A readable diff: one line per resource, one per changed field. */
-export function formatResults(results: Result[], opts: { showNoop?: boolean } = {}): string {
+export function formatResults(results: readonly ResultItem[], opts: { showNoop?: boolean } = {}): string {
   const lines: string[] = [];
   for (const r of results) {
     if (r.operation === 'noop' && !opts.showNoop) continue;
     const id = `${r.kind ?? '?'}/${r.name ?? '?'}`;
-    lines.push(paint(r.operation, `${SIGN[r.operation] ?? '?'} ${id}${r.file ? colour.dim(`  (${r.file})`) : ''}`));
+    lines.push(paint(r.operation, `${SIGN[r.operation]} ${id}${r.file ? colour.dim(`  (${r.file})`) : ''}`));
     if (r.operation === 'invalid') lines.push(colour.red(`    ${r.message}`));
     for (const c of r.changes) {
       lines.push(`    ${c.path}: ${c.from === undefined ? '' : `${colour.red(show(c.from))} → `}${colour.green(show(c.to))}`);
@@ -43,7 +30,7 @@ export function formatResults(results: Result[], opts: { showNoop?: boolean } = 
   return lines.join('\n');
 }
 
-function summaryLine(s: Record<string, number>): string {
+function summaryLine(s: Summary): string {
   return `${s.create} to create, ${s.update} to update, ${s.delete} to delete, ${s.noop} unchanged, ${s.invalid} invalid`;
 }
 
@@ -59,7 +46,7 @@ export function registerSyncCommands(program: Command): void {
       const res = await client.request('POST', `/namespaces/${encodeURIComponent(ns)}/plan`, opts.ref ? { ref: opts.ref } : {});
       if (res.status !== 200) throw apiError(res.body, res.status);
       if (opts.json) return printJson(res.body);
-      const plan = res.body;
+      const plan = res.body as Plan;
       console.log(colour.bold(`Plan for ${plan.namespace} at ${plan.commit.slice(0, 12)} (${plan.ref})`));
       const body = formatResults(plan.results, { showNoop: opts.all });
       if (body) console.log(body);
@@ -76,8 +63,8 @@ export function registerSyncCommands(program: Command): void {
       .option('--json', 'print JSON'),
     async (client, opts, ns: string) => {
       const res = await client.request('POST', `/namespaces/${encodeURIComponent(ns)}/sync-from-git`, opts.ref ? { ref: opts.ref } : {});
-      const deployment = res.status === 200 ? res.body : res.body?.error?.details?.deployment;
-      if (opts.json) printJson(res.status === 200 ? res.body : res.body);
+      const deployment = (res.status === 200 ? res.body : (res.body as ErrorBody | null)?.error?.details?.deployment) as Deployment | undefined;
+      if (opts.json) printJson(res.body);
       else if (deployment) {
         const head = `Deployment ${deployment.id}: ${deployment.status} at ${deployment.commit?.slice(0, 12) ?? '?'} (${deployment.ref})`;
         console.log(deployment.status === 'failed' ? colour.red(head) : colour.bold(head));
@@ -90,7 +77,7 @@ export function registerSyncCommands(program: Command): void {
   );
 }
 
-function apiError(body: any, status: number): CliError {
-  const err = body?.error;
+function apiError(body: unknown, status: number): CliError {
+  const err = (body as Partial<ErrorBody> | null)?.error;
   return new CliError(err ? `${err.code}: ${err.message}` : `HTTP ${status}`, 1);
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { TokenCreated, TokenList } from '../../contracts/tokens.js';
 import { expectOk } from '../api-client.js';
 import { printJson, printTable } from '../output.js';
 import { withClient } from './shared.js';
@@ -14,7 +15,7 @@ export function registerTokenCommands(program: Command): void {
       .option('--namespace <pattern...>', 'limit to namespace patterns (repeatable), e.g. shop.*')
       .option('--json', 'print JSON'),
     async (client, opts) => {
-      const body = expectOk(
+      const body = expectOk<TokenCreated>(
         await client.request('POST', '/tokens', {
           name: opts.name,
           role: opts.role,
@@ -30,7 +31,7 @@ export function registerTokenCommands(program: Command): void {
     },
   );
   withClient(token.command('list').description('List tokens (values are never shown)').option('--json', 'print JSON'), async (client, opts) => {
-    const body = expectOk(await client.request('GET', '/tokens'));
+    const body = expectOk<TokenList>(await client.request('GET', '/tokens'));
     if (opts.json) printJson(body);
     else printTable(body.items, ['id', 'name', 'role', 'namespaces', 'created_at', 'last_used_at']);
   });

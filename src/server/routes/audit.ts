@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { listAudit } from '../../store/audit.js';
-import { auditList, auditQuery } from '../schemas/audit.js';
-import { errorResponses } from '../schemas/common.js';
+import { auditList, auditQuery } from '../../contracts/audit.js';
+import { errorResponses } from '../../contracts/errors.js';
 
 export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(

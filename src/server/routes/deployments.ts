@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { getDeployment, listDeployments } from '../../store/deployments.js';
 import { getNamespaceRow } from '../../store/namespaces.js';
 import { authorize } from '../auth.js';
-import { errorResponses, nsParams } from '../schemas/common.js';
-import { deployment, deploymentList, deploymentParams } from '../schemas/deployments.js';
+import { errorResponses } from '../../contracts/errors.js';
+import { nsParams } from '../../contracts/common.js';
+import { deployment, deploymentList, deploymentParams } from '../../contracts/deployments.js';
 
 export const namespaceDeploymentRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { StreamEvent } from '../../events/hub.js';
 import { isUnscoped, roleAtLeast } from '../../security/roles.js';
 import { canSee, type Principal } from '../auth.js';
-import { errorResponses } from '../schemas/common.js';
+import { errorResponses } from '../../contracts/errors.js';
 
 const HEARTBEAT_MS = 15_000;
 

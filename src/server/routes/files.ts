@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { filesQuery, namespaceFiles as namespaceFilesSchema } from '../../contracts/web.js';
 import { namespaceFiles } from '../../sync/service.js';
-import { errorBody, errorResponses, nsParams } from '../schemas/common.js';
+import { nsParams } from '../../contracts/common.js';
+import { errorBody, errorResponses } from '../../contracts/errors.js';
 
 /** `GET /namespaces/{ns}/files?ref=`: the spec files at a ref (the tracked head by default), for previews. */
 export const fileRoutes: FastifyPluginAsyncZod = async (app) => {

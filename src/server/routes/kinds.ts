@@ -2,14 +2,14 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ConflictError, NotFoundError } from '../../errors.js';
 import { BUILTIN_KINDS, validateKindDefinition } from '../../specs/kinds.js';
 import { listKindRows, putKind, toKind } from '../../store/kinds.js';
-import { errorBody, errorResponses } from '../schemas/common.js';
-import { kind, kindList, kindParams, kindPutBody } from '../schemas/kinds.js';
+import { errorBody, errorResponses } from '../../contracts/errors.js';
+import { kind, kindList, kindParams, kindPutBody } from '../../contracts/kinds.js';
 
 export const kindRoutes: FastifyPluginAsyncZod = async (app) => {
   const db = app.ctx.db.db;
   const tags = ['kinds'];
   const builtinNames = new Set(BUILTIN_KINDS.map((k) => k.name));
-  const builtins = () => BUILTIN_KINDS.map((k) => toKind({ name: k.name, schema: k.schema as Record<string, unknown>, equivalents: (k.equivalents ?? {}) as Record<string, unknown[][]> }, true));
+  const builtins = () => BUILTIN_KINDS.map((k) => toKind(k, true));
 
   app.put(
     '/:kind',
@@ -20,9 +20,9 @@ export const kindRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req) => {
       const name = req.params.kind;
       if (builtinNames.has(name)) throw new ConflictError('builtin_kind', `Kind '${name}' is built in and cannot be replaced`, { kind: name });
-      const def = { name, schema: req.body.schema, equivalents: (req.body.equivalents ?? {}) as Record<string, unknown[][]> };
+      const def = { name, schema: req.body.schema, equivalents: req.body.equivalents ?? {} };
       // Compiles the schema (strict Ajv) so a bad one is refused before it is stored.
-      validateKindDefinition(def as never);
+      validateKindDefinition(def);
       const { row } = await putKind(db, def, req.principal!.name);
       return toKind(row, false);
     },

@@ -4,8 +4,8 @@ import { isCompleteMirror } from '../../git/mirror-cache.js';
 import { mirrorDirFor, syncMirrors } from '../../mirror/sync.js';
 import { findMirrorSource, listSourceRows, mirrorSlug, toSource, type SourceRow } from '../../store/sources.js';
 import type { AppContext } from '../context.js';
-import { errorBody, errorResponses } from '../schemas/common.js';
-import { mirror, mirrorList, mirrorParams, mirrorSyncBody, mirrorSyncSummary, type Mirror } from '../schemas/mirrors.js';
+import { errorBody, errorResponses } from '../../contracts/errors.js';
+import { mirror, mirrorList, mirrorParams, mirrorSyncBody, mirrorSyncSummary, type Mirror } from '../../contracts/mirrors.js';
 
 async function toMirror(ctx: AppContext, row: SourceRow): Promise<Mirror> {
   const present = await isCompleteMirror(mirrorDirFor(ctx, row));

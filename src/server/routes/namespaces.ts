@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { deleteNamespace, getNamespace, listNamespaces, putNamespace } from '../../store/namespaces.js';
 import { canSee } from '../auth.js';
-import { errorResponses } from '../schemas/common.js';
-import { namespace, namespaceList, namespaceParams, namespacePutBody } from '../schemas/namespaces.js';
+import { errorResponses } from '../../contracts/errors.js';
+import { namespace, namespaceList, namespaceParams, namespacePutBody } from '../../contracts/namespaces.js';
 
 export const namespaceRoutes: FastifyPluginAsyncZod = async (app) => {
   const db = app.ctx.db.db;

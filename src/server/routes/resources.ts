@@ -3,8 +3,9 @@ import { getNamespaceRow } from '../../store/namespaces.js';
 import { getResource, listResources, type LiveResource } from '../../store/resources.js';
 import { patchResource } from '../../sync/patch-resource.js';
 import type { JsonObject } from '../../specs/types.js';
-import { errorBody, errorResponses, nsParams } from '../schemas/common.js';
-import { resource, resourceList, resourceParams, resourcePatchBody, type Resource } from '../schemas/resources.js';
+import { errorBody, errorResponses } from '../../contracts/errors.js';
+import { nsParams } from '../../contracts/common.js';
+import { resource, resourceList, resourceParams, resourcePatchBody, type Resource } from '../../contracts/resources.js';
 import { z } from 'zod';
 
 function toResource(r: LiveResource): Resource {

@@ -6,7 +6,7 @@ import { hashToken } from '../../security/tokens.js';
 import { createSession, deleteSession } from '../../store/sessions.js';
 import { sessionCreateBody, whoami } from '../../contracts/web.js';
 import { CSRF_HEADER, CsrfError, readCookie, SESSION_COOKIE } from '../auth.js';
-import { errorResponses } from '../schemas/common.js';
+import { errorResponses } from '../../contracts/errors.js';
 
 const SESSION_TTL_SECONDS = 12 * 3600;
 

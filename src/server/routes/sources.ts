@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { removeMirror } from '../../git/mirror-cache.js';
 import { assertOutboundUrlAllowed } from '../../security/url-guard.js';
 import { createSource, deleteSource, getSourceRow, listSourceRows, toSource, updateSource } from '../../store/sources.js';
-import { errorBody, errorResponses } from '../schemas/common.js';
+import { errorBody, errorResponses } from '../../contracts/errors.js';
 import {
   source,
   sourceCheckBody,
@@ -12,7 +12,7 @@ import {
   sourceList,
   sourceParams,
   sourcePatchBody,
-} from '../schemas/sources.js';
+} from '../../contracts/sources.js';
 import { checkSource } from '../../sync/check-source.js';
 
 export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {

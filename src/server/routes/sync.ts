@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { driftNamespace, planNamespace, syncNamespace } from '../../sync/service.js';
-import { errorBody, errorResponses, nsParams } from '../schemas/common.js';
-import { deployment, plan } from '../schemas/deployments.js';
-import { driftReport, refBody } from '../schemas/resources.js';
+import { errorBody, errorResponses } from '../../contracts/errors.js';
+import { nsParams } from '../../contracts/common.js';
+import { deployment, driftReport, plan, refBody } from '../../contracts/deployments.js';
 
 /** Git-driven endpoints of a namespace: sync, plan, drift. */
 export const syncRoutes: FastifyPluginAsyncZod = async (app) => {

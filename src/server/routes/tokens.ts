@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createToken, deleteToken, listTokens } from '../../store/tokens.js';
-import { errorResponses } from '../schemas/common.js';
-import { tokenCreateBody, tokenCreated, tokenList, tokenParams } from '../schemas/tokens.js';
+import { errorResponses } from '../../contracts/errors.js';
+import { tokenCreateBody, tokenCreated, tokenList, tokenParams } from '../../contracts/tokens.js';
 
 export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
   const admin = app.requireRole('admin', { unscoped: true });

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { getNamespaceRow } from '../../store/namespaces.js';
-import { errorResponses, nsParams } from '../schemas/common.js';
+import { errorResponses } from '../../contracts/errors.js';
+import { nsParams } from '../../contracts/common.js';
 
 const HEARTBEAT_MS = 15_000;
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CODE_LIST } from '../../../src/contracts/errors.js';
 import { makeTestApp, type TestApp } from '../../helpers/app.js';
 import { DIALECTS } from '../../helpers/db.js';
 import { expectError } from './support.js';
@@ -91,6 +92,11 @@ for (const dialect of DIALECTS) {
       expect(create.required).toEqual(expect.arrayContaining(['name', 'url']));
       expect(create.additionalProperties).toBe(false);
       for (const path of Object.keys(doc.paths)) expect(path).not.toMatch(/^\/docs|^\/metrics|^\/openapi/);
+      // Error bodies enumerate the one list of codes; the drift report's plan is the Plan schema.
+      const notFound = doc.paths['/api/v1/namespaces/{ns}'].get.responses['404'].content['application/json'].schema;
+      expect(notFound.properties.error.properties.code.enum).toEqual(ERROR_CODE_LIST);
+      const drift = doc.paths['/api/v1/namespaces/{ns}/drift'].get.responses['200'].content['application/json'].schema;
+      expect(JSON.stringify(drift.properties.plan)).toContain('"results"');
     });
 
     it('/docs serves the OpenAPI UI', async () => {

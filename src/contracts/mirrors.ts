@@ -1,12 +1,14 @@
+/** Mirrors: read-only copies of sources served over git smart HTTP. */
 import { z } from 'zod';
-import { MIRROR_SLUG_RE } from './common.js';
+import { MIRROR_ACCESS } from './sources.js';
+import { mirrorSlug } from './common.js';
 
 export const mirror = z.object({
   slug: z.string(),
   source: z.string(),
   upstream_url: z.string(),
   public_url: z.string().nullable(),
-  access: z.enum(['token', 'public']),
+  access: z.enum(MIRROR_ACCESS),
   status: z.string(),
   present: z.boolean(),
   head_commit: z.string().nullable(),
@@ -16,11 +18,11 @@ export const mirror = z.object({
 export type Mirror = z.infer<typeof mirror>;
 
 export const mirrorList = z.object({ items: z.array(mirror) });
-export const mirrorParams = z.object({ slug: z.string().regex(MIRROR_SLUG_RE) });
+export const mirrorParams = z.object({ slug: mirrorSlug });
 
 export const mirrorSyncBody = z
   .object({
-    slug: z.string().regex(MIRROR_SLUG_RE).optional(),
+    slug: mirrorSlug.optional(),
     allow_runtime_sync: z.boolean().optional(),
   })
   .strict();
@@ -31,3 +33,4 @@ export const mirrorSyncSummary = z.object({
   errors: z.array(z.object({ slug: z.string(), error: z.string() })),
   skipped: z.array(z.string()).optional(),
 });
+export type MirrorSyncSummary = z.infer<typeof mirrorSyncSummary>;

@@ -1,17 +1,19 @@
+/** Kinds: the server-held JSON Schemas specs are validated against. */
 import { z } from 'zod';
 import { kindName } from './common.js';
+import { jsonObject, jsonValue } from './json.js';
 
 export const kindPutBody = z
   .object({
-    schema: z.record(z.string(), z.unknown()),
-    equivalents: z.record(z.string(), z.array(z.array(z.unknown()).min(2))).optional(),
+    schema: jsonObject,
+    equivalents: z.record(z.string(), z.array(z.array(jsonValue).min(2))).optional(),
   })
   .strict();
 
 export const kind = z.object({
   name: z.string(),
-  schema: z.record(z.string(), z.unknown()),
-  equivalents: z.record(z.string(), z.array(z.array(z.unknown()))),
+  schema: jsonObject,
+  equivalents: z.record(z.string(), z.array(z.array(jsonValue))),
   builtin: z.boolean(),
   updated_at: z.string().nullable(),
 });

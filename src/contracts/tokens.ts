@@ -1,6 +1,6 @@
+/** API tokens (the plain value is shown once, at creation). */
 import { z } from 'zod';
-import { ROLES } from '../../security/roles.js';
-import { NAMESPACE_PATTERN_RE } from '../../security/roles.js';
+import { NAMESPACE_PATTERN_RE, ROLES } from './common.js';
 
 export const role = z.enum(ROLES);
 export const namespacePattern = z
@@ -24,6 +24,8 @@ export const tokenCreated = z.object({
   namespaces: z.array(z.string()),
 });
 
+export type TokenCreated = z.infer<typeof tokenCreated>;
+
 export const tokenInfo = z.object({
   id: z.string(),
   name: z.string(),
@@ -36,4 +38,5 @@ export const tokenInfo = z.object({
 export type TokenInfo = z.infer<typeof tokenInfo>;
 
 export const tokenList = z.object({ items: z.array(tokenInfo) });
+export type TokenList = z.infer<typeof tokenList>;
 export const tokenParams = z.object({ id: z.string().min(1).max(100) });

@@ -1,8 +1,10 @@
+/** Namespaces: a dotted name bound to a source, branch and path, holding live resources. */
 import { z } from 'zod';
 import { namespaceName, sourceName } from './common.js';
 import { deploymentSummary } from './deployments.js';
 
 export const NAMESPACE_STATUSES = ['never_synced', 'synced', 'out_of_sync', 'error'] as const;
+export type NamespaceStatus = (typeof NAMESPACE_STATUSES)[number];
 
 export const namespacePutBody = z
   .object({
@@ -32,4 +34,5 @@ export const namespace = z.object({
 export type Namespace = z.infer<typeof namespace>;
 
 export const namespaceList = z.object({ items: z.array(namespace) });
+export type NamespaceList = z.infer<typeof namespaceList>;
 export const namespaceParams = z.object({ ns: namespaceName });

@@ -1,3 +1,4 @@
+/** The audit trail: every mutation, who, what, when. */
 import { z } from 'zod';
 import { namespaceName } from './common.js';
 

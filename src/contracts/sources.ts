@@ -1,33 +1,46 @@
+/** Sources: git repositories with credentials (never returned) and mirror settings. */
 import { z } from 'zod';
 import { MIRROR_SLUG_RE, sourceName } from './common.js';
 
 export const PROVIDERS = ['github', 'gitlab', 'gitea', 'git'] as const;
+export type Provider = (typeof PROVIDERS)[number];
 export const AUTH_TYPES = ['none', 'token', 'basic', 'github_app'] as const;
+export type AuthType = (typeof AUTH_TYPES)[number];
+export const MIRROR_ACCESS = ['token', 'public'] as const;
+export type MirrorAccess = (typeof MIRROR_ACCESS)[number];
 
-const secret = z.string().min(1).max(64 * 1024);
+const required = (what: string) => ({
+  error: (iss: { input?: unknown }) => (iss.input === undefined ? `${what} is required for this auth.type` : undefined),
+});
+const secret = (what: string) => z.string(required(what)).min(1).max(64 * 1024);
+const numericId = (what: string) => z.union([z.string().regex(/^\d{1,20}$/), z.number().int().positive()], required(what));
+const PEM_RE = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 
-export const sourceAuthInput = z
-  .object({
-    type: z.enum(AUTH_TYPES),
-    token: secret.optional(),
-    username: z.string().min(1).max(200).optional(),
-    password: secret.optional(),
-    app_id: z.union([z.string().regex(/^\d{1,20}$/), z.number().int().positive()]).optional(),
-    installation_id: z.union([z.string().regex(/^\d{1,20}$/), z.number().int().positive()]).optional(),
-    private_key: secret.optional(),
-  })
-  .strict();
+/** Credentials as submitted: one shape per auth type, no field that does not apply to it. */
+export const sourceAuthInput = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('none') }).strict(),
+  z.object({ type: z.literal('token'), token: secret('token'), username: z.string().min(1).max(200).optional() }).strict(),
+  z.object({ type: z.literal('basic'), username: z.string(required('username')).min(1).max(200), password: secret('password') }).strict(),
+  z
+    .object({
+      type: z.literal('github_app'),
+      app_id: numericId('app_id'),
+      installation_id: numericId('installation_id'),
+      private_key: secret('private_key').regex(PEM_RE, 'must be a PEM private key'),
+    })
+    .strict(),
+]);
 export type SourceAuthInput = z.infer<typeof sourceAuthInput>;
 
 export const mirrorInput = z
   .object({
     enabled: z.boolean(),
-    access: z.enum(['token', 'public']).optional(),
+    access: z.enum(MIRROR_ACCESS).optional(),
     // The contract's pattern, minus what a git URL can't carry unambiguously: '..' and a
     // trailing '.git' (the endpoint strips one '.git' suffix).
     slug: z
       .string()
-      .regex(MIRROR_SLUG_RE, 'must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$')
+      .regex(MIRROR_SLUG_RE, `must match ${MIRROR_SLUG_RE.source}`)
       .refine((s) => !s.includes('..') && !/\.git$/i.test(s), "must not contain '..' or end in '.git'")
       .optional(),
   })
@@ -40,7 +53,7 @@ export const sourceCreateBody = z
     provider: z.enum(PROVIDERS).optional(),
     auth: sourceAuthInput.optional(),
     mirror: mirrorInput.optional(),
-    webhook_secret: secret.optional(),
+    webhook_secret: secret('webhook_secret').optional(),
   })
   .strict();
 export type SourceCreateBody = z.infer<typeof sourceCreateBody>;
@@ -51,11 +64,12 @@ export const sourcePatchBody = z
     provider: z.enum(PROVIDERS).optional(),
     auth: sourceAuthInput.optional(),
     mirror: mirrorInput.partial().strict().optional(),
-    webhook_secret: secret.nullable().optional(),
+    webhook_secret: secret('webhook_secret').nullable().optional(),
   })
   .strict();
 export type SourcePatchBody = z.infer<typeof sourcePatchBody>;
 
+/** Mirror states: `pending` (never fetched), `ready`, `error` (no usable copy), `disabled`. */
 export const source = z.object({
   name: z.string(),
   url: z.string(),
@@ -63,7 +77,7 @@ export const source = z.object({
   auth: z.object({ type: z.enum(AUTH_TYPES), configured: z.boolean(), username: z.string().nullable().optional() }),
   mirror: z.object({
     enabled: z.boolean(),
-    access: z.enum(['token', 'public']),
+    access: z.enum(MIRROR_ACCESS),
     slug: z.string(),
     url: z.string().nullable(),
     status: z.string(),
@@ -76,12 +90,15 @@ export const source = z.object({
 export type Source = z.infer<typeof source>;
 
 export const sourceList = z.object({ items: z.array(source) });
+export type SourceList = z.infer<typeof sourceList>;
 export const sourceParams = z.object({ name: sourceName });
 
 export const sourceCheckBody = z.object({ ref: z.string().min(1).max(255).optional() }).strict();
+const refCommit = z.object({ ref: z.string(), commit: z.string() });
 export const sourceCheckResult = z.object({
   ok: z.literal(true),
   default_branch: z.string().nullable(),
-  head: z.object({ ref: z.string(), commit: z.string() }).nullable(),
-  ref: z.object({ ref: z.string(), commit: z.string() }).optional(),
+  head: refCommit.nullable(),
+  ref: refCommit.optional(),
 });
+export type SourceCheckResult = z.infer<typeof sourceCheckResult>;
