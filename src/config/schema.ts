@@ -48,6 +48,8 @@ export const settingsSchema = z
     max_files: intish(1, 1_000_000).default(10_000),
     max_total_bytes: intish(1, 16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
     sync_lock_timeout: intish(0, 3600).default(30),
+    database_pool_size: intish(1, 1000).default(10),
+    database_acquire_timeout: intish(1, 3600).default(10),
   })
   .strict();
 

@@ -47,6 +47,7 @@ export const ERROR_CODES = {
   field_managed_by_git: { retryable: false, description: 'a PATCH touches a field git manages' },
   sync_in_progress: { retryable: true, description: 'another sync of the namespace held the lock for the whole wait' },
   // Capacity and the unexpected
+  database_unavailable: { retryable: true, description: 'PostgreSQL: no pooled connection free within the acquire timeout' },
   busy: { retryable: true, description: 'over capacity or shutting down (`Retry-After`, `details.retry_after`)' },
   internal: { retryable: false, description: 'an unexpected failure (logged on the server, no internals in the message)' },
 } as const satisfies Record<string, { retryable: boolean; description: string }>;

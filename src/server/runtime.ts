@@ -18,7 +18,12 @@ export async function openContext(settings: ResolvedSettings, opts: { schema?: s
   fs.mkdirSync(gitHome, { recursive: true });
   setGitHome(gitHome);
   const box = new SecretBox(loadOrCreateSecretKey(settings.data_dir, settings.secret_key));
-  const db = await openDatabase({ url: settings.database_url, ...(opts.schema ? { schema: opts.schema } : {}) });
+  const db = await openDatabase({
+    url: settings.database_url,
+    poolSize: settings.database_pool_size,
+    acquireTimeoutMs: settings.database_acquire_timeout * 1000,
+    ...(opts.schema ? { schema: opts.schema } : {}),
+  });
   try {
     await db.migrate();
   } catch (err) {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
+import { UnavailableError } from '../errors.js';
 import { migrationProvider, type Dialect } from './migrations/index.js';
 import type { Database } from './types.js';
 
@@ -13,6 +14,20 @@ export interface DatabaseHandle {
   migrate(): Promise<string[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * PostgreSQL only: a connection reserved for holding a session advisory lock, taken from a pool
+   * of its own. Lock holders then never occupy a connection of the pool their own work needs, so
+   * any number of locks held at once cannot starve it (which deadlocked with one shared pool).
+   */
+  lockConnection?(): Promise<LockConnection>;
+}
+
+export interface LockConnection {
+  /** The schema the lock keys are scoped to (advisory locks are per database, not per schema). */
+  schema: string;
+  query<R>(text: string, values: unknown[]): Promise<R[]>;
+  /** `broken`: the connection's state is unknown (e.g. unlock failed); close it instead of pooling it. */
+  release(broken?: boolean): void;
 }
 
 export interface OpenOptions {
@@ -21,6 +36,22 @@ export interface OpenOptions {
   /** PostgreSQL only: the schema to use (created if missing). Tests use one per file. */
   schema?: string;
   poolSize?: number;
+  /** PostgreSQL only: connections reserved for holding advisory locks (default 64). */
+  lockPoolSize?: number;
+  /**
+   * PostgreSQL only: how long a query waits for a free pooled connection before failing with
+   * 503 `database_unavailable` (default 10 s). Exhaustion is an error, never a hang.
+   */
+  acquireTimeoutMs?: number;
+}
+
+const POOL_TIMEOUT = /timeout exceeded when trying to connect/i;
+
+function poolError(err: unknown, what: string): unknown {
+  if (err instanceof Error && POOL_TIMEOUT.test(err.message)) {
+    return new UnavailableError('database_unavailable', `No free database connection for ${what} within the acquire timeout`);
+  }
+  return err;
 }
 
 export function dialectOf(url: string): Dialect {
@@ -35,6 +66,8 @@ pg.types.setTypeParser(20, (v) => Number(v));
 export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
   const dialect = dialectOf(opts.url);
   let db: Kysely<Database>;
+  let lockConnection: DatabaseHandle['lockConnection'];
+  let closeLockPool = async () => {};
   if (dialect === 'sqlite') {
     const file = opts.url.slice('sqlite:'.length) || ':memory:';
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -61,17 +94,56 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
         await admin.end();
       }
     }
+    const acquireTimeoutMs = opts.acquireTimeoutMs ?? 10_000;
+    const searchPath = schema ? { options: `-c search_path="${schema}"` } : {};
     const pool = new pg.Pool({
       connectionString: opts.url,
       max: opts.poolSize ?? 10,
-      ...(schema ? { options: `-c search_path="${schema}"` } : {}),
+      connectionTimeoutMillis: acquireTimeoutMs,
+      ...searchPath,
     });
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const lockPool = new pg.Pool({
+      connectionString: opts.url,
+      max: opts.lockPoolSize ?? 64,
+      connectionTimeoutMillis: acquireTimeoutMs,
+      idleTimeoutMillis: 30_000,
+      ...searchPath,
+    });
+    // An idle client that loses its server (restart, network) emits 'error' on the pool; without
+    // a listener that would crash the process. The next query reconnects.
+    pool.on('error', () => undefined);
+    lockPool.on('error', () => undefined);
+    db = new Kysely<Database>({
+      dialect: new PostgresDialect({
+        pool: {
+          connect: () => pool.connect().catch((err: unknown) => Promise.reject(poolError(err, 'a query'))),
+          end: () => pool.end(),
+        },
+      }),
+    });
+    let lockSchema: string | undefined = schema;
+    lockConnection = async () => {
+      const client = await lockPool.connect().catch((err: unknown) => Promise.reject(poolError(err, 'a lock')));
+      try {
+        lockSchema ??= ((await client.query<{ schema: string | null }>('select current_schema() as schema')).rows[0]?.schema ?? '');
+      } catch (err) {
+        client.release(err as Error);
+        throw err;
+      }
+      return {
+        schema: lockSchema,
+        query: async <R>(text: string, values: unknown[]) => (await client.query(text, values)).rows as R[],
+        // A client whose unlock failed may still hold the lock: destroy it rather than pool it.
+        release: (broken?: boolean) => client.release(broken === true),
+      } satisfies LockConnection;
+    };
+    closeLockPool = () => lockPool.end();
   }
 
   return {
     db,
     dialect,
+    ...(lockConnection ? { lockConnection } : {}),
     async migrate() {
       // Unless told its schema, Kysely takes a `kysely_migration` table in ANY schema of the
       // database (another app's, another test's) as its own, then fails to find it on the search
@@ -106,6 +178,7 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
     },
     async close() {
       await db.destroy();
+      await closeLockPool();
     },
   };
 }

@@ -1,13 +1,12 @@
 import crypto from 'node:crypto';
-import { sql } from 'kysely';
 import type { DatabaseHandle } from './db.js';
 
 /**
  * Named locks: `namespace:shop.prod` serialises syncs, `mirror:shop` mirror updates.
  *
  * Within a process, a FIFO lock per name (with a wait limit). In PostgreSQL mode the holder
- * also takes a session advisory lock on a dedicated connection, so replicas sharing the database
- * exclude each other too; the process-local lock is taken first so one process never ties up
+ * also takes a session advisory lock on a connection of the lock pool (see DatabaseHandle), so
+ * replicas sharing the database exclude each other too; the process-local lock is taken first so one process never ties up
  * several connections waiting on itself. SQLite mode is one process per database file.
  */
 
@@ -65,21 +64,31 @@ const POLL_MS = 100;
 /**
  * Runs `fn` holding the named lock; waits up to `timeoutMs` (0 = don't wait), then throws
  * LockTimeoutError.
+ *
+ * On PostgreSQL the advisory lock is held on a connection from the handle's dedicated lock pool,
+ * never one `fn` could need: with one shared pool, as many holders as pooled connections each
+ * waited for a connection to do their work, and none was ever freed.
  */
 export async function withLock<T>(handle: DatabaseHandle, key: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
   const started = Date.now();
   const releaseLocal = await acquireLocal(key, timeoutMs);
   try {
-    if (handle.dialect !== 'postgres') return await fn();
-    return await handle.db.connection().execute(async (conn) => {
+    if (handle.dialect !== 'postgres' || !handle.lockConnection) return await fn();
+    const conn = await handle.lockConnection();
+    let broken = false;
+    const query = <R>(text: string, values: unknown[]) =>
+      conn.query<R>(text, values).catch((err: unknown) => {
+        broken = true;
+        throw err;
+      });
+    try {
       // Advisory locks are per database, not per schema: scope the key to ours so installs (or
       // test contexts) sharing a database in different schemas never block each other.
-      const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(conn);
-      const [k1, k2] = advisoryKeys(`${rows[0]?.schema ?? ''}:${key}`);
+      const [k1, k2] = advisoryKeys(`${conn.schema}:${key}`);
       // Polling try-lock rather than a blocking lock with lock_timeout: it leaves the connection
       // in a clean state whatever happens and honours the caller's deadline exactly.
       for (;;) {
-        const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_lock(${k1}, ${k2}) as ok`.execute(conn);
+        const rows = await query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [k1, k2]);
         if (rows[0]?.ok) break;
         if (Date.now() - started >= timeoutMs) throw new LockTimeoutError(key);
         await new Promise((r) => setTimeout(r, POLL_MS));
@@ -87,9 +96,12 @@ export async function withLock<T>(handle: DatabaseHandle, key: string, timeoutMs
       try {
         return await fn();
       } finally {
-        await sql`select pg_advisory_unlock(${k1}, ${k2})`.execute(conn);
+        // A failed unlock marks the connection broken; closing it ends the session and the lock.
+        await query('select pg_advisory_unlock($1, $2)', [k1, k2]).catch(() => undefined);
       }
-    });
+    } finally {
+      conn.release(broken);
+    }
   } finally {
     releaseLocal();
   }
