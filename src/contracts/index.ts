@@ -14,3 +14,4 @@ export * from './namespaces.js';
 export * from './resources.js';
 export * from './sources.js';
 export * from './tokens.js';
+export * from './events.js';

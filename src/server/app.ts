@@ -62,6 +62,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   });
 
   await app.register(contextPlugin, opts.ctx);
+  app.addHook('onClose', async () => opts.ctx.events.close());
   await app.register(authPlugin, { adminToken: settings.admin_token, localAdmin: opts.localAdmin });
   await app.register(metricsPlugin);
   await app.register(fastifySwagger, {

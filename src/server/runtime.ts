@@ -30,5 +30,5 @@ export async function openContext(settings: ResolvedSettings, opts: { schema?: s
     await db.close();
     throw err;
   }
-  return { settings, db, box, events: new EventHub() };
+  return { settings, db, box, events: new EventHub(db) };
 }

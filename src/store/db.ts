@@ -6,6 +6,7 @@ import pg from 'pg';
 import { UnavailableError } from '../errors.js';
 import { migrationProvider, type Dialect } from './migrations/index.js';
 import type { Database } from './types.js';
+import { listenChannel } from './listen.js';
 
 export interface DatabaseHandle {
   db: Kysely<Database>;
@@ -20,6 +21,8 @@ export interface DatabaseHandle {
    * any number of locks held at once cannot starve it (which deadlocked with one shared pool).
    */
   lockConnection?(): Promise<LockConnection>;
+  /** PostgreSQL only: LISTEN on `<channel>_<schema>` (see store/listen.ts); returns the stop function. */
+  listen?(channel: string, onNotify: (payload: string) => void): () => Promise<void>;
 }
 
 export interface LockConnection {
@@ -144,6 +147,9 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
     db,
     dialect,
     ...(lockConnection ? { lockConnection } : {}),
+    ...(dialect === 'postgres'
+      ? { listen: (channel: string, onNotify: (payload: string) => void) => listenChannel({ url: opts.url, schema: opts.schema }, channel, onNotify) }
+      : {}),
     async migrate() {
       // Unless told its schema, Kysely takes a `kysely_migration` table in ANY schema of the
       // database (another app's, another test's) as its own, then fails to find it on the search

@@ -109,6 +109,7 @@ export interface Database {
   deployments: DeploymentsTable;
   audit_events: AuditEventsTable;
   sessions: SessionsTable;
+  outbox: OutboxTable;
 }
 
 export interface SessionsTable {
@@ -116,4 +117,18 @@ export interface SessionsTable {
   token_hash: string;
   created_at: string;
   expires_at: string;
+}
+
+export interface OutboxTable {
+  /** bigserial on PostgreSQL: read back as a string by pg; use Number(). */
+  seq: Generated<number>;
+  id: string;
+  type: string;
+  namespace: string | null;
+  /** The CloudEvent as JSON. */
+  event: string;
+  /** JSON array of resource events (for `/watch`), or null. */
+  watch: string | null;
+  created_at: string;
+  published_at: string | null;
 }

@@ -3,6 +3,7 @@ import type { ResourceEvent } from '../events/hub.js';
 import type { Plan } from '../plan/types.js';
 import type { Deployment } from '../contracts/deployments.js';
 import { recordAudit } from '../store/audit.js';
+import { recordDeploymentEvent } from '../events/outbox.js';
 import { insertDeployment } from '../store/deployments.js';
 import { nowIso } from '../store/json.js';
 import { deleteResource, upsertResource, type LiveResource } from '../store/resources.js';
@@ -107,6 +108,7 @@ export async function applyPlan(run: SyncRun, actor: string, startedAt: string):
         changed: events.map((e) => ({ operation: e.operation, kind: e.kind, name: e.name, hash: e.hash })),
       },
     });
+    await recordDeploymentEvent(tx, run.app, deployment, { changes: events, from: run.namespace?.status, to: 'synced' });
   });
   return { deployment, events };
 }
@@ -133,6 +135,7 @@ export async function recordFailedDeployment(run: SyncRun, actor: string, starte
       namespace: run.namespaceName,
       details: { deployment: deployment.id, ref: deployment.ref, commit: deployment.commit, summary: deployment.summary },
     });
+    await recordDeploymentEvent(tx, run.app, deployment, { from: run.namespace?.status, to: 'error' });
   });
   return deployment;
 }

@@ -6,6 +6,7 @@ import { nowIso } from '../store/json.js';
 import { withLock, LockTimeoutError } from '../store/locks.js';
 import { getNamespaceRow } from '../store/namespaces.js';
 import { applyPlan, recordFailedDeployment } from './apply.js';
+import { outboxCommitted, recordStatusChange } from '../events/outbox.js';
 import { planItems } from './results.js';
 import { readEntries } from '../git/tree.js';
 import { checkOnBranch, fetchSource, listSpecEntries, loadBinding, PLAN_STEPS, resolveCommit, runSteps, type SyncRun } from './steps.js';
@@ -17,11 +18,11 @@ import { checkOnBranch, fetchSource, listSpecEntries, loadBinding, PLAN_STEPS, r
 export async function syncNamespace(app: AppContext, namespace: string, ref: string | undefined, actor: string): Promise<Deployment> {
   await getNamespaceRow(app.db.db, namespace); // 404 before waiting on a lock
   const startedAt = nowIso();
-  const { deployment, events } = await withNamespaceLock(app, namespace, async () => {
+  const { deployment } = await withNamespaceLock(app, namespace, async () => {
     const run = await runSteps({ app, namespaceName: namespace, requestedRef: ref }, PLAN_STEPS);
     if (run.plan!.summary.invalid > 0) {
       const failed = await recordFailedDeployment(run, actor, startedAt);
-      publishDeployment(app, failed);
+      outboxCommitted();
       throw new UnprocessableError(
         'invalid_specs',
         `${run.plan!.summary.invalid} invalid document(s) at ${run.commit!.slice(0, 12)}; nothing was applied`,
@@ -30,16 +31,10 @@ export async function syncNamespace(app: AppContext, namespace: string, ref: str
     }
     return applyPlan(run, actor, startedAt);
   });
-  app.events.publish(events);
-  publishDeployment(app, deployment);
+  // Watchers (SSE on every replica), AMQP and webhooks learn of it through the outbox rows the
+  // apply transaction wrote; this only wakes the local relay and tail at once.
+  outboxCommitted();
   return deployment;
-}
-
-/** Tells `GET /events` watchers about a deployment and the namespace's state after it. */
-function publishDeployment(app: AppContext, deployment: Deployment): void {
-  const { results: _results, ...summary } = deployment;
-  app.events.activity.publish('deployment', deployment.namespace, summary);
-  app.events.activity.publish('namespace', deployment.namespace, { name: deployment.namespace });
 }
 
 /**
@@ -98,8 +93,11 @@ export async function driftNamespace(app: AppContext, namespace: string): Promis
   if (report.plan && (ns.status === 'synced' || ns.status === 'out_of_sync')) {
     const status = isInSync(run.plan!) ? 'synced' : 'out_of_sync';
     if (status !== ns.status) {
-      await app.db.db.updateTable('namespaces').set({ status, updated_at: nowIso() }).where('name', '=', namespace).execute();
-      app.events.activity.publish('namespace', namespace, { name: namespace, status, from: ns.status });
+      await app.db.db.transaction().execute(async (tx) => {
+        await tx.updateTable('namespaces').set({ status, updated_at: nowIso() }).where('name', '=', namespace).execute();
+        await recordStatusChange(tx, app, namespace, ns.status, status);
+      });
+      outboxCommitted();
     }
   }
   return report;

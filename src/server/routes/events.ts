@@ -51,12 +51,19 @@ export const eventRoutes: FastifyPluginAsyncZod = async (app) => {
       res.write('retry: 3000\n: connected\n\n');
       const lastHeader = req.headers['last-event-id'];
       const lastId = typeof lastHeader === 'string' && /^\d{1,20}$/.test(lastHeader) ? Number(lastHeader) : null;
+      // Live events are held back while the replay runs, then those it already covered are dropped.
+      let held: StreamEvent[] | null = lastId !== null ? [] : null;
+      const unsubscribe = app.ctx.events.activity.subscribe((e) => (held ? held.push(e) : send(e)));
+      await app.ctx.events.activity.ready();
       if (lastId !== null) {
-        const missed = app.ctx.events.activity.since(lastId);
+        const missed = await app.ctx.events.activity.since(lastId);
         if (missed === null) res.write(`event: reset\ndata: {}\n\n`);
         else for (const e of missed) send(e);
+        const replayedUpTo = missed?.at(-1)?.id ?? lastId;
+        const live = held ?? [];
+        held = null;
+        for (const e of live) if (e.id > replayedUpTo) send(e);
       }
-      const unsubscribe = app.ctx.events.activity.subscribe(send);
       const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
       const end = () => res.end();
       streams.add(end);

@@ -23,6 +23,7 @@ export const watchRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       await getNamespaceRow(app.ctx.db.db, req.params.ns);
+      await app.ctx.events.start(); // follows the outbox before the stream opens: nothing after it is missed
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {

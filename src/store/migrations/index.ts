@@ -1,6 +1,7 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { m001Initial } from './001-initial.js';
 import { m005Sessions } from './005-sessions.js';
+import { m008Outbox } from './008-outbox.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -13,6 +14,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
           up: (db: Kysely<any>) => m001Initial(db, dialect),
         },
         '005-sessions': { up: (db: Kysely<any>) => m005Sessions(db) },
+        '008-outbox': { up: (db: Kysely<any>) => m008Outbox(db, dialect) },
       };
     },
   };
