@@ -50,6 +50,10 @@ export const settingsSchema = z
     sync_lock_timeout: intish(0, 3600).default(30),
     database_pool_size: intish(1, 1000).default(10),
     database_acquire_timeout: intish(1, 3600).default(10),
+    amqp_url: z.string().regex(/^amqps?:\/\//, "must start with 'amqp://' or 'amqps://'").optional(),
+    amqp_exchange: z.string().regex(/^[A-Za-z0-9._:-]{1,255}$/).default('syncline.events'),
+    amqp_queue: z.string().regex(/^[A-Za-z0-9._:-]{1,250}$/).default('syncline.events.v1'),
+    events_retention_days: intish(1, 3650).default(7),
   })
   .strict();
 

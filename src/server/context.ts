@@ -4,6 +4,7 @@ import type { ResolvedSettings } from '../config/load.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { DatabaseHandle } from '../store/db.js';
 import type { EventHub } from '../events/hub.js';
+import type { OutboxRelay } from '../events/relay.js';
 
 /** Everything routes need, built once by the entry point (or a test) and shared. */
 export interface AppContext {
@@ -11,6 +12,8 @@ export interface AppContext {
   db: DatabaseHandle;
   box: SecretBox;
   events: EventHub;
+  /** The outbox relay, when this process runs one (`syncline serve`). */
+  relay?: OutboxRelay;
 }
 
 declare module 'fastify' {

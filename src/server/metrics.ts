@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { outboxPending } from '../store/outbox.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,6 +26,26 @@ export const metricsPlugin = fp(
       help: 'HTTP requests by route and status',
       labelNames: ['method', 'route', 'status'] as const,
       registers: [registry],
+    });
+    // Events waiting in the outbox (grows while a broker is down) and the age of the oldest.
+    let pending: Promise<{ count: number; oldest: string | null }> | null = null;
+    const readPending = () => (pending ??= outboxPending(app.ctx.db.db).finally(() => setImmediate(() => (pending = null))));
+    new Gauge({
+      name: 'syncline_outbox_pending',
+      help: 'Events in the outbox not yet published',
+      registers: [registry],
+      async collect() {
+        this.set((await readPending().catch(() => ({ count: 0 }))).count);
+      },
+    });
+    new Gauge({
+      name: 'syncline_outbox_oldest_pending_seconds',
+      help: 'Age of the oldest unpublished outbox event (0 when none)',
+      registers: [registry],
+      async collect() {
+        const { oldest } = await readPending().catch(() => ({ oldest: null }));
+        this.set(oldest ? Math.max(0, (Date.now() - Date.parse(oldest)) / 1000) : 0);
+      },
     });
     app.decorate('metrics', registry);
     app.addHook('onResponse', async (req, reply) => {

@@ -4,6 +4,7 @@ import { buildApp } from './app.js';
 import { openContext } from './runtime.js';
 import { recordMirrorsOnDisk } from '../mirror/sync.js';
 import { startMirrorScheduler } from '../mirror/scheduler.js';
+import { createRelay } from '../events/relay.js';
 
 /**
  * The listening entry point: open the store (migrating), build the app, listen, start
@@ -41,6 +42,10 @@ export async function startServer(settings: ResolvedSettings): Promise<FastifyIn
   await app.listen({ port: settings.port, host: settings.host });
   await recordMirrorsOnDisk(ctx);
   stops.push(startMirrorScheduler(ctx, app.log));
+  const relay = createRelay(ctx, app.log);
+  ctx.relay = relay;
+  relay.start();
+  stops.push(() => relay.stop());
   app.log.info(
     { port: settings.port, data_dir: settings.data_dir, database: settings.database_url.startsWith('sqlite:') ? 'sqlite' : 'postgres' },
     'syncline listening',
