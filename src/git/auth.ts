@@ -62,7 +62,9 @@ export function httpOrigin(url: string): string | null {
   } catch {
     return null;
   }
-  return `${parsed.protocol}//${parsed.host}/`;
+  const port = parsed.port || (parsed.protocol === 'https:' ? '443' : '80');
+  // The exact origin, port spelled out: the header never applies to another port or scheme.
+  return `${parsed.protocol}//${parsed.hostname}:${port}/`;
 }
 
 /** Config entries that authenticate git to `url`; empty when there is nothing to send. */

@@ -6,6 +6,7 @@
 import { BadRequestError, SynclineError, UpstreamError } from '../errors.js';
 import { redact } from '../security/redact.js';
 import { GitError } from './git-error.js';
+import { isRedirectFailure, redirectTarget, type RemotePin } from './remote.js';
 
 export type GitFailureCode = 'auth_failed' | 'repo_not_found' | 'fetch_failed';
 
@@ -64,4 +65,20 @@ export function toFetchError(err: unknown, sourceName: string): unknown {
 export function throwFetchError(err: unknown, sourceName: string): never {
   const mapped = toFetchError(err, sourceName);
   throw mapped instanceof SynclineError || mapped instanceof Error ? mapped : new Error(String(mapped));
+}
+
+/**
+ * Like throwFetchError, for a network call to `remote`: a refused redirect becomes
+ * `fetch_failed` naming the host it pointed to (found by one credential-less probe).
+ */
+export async function throwNetworkError(err: unknown, remote: { name: string; url: string; pin?: RemotePin | null }): Promise<never> {
+  if (err instanceof GitError && err.reason === 'exit' && isRedirectFailure(err.stderr)) {
+    const target = await redirectTarget(remote.url, remote.pin);
+    throw new UpstreamError(
+      'fetch_failed',
+      `Fetching source '${remote.name}' failed: the server redirected${target ? ` to ${target}` : ''}; redirects are not followed (point the source at the final URL)`,
+      { source: remote.name, reason: 'redirect', ...(target ? { redirect_host: target } : {}) },
+    );
+  }
+  throwFetchError(err, remote.name);
 }

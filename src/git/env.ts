@@ -7,6 +7,7 @@ import { lstatSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authConfig, type GitAuth, type GitConfigEntry } from './auth.js';
+import { pinnedRemoteConfig, type RemotePin } from './remote.js';
 
 let gitHome: string | undefined;
 
@@ -54,12 +55,16 @@ const BASE_CONFIG: GitConfigEntry[] = [
   { key: 'core.hooksPath', value: '/dev/null' },
   // Sources are untrusted; never recurse into submodules they declare.
   { key: 'fetch.recurseSubmodules', value: 'false' },
+  // A redirect could take the request (and the credential header) to a host nobody checked.
+  { key: 'http.followRedirects', value: 'false' },
 ];
 
 export interface GitEnvOptions {
   /** Remote URL the credentials belong to; the auth header is scoped to its origin. */
   url?: string;
   auth?: GitAuth;
+  /** The address the outbound guard checked for `url`'s host: git connects there and nowhere else. */
+  pin?: RemotePin | null;
   /** Extra config entries for this call (passed the same env-only way). */
   config?: GitConfigEntry[];
   /** Extra variables (e.g. GIT_SSH_COMMAND, GIT_LITERAL_PATHSPECS); cannot override the basics. */
@@ -67,7 +72,8 @@ export interface GitEnvOptions {
 }
 
 export function buildGitEnv(opts: GitEnvOptions = {}): NodeJS.ProcessEnv {
-  const config = [...BASE_CONFIG, ...(opts.config ?? []), ...authConfig(opts.url, opts.auth)];
+  const pinned = opts.url ? pinnedRemoteConfig(opts.url, opts.pin) : { config: [], env: {} };
+  const config = [...BASE_CONFIG, ...(opts.config ?? []), ...pinned.config, ...authConfig(opts.url, opts.auth)];
   const env: NodeJS.ProcessEnv = {
     ...opts.env,
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
@@ -80,7 +86,7 @@ export function buildGitEnv(opts: GitEnvOptions = {}): NodeJS.ProcessEnv {
     GIT_ASKPASS: '',
     SSH_ASKPASS: '',
     // ssh must fail instead of prompting for a passphrase or host key confirmation.
-    GIT_SSH_COMMAND: opts.env?.GIT_SSH_COMMAND ?? 'ssh -o BatchMode=yes',
+    GIT_SSH_COMMAND: pinned.env.GIT_SSH_COMMAND ?? opts.env?.GIT_SSH_COMMAND ?? 'ssh -o BatchMode=yes',
     // Only ordinary transports; `ext::` and friends could run commands.
     GIT_ALLOW_PROTOCOL: 'http:https:ssh:git:file',
     GIT_CONFIG_COUNT: String(config.length),

@@ -14,8 +14,9 @@ import { join, resolve } from 'node:path';
 import { SOURCE_NAME_RE } from '../contracts/common.js';
 import { BadRequestError } from '../errors.js';
 import { assertSafeRemoteUrl, type GitAuth } from './auth.js';
-import { throwFetchError } from './classify.js';
+import { throwNetworkError } from './classify.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import type { RemotePin } from './remote.js';
 import { runGit, type GitTimeouts } from './runner.js';
 
 export interface MirrorSource {
@@ -23,6 +24,12 @@ export interface MirrorSource {
   name: string;
   url: string;
   auth?: GitAuth;
+  /**
+   * The address the outbound guard checked for this URL's host just now (see
+   * security/url-guard `checkOutbound`); git connects only there. Callers in the server always
+   * pass it (sync/remote.ts); null/absent means "no name to pin" (file://, IP literal, allow-listed).
+   */
+  pin?: RemotePin | null;
 }
 
 export interface MirrorOptions {
@@ -163,11 +170,12 @@ async function cloneInto(source: MirrorSource, dir: string, opts: MirrorOptions)
         cwd: opts.mirrorsDir,
         url: source.url,
         auth: source.auth,
+        pin: source.pin,
         ...opts.timeouts,
         signal: opts.signal,
       });
     } catch (err) {
-      throwFetchError(err, source.name);
+      await throwNetworkError(err, source);
     }
     // clone --bare maps heads and tags but records no refspec; make later fetches explicit.
     await git(tmp, ['config', '--replace-all', 'remote.origin.fetch', MIRROR_REFSPECS[0]]);
@@ -200,11 +208,11 @@ async function fetchInto(source: MirrorSource, dir: string, opts: MirrorOptions)
     // Explicit refspecs on the command line win over whatever the config says.
     await runGit(
       ['fetch', '--prune', '--no-tags', '--no-write-fetch-head', '--progress', 'origin', ...MIRROR_REFSPECS],
-      { cwd: dir, url: source.url, auth: source.auth, ...opts.timeouts, signal: opts.signal },
+      { cwd: dir, url: source.url, auth: source.auth, pin: source.pin, ...opts.timeouts, signal: opts.signal },
     );
   } catch (err) {
     // Refs are only updated after the pack arrived complete: the mirror is still the old one.
-    throwFetchError(err, source.name);
+    await throwNetworkError(err, source);
   }
   const updated = (await refSnapshot(dir)) !== before;
   // The commit-graph is refreshed by the mirror scheduler (refreshCommitGraph), not here: a
@@ -237,6 +245,7 @@ async function repairHead(source: MirrorSource, dir: string, opts: MirrorOptions
       cwd: dir,
       url: source.url,
       auth: source.auth,
+      pin: source.pin,
       ...opts.timeouts,
     });
     const match = /^ref: (refs\/heads\/\S+)\tHEAD$/m.exec(stdout.toString('utf8'));

@@ -9,7 +9,8 @@
 import { FULL_SHA_RE } from '../contracts/common.js';
 import { BadRequestError } from '../errors.js';
 import { assertSafeRemoteUrl, type GitAuth } from './auth.js';
-import { throwFetchError } from './classify.js';
+import { throwNetworkError } from './classify.js';
+import type { RemotePin } from './remote.js';
 import { runGit, type GitTimeouts } from './runner.js';
 
 const LOCAL: GitTimeouts = { idleMs: 60_000, totalMs: 120_000 };
@@ -183,7 +184,7 @@ export interface RemoteRefs {
 export async function lsRemote(
   url: string,
   auth: GitAuth | undefined,
-  opts: { sourceName?: string; timeouts?: GitTimeouts; signal?: AbortSignal } = {},
+  opts: { sourceName?: string; timeouts?: GitTimeouts; signal?: AbortSignal; pin?: RemotePin | null } = {},
 ): Promise<RemoteRefs> {
   assertSafeRemoteUrl(url);
   let stdout: Buffer;
@@ -191,13 +192,14 @@ export async function lsRemote(
     ({ stdout } = await runGit(['ls-remote', '--symref', '--', url, 'HEAD', 'refs/heads/*', 'refs/tags/*'], {
       url,
       auth,
+      pin: opts.pin,
       idleMs: 60_000,
       totalMs: 120_000,
       ...opts.timeouts,
       signal: opts.signal,
     }));
   } catch (err) {
-    throwFetchError(err, opts.sourceName ?? 'source');
+    return throwNetworkError(err, { name: opts.sourceName ?? 'source', url, pin: opts.pin });
   }
   const out: RemoteRefs = { defaultBranch: null, head: null, branches: {}, tags: {} };
   for (const line of stdout.toString('utf8').split('\n')) {

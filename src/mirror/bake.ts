@@ -4,7 +4,10 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { GitAuth } from '../git/auth.js';
 import { ensureMirror } from '../git/mirror-cache.js';
+import { assertGitVersion } from '../git/version.js';
 import { redact } from '../security/redact.js';
+import type { GuardOptions } from '../security/url-guard.js';
+import { checkRemote } from '../sync/remote.js';
 import { SOURCE_NAME_RE } from '../contracts/common.js';
 
 /**
@@ -90,7 +93,12 @@ export interface BakeResult {
 }
 
 /** Clones (or refreshes) every source into `outDir`; never throws for one repo's failure. */
-export async function bake(sources: BakeSource[], outDir: string, opts: { progress?: BakeProgress; env?: NodeJS.ProcessEnv; concurrency?: number } = {}): Promise<BakeResult[]> {
+export async function bake(
+  sources: BakeSource[],
+  outDir: string,
+  opts: { guard: GuardOptions; progress?: BakeProgress; env?: NodeJS.ProcessEnv; concurrency?: number },
+): Promise<BakeResult[]> {
+  await assertGitVersion();
   await fs.mkdir(outDir, { recursive: true });
   const env = opts.env ?? process.env;
   const results: BakeResult[] = new Array(sources.length);
@@ -105,7 +113,9 @@ export async function bake(sources: BakeSource[], outDir: string, opts: { progre
         void bytesOnDisk(outDir, s.name).then((b) => opts.progress?.bytes(s.name, b));
       }, 500);
       try {
-        const r = await ensureMirror({ name: s.name, url: s.url, auth: authFor(s, env) }, { mirrorsDir: outDir });
+        // Same guard as the server: resolve, check every address, pin git to the checked one.
+        const remote = await checkRemote(s.url, opts.guard);
+        const r = await ensureMirror({ name: s.name, ...remote, auth: authFor(s, env) }, { mirrorsDir: outDir });
         if (!r.headCommit) throw new Error('clone produced no default branch commit');
         results[i] = { name: s.name, ok: true, headCommit: r.headCommit };
       } catch (err) {

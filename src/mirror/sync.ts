@@ -7,7 +7,7 @@ import type { AppContext } from '../server/context.js';
 import { nowIso } from '../store/json.js';
 import { LockTimeoutError, withLock } from '../store/locks.js';
 import { listSourceRows, mirrorSlug, setMirrorState, type SourceRow } from '../store/sources.js';
-import { gitAuthFor } from '../sync/git-auth.js';
+import { connectSource } from '../sync/remote.js';
 import { gitTimeouts } from '../sync/settings.js';
 
 export interface MirrorSyncOutcome {
@@ -48,9 +48,9 @@ export async function syncMirror(ctx: AppContext, row: SourceRow): Promise<Mirro
   try {
     return await withLock(ctx.db, `mirror:${row.name}`, 0, async () => {
       try {
-        const auth = await gitAuthFor(ctx.box, row);
+        const remote = await connectSource(ctx, row);
         const result = await ensureMirror(
-          { name: row.name, url: row.url, auth },
+          { name: row.name, ...remote },
           { mirrorsDir: ctx.settings.mirror_dir, timeouts: gitTimeouts(ctx.settings) },
         );
         if (result.updated && !result.created) await refreshCommitGraph(result.dir);

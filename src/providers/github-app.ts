@@ -24,12 +24,14 @@ export async function githubAppInstallationToken(opts: {
   installationId: string;
   privateKey: string;
   baseUrl: string;
+  /** The guarded fetch (security/outbound-http.ts) every forge call must go through. */
+  fetch?: typeof fetch;
 }): Promise<string> {
   const key = `${opts.baseUrl}|${opts.appId}|${opts.installationId}`;
   const hit = cache.get(key);
   if (hit && hit.expiresAt - 5 * 60_000 > Date.now()) return hit.token;
   try {
-    const octokit = new Octokit({ baseUrl: opts.baseUrl });
+    const octokit = new Octokit({ baseUrl: opts.baseUrl, ...(opts.fetch ? { request: { fetch: opts.fetch } } : {}) });
     const auth = createAppAuth({
       appId: opts.appId,
       privateKey: opts.privateKey,

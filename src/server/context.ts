@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ResolvedSettings } from '../config/load.js';
 import type { SecretBox } from '../security/secret-box.js';
+import type { Resolver } from '../security/url-guard.js';
 import type { DatabaseHandle } from '../store/db.js';
 import type { EventHub } from '../events/hub.js';
 import type { OutboxRelay } from '../events/relay.js';
@@ -14,6 +15,8 @@ export interface AppContext {
   events: EventHub;
   /** The outbox relay, when this process runs one (`syncline serve`). */
   relay?: OutboxRelay;
+  /** DNS resolver for the outbound URL guard; the system resolver when absent (tests inject one). */
+  resolver?: Resolver;
 }
 
 declare module 'fastify' {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { ResolvedSettings } from '../config/load.js';
 import { setGitHome } from '../git/env.js';
+import { assertGitVersion } from '../git/version.js';
 import { SecretBox, loadOrCreateSecretKey } from '../security/secret-box.js';
 import { openDatabase } from '../store/db.js';
 import type { AppContext } from './context.js';
@@ -12,6 +13,8 @@ import { EventHub } from '../events/hub.js';
  * Shared by `syncline serve`, the CLI's local mode and tests.
  */
 export async function openContext(settings: ResolvedSettings, opts: { schema?: string } = {}): Promise<AppContext> {
+  // Refuse to run with a git that cannot be pinned to the checked address (http.curloptResolve).
+  await assertGitVersion();
   fs.mkdirSync(settings.data_dir, { recursive: true, mode: 0o700 });
   fs.mkdirSync(settings.mirror_dir, { recursive: true });
   const gitHome = path.join(settings.data_dir, 'git-home');

@@ -5,7 +5,7 @@ import { SHA_LIKE_RE } from '../contracts/common.js';
 import { BadRequestError } from '../errors.js';
 import type { AppContext } from '../server/context.js';
 import type { SourceRow } from '../store/sources.js';
-import { gitAuthFor } from './git-auth.js';
+import { connectSource } from './remote.js';
 import { gitTimeouts } from './settings.js';
 
 /**
@@ -19,8 +19,8 @@ export async function checkSource(ctx: AppContext, row: SourceRow, ref: string |
       source: row.name,
     });
   }
-  const auth = await gitAuthFor(ctx.box, row);
-  const remote = await lsRemote(row.url, auth, { sourceName: row.name, timeouts: gitTimeouts(ctx.settings) });
+  const conn = await connectSource(ctx, row);
+  const remote = await lsRemote(conn.url, conn.auth, { sourceName: row.name, timeouts: gitTimeouts(ctx.settings), pin: conn.pin });
   const head = remote.defaultBranch && remote.head ? { ref: remote.defaultBranch, commit: remote.head } : null;
   const result: {
     ok: true;
@@ -33,8 +33,10 @@ export async function checkSource(ctx: AppContext, row: SourceRow, ref: string |
     const direct = remote.branches[short] ?? remote.tags[short];
     if (direct) result.ref = { ref, commit: direct };
     else if (SHA_LIKE_RE.test(ref)) {
+      // A second connection: checked (and pinned) again.
+      const again = await connectSource(ctx, row);
       const mirror = await ensureMirror(
-        { name: row.name, url: row.url, auth },
+        { name: row.name, ...again },
         { mirrorsDir: ctx.settings.mirror_dir, timeouts: gitTimeouts(ctx.settings) },
       );
       result.ref = { ref, commit: await resolveRef(mirror.dir, ref, { sourceName: row.name }) };

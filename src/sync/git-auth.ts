@@ -4,7 +4,7 @@ import type { SecretBox } from '../security/secret-box.js';
 import { sourceCredentials, type SourceRow } from '../store/sources.js';
 
 /** Turns a source's stored credentials into what git needs (minting an app token if required). */
-export async function gitAuthFor(box: SecretBox, row: SourceRow): Promise<GitAuth> {
+export async function gitAuthFor(box: SecretBox, row: SourceRow, fetchImpl?: typeof fetch): Promise<GitAuth> {
   const creds = sourceCredentials(box, row);
   const provider = row.provider as 'github' | 'gitlab' | 'gitea' | 'git';
   switch (creds.type) {
@@ -22,6 +22,7 @@ export async function gitAuthFor(box: SecretBox, row: SourceRow): Promise<GitAut
         installationId: creds.installation_id ?? '',
         privateKey: creds.secrets.private_key ?? '',
         baseUrl: githubApiBaseUrl(row.url),
+        ...(fetchImpl ? { fetch: fetchImpl } : {}),
       });
       return { type: 'token', token, provider: 'github' };
     }

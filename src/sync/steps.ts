@@ -18,7 +18,7 @@ import type { AppContext } from '../server/context.js';
 import { getNamespaceRow, type NamespaceRow } from '../store/namespaces.js';
 import { listResources, type LiveResource } from '../store/resources.js';
 import { getSourceRow, setMirrorState, type SourceRow } from '../store/sources.js';
-import { gitAuthFor } from './git-auth.js';
+import { connectSource } from './remote.js';
 import { loadKindRegistry } from './kind-registry.js';
 import { gitTimeouts } from './settings.js';
 
@@ -31,8 +31,8 @@ export interface SyncRun {
   namespace?: NamespaceRow;
   source?: SourceRow;
   ref?: string;
-  auth?: GitAuth;
   // Set by fetchSource:
+  auth?: GitAuth;
   mirrorDir?: string;
   // Set by resolveCommit:
   commit?: string;
@@ -51,7 +51,7 @@ export interface SyncRun {
 
 export type Step = (run: SyncRun) => Promise<void>;
 
-/** Reads the namespace and its source; sets namespace, source, ref, auth. */
+/** Reads the namespace and its source; sets namespace, source, ref. */
 export const loadBinding: Step = async (run) => {
   const db = run.app.db.db;
   run.namespace = await getNamespaceRow(db, run.namespaceName);
@@ -62,7 +62,6 @@ export const loadBinding: Step = async (run) => {
   }
   run.source = await getSourceRow(db, run.namespace.source);
   run.ref = run.requestedRef ?? run.namespace.branch;
-  run.auth = await gitAuthFor(run.app.box, run.source);
 };
 
 /**
@@ -81,8 +80,11 @@ export const fetchSource: Step = async (run) => {
     run.mirrorDir = existing.dir;
     return;
   }
+  // The stored URL is checked again here, at the connection, and git is pinned to the address.
+  const remote = await connectSource(run.app, source);
+  run.auth = remote.auth;
   const mirror = await ensureMirror(
-    { name: source.name, url: source.url, auth: run.auth! },
+    { name: source.name, ...remote },
     { mirrorsDir: run.app.settings.mirror_dir, timeouts: gitTimeouts(run.app.settings) },
   );
   run.mirrorDir = mirror.dir;

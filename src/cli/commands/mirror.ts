@@ -1,6 +1,8 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import { loadSettings } from '../../config/load.js';
 import { bake, readBakeFile, type BakeProgress } from '../../mirror/bake.js';
+import { guardOptions } from '../../sync/remote.js';
 import { CliError } from '../api-client.js';
 import { colour } from '../output.js';
 
@@ -50,7 +52,12 @@ export function registerMirrorCommands(program: Command): void {
     .action(async (opts) => {
       const sources = await readBakeFile(opts.sources);
       const ui = progressFor(sources.map((s) => s.name));
-      const results = await bake(sources, opts.out, { progress: ui.progress, concurrency: Number(opts.concurrency) || 2 });
+      const settings = loadSettings({ overrides: { log_level: 'warn' } });
+      const results = await bake(sources, opts.out, {
+        guard: guardOptions(settings),
+        progress: ui.progress,
+        concurrency: Number(opts.concurrency) || 2,
+      });
       ui.stop();
       const failed = results.filter((r) => !r.ok);
       for (const r of failed) console.error(colour.red(`${r.name}: ${r.error}`));

@@ -14,12 +14,12 @@ import {
   sourcePatchBody,
 } from '../../contracts/sources.js';
 import { checkSource } from '../../sync/check-source.js';
+import { guardOptions } from '../../sync/remote.js';
 
 export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
   const { settings, box } = app.ctx;
   const db = app.ctx.db.db;
-  const guard = (url: string) =>
-    assertOutboundUrlAllowed(url, { allowedHosts: settings.allowed_hosts, allowFileSources: settings.allow_file_sources });
+  const guard = (url: string) => assertOutboundUrlAllowed(url, guardOptions(settings, app.ctx.resolver));
   const view = (row: Parameters<typeof toSource>[0]) => toSource(row, settings.public_url);
   const tags = ['sources'];
   const admin = app.requireRole('admin', { unscoped: true });
@@ -79,7 +79,6 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req) => {
       const row = await getSourceRow(db, req.params.name);
-      await guard(row.url);
       return checkSource(app.ctx, row, req.body?.ref);
     },
   );

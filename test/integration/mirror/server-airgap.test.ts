@@ -135,7 +135,7 @@ for (const dialect of DIALECTS) {
 
       beforeAll(async () => {
         bakeDir = await tempDir('syncline-baked-');
-        const results = await bake([{ name: 'shop', url: server.repoUrl('shop') }], bakeDir);
+        const results = await bake([{ name: 'shop', url: server.repoUrl('shop') }], bakeDir, { guard: { allowedHosts: ['127.0.0.1'], allowFileSources: false } });
         expect(results).toMatchObject([{ name: 'shop', ok: true }]);
         head = await upstreamCommit(shop);
         t = await makeServedApp(dialect, { mirror_dir: bakeDir, mirror_runtime_sync: false });

@@ -72,7 +72,7 @@ describe('syncline mirror bake', () => {
   }
 
   const bakeCli = (file: string, out: string, env: Record<string, string> = {}): Promise<CliResult> =>
-    runCli(['mirror', 'bake', '--sources', file, '--out', out], env);
+    runCli(['mirror', 'bake', '--sources', file, '--out', out], { SYNCLINE_ALLOWED_HOSTS: '127.0.0.1', ...env });
 
   /** The output contains neither the token nor its Basic-header form, in any file or on the terminal. */
   async function expectNoToken(out: string, res: CliResult): Promise<void> {

@@ -78,7 +78,8 @@ describe('auth config', () => {
     const [entry, ...rest] = authConfig('https://github.com/org/repo.git', { type: 'token', token, provider: 'github' });
     expect(rest).toEqual([]);
     const b64 = Buffer.from(`x-access-token:${token}`).toString('base64');
-    expect(entry).toEqual({ key: 'http.https://github.com/.extraHeader', value: `Authorization: Basic ${b64}` });
+    // Scoped to the exact origin, port spelled out: never another port, scheme or host.
+    expect(entry).toEqual({ key: 'http.https://github.com:443/.extraHeader', value: `Authorization: Basic ${b64}` });
     expect(redact(`x ${token} ${b64}`)).not.toContain(token);
     expect(redact(`x ${b64}`)).not.toContain(b64);
   });
@@ -96,6 +97,8 @@ describe('auth config', () => {
 
   it('httpOrigin keeps scheme, host and port only', () => {
     expect(httpOrigin('http://127.0.0.1:8080/a/b.git')).toBe('http://127.0.0.1:8080/');
+    expect(httpOrigin('https://Git.Example.com/a/b.git')).toBe('https://git.example.com:443/');
+    expect(httpOrigin('http://git.example.com/a')).toBe('http://git.example.com:80/');
     expect(httpOrigin('file:///tmp/x')).toBeNull();
   });
 
@@ -126,9 +129,25 @@ describe('buildGitEnv', () => {
     const count = Number(env.GIT_CONFIG_COUNT);
     const keys = Array.from({ length: count }, (_, i) => env[`GIT_CONFIG_KEY_${i}`]);
     expect(keys).toContain('credential.helper');
-    expect(keys).toContain('http.https://h/.extraHeader');
+    expect(keys).toContain('http.https://h:443/.extraHeader');
+    // Redirects are never followed (a 302 must not take the header elsewhere).
+    expect(keys).toContain('http.followRedirects');
+    expect(env[`GIT_CONFIG_VALUE_${keys.indexOf('http.followRedirects')}`]).toBe('false');
     // The raw token is never an env value by itself, only inside the base64 header.
     expect(Object.values(env).some((v) => v?.includes('tok-123456'))).toBe(false);
+  });
+});
+
+describe('pinned remotes', () => {
+  it('pins http(s) with curloptResolve and ssh with HostName, never resolving twice', () => {
+    const env = buildGitEnv({ url: 'https://git.example.com/r.git', pin: { host: 'git.example.com', port: 443, address: '140.82.121.4' } });
+    const keys = Array.from({ length: Number(env.GIT_CONFIG_COUNT) }, (_, i) => env[`GIT_CONFIG_KEY_${i}`]);
+    expect(env[`GIT_CONFIG_VALUE_${keys.indexOf('http.curloptResolve')}`]).toBe('git.example.com:443:140.82.121.4');
+    const v6 = buildGitEnv({ url: 'https://git.example.com/r.git', pin: { host: 'git.example.com', port: 8443, address: '2606:4700::1111' } });
+    expect(Object.values(v6)).toContain('git.example.com:8443:[2606:4700::1111]');
+    const ssh = buildGitEnv({ url: 'git@git.example.com:r.git', pin: { host: 'git.example.com', port: 22, address: '140.82.121.4' } });
+    expect(ssh.GIT_SSH_COMMAND).toBe('ssh -o BatchMode=yes -o HostKeyAlias=git.example.com -o HostName=140.82.121.4');
+    expect(() => buildGitEnv({ url: 'git@x:r', pin: { host: 'x;touch /tmp/p', port: 22, address: '1.1.1.1' } })).toThrow();
   });
 });
 

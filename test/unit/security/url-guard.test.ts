@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BadRequestError } from '../../../src/errors.js';
-import { assertOutboundUrlAllowed, hostAllowListed, isBlockedAddress, parseGitUrl } from '../../../src/security/url-guard.js';
+import { assertOutboundUrlAllowed, checkOutbound, hostAllowListed, isBlockedAddress, parseGitUrl } from '../../../src/security/url-guard.js';
 
 /** A resolver that answers from a table, so these tests never touch DNS. */
 const lookupFrom = (table: Record<string, string[]>) => async (host: string) => {
@@ -28,7 +28,6 @@ describe('parseGitUrl', () => {
     ['github.com:acme/shop.git', 'ssh', 'github.com'],
     ['git@[2001:db8::1]:acme/shop.git', 'ssh', '2001:db8::1'],
     ['https://[2001:db8::1]/shop.git', 'https', '2001:db8::1'],
-    ['HTTPS://GitHub.COM/acme/shop.git', 'https', 'github.com'],
     ['file:///srv/git/shop.git', 'file', ''],
   ])('%s → %s on %j', (url, scheme, host) => {
     expect(parseGitUrl(url)).toEqual({ scheme, host, url });
@@ -46,6 +45,30 @@ describe('parseGitUrl', () => {
     ['-uhttps://github.com/x', 'option injection'],
     ['--upload-pack=touch /tmp/pwned', 'option injection'],
     ['just-a-word', 'no scheme, not scp-style'],
+    // Parser differentials: what WHATWG and libcurl read differently.
+    ['http://public.test\\@127.0.0.1:8080/cfg.git', 'backslash before userinfo (WHATWG: public.test, curl: 127.0.0.1)'],
+    ['http://public.test\\@[::1]:8080/cfg.git', 'backslash before an IPv6 userinfo'],
+    ['https://github.com\\acme/shop.git', 'backslash as a path separator'],
+    ['https://github.com/acme/shop.git ', 'trailing space'],
+    [' https://github.com/acme/shop.git', 'leading space'],
+    ['https://github.com/acme/shop.git\t', 'tab'],
+    ['https://github.com/a\u00a0b', 'non-breaking space'],
+    ['https://github.com/a\u202eb', 'bidi override'],
+    ['https://github.com/a\x7fb', 'DEL'],
+    ['HTTPS://GitHub.COM/acme/shop.git', 'not canonical (case)'],
+    ['https://github.com', 'not canonical (no path)'],
+    ['https://github.com:443/acme/shop.git', 'not canonical (default port)'],
+    ['https://github.com/a/../b.git', 'not canonical (dot segments)'],
+    ['https://0x7f.1/x', 'not canonical (hex IPv4)'],
+    ['https://2130706433/acme/shop.git', 'not canonical (decimal IPv4)'],
+    ['https://gith\u00fcb.com/x', 'not canonical (IDN)'],
+    ['http://user@github.com/x', 'userinfo on http'],
+    ['https::http://127.0.0.1/x.git', 'scheme confusion: transport::address'],
+    ['http::https://github.com/x.git', 'scheme confusion: transport::address'],
+    ['ext::sh -c touch% /tmp/pwned', 'remote helper'],
+    ['https:/github.com/x.git', 'malformed scheme'],
+    ['https:///github.com/x.git', 'malformed scheme, empty host'],
+    ['file://host/srv/x.git', 'file URL with a host'],
   ])('refuses %j (%s) with invalid_url', (url) => {
     expect(() => parseGitUrl(url)).toThrow(expect.objectContaining({ code: 'invalid_url', statusCode: 400 }));
   });
@@ -74,12 +97,32 @@ describe('isBlockedAddress', () => {
     '::ffff:127.0.0.1',
     '::ffff:10.0.0.1',
     '::ffff:7f00:1',
+    // IPv4-compatible (::/96), NAT64 and 6to4 embeddings of private addresses
+    '::127.0.0.1',
+    '::10.0.0.1',
+    '::7f00:1',
+    '64:ff9b::127.0.0.1',
+    '64:ff9b::a9fe:a9fe',
+    '64:ff9b::10.1.2.3',
+    '64:ff9b:1::1',
+    '2002:7f00:1::1',
+    '2002:c0a8:101::',
+    // documentation and reserved ranges
+    '192.0.2.10',
+    '198.51.100.7',
+    '203.0.113.99',
+    '2001:db8::1',
+    '2001:db8:ffff::1',
+    '3fff::1',
+    '198.18.0.1',
+    '192.88.99.1',
+    'fec0::1',
     'not-an-ip',
   ])('blocks %s', (addr) => {
     expect(isBlockedAddress(addr)).toBe(true);
   });
 
-  it.each([PUBLIC, '8.8.8.8', '172.32.0.1', '192.169.0.1', '2606:4700::1111', '::ffff:8.8.8.8'])('allows %s', (addr) => {
+  it.each([PUBLIC, '8.8.8.8', '172.32.0.1', '192.169.0.1', '2606:4700::1111', '::ffff:8.8.8.8', '64:ff9b::8.8.8.8', '2002:808:808::1', '203.0.114.1'])('allows %s', (addr) => {
     expect(isBlockedAddress(addr)).toBe(false);
   });
 });
@@ -149,5 +192,33 @@ describe('assertOutboundUrlAllowed', () => {
     await expect(assertOutboundUrlAllowed('file:///srv/git/shop.git', { allowedHosts: [], allowFileSources: true })).resolves.toMatchObject({
       scheme: 'file',
     });
+  });
+});
+
+describe('checkOutbound (at every connection)', () => {
+  it('returns the checked address to pin, and the port', async () => {
+    const target = await checkOutbound('https://git.example.com/acme/shop.git', {
+      allowedHosts: [],
+      allowFileSources: false,
+      lookup: lookupFrom({ 'git.example.com': [PUBLIC] }),
+    });
+    expect(target).toMatchObject({ host: 'git.example.com', port: 443, address: PUBLIC });
+    expect((await checkOutbound('git@git.example.com:a.git', { allowedHosts: [], allowFileSources: false, lookup: lookupFrom({ 'git.example.com': [PUBLIC] }) })).port).toBe(22);
+  });
+
+  it('a rebinding resolver is caught on the second check', async () => {
+    let calls = 0;
+    const rebinding = async () => (calls++ === 0 ? [PUBLIC] : ['127.0.0.1']);
+    const opts = { allowedHosts: [], allowFileSources: false, lookup: rebinding };
+    await expect(checkOutbound('https://rebind.example/x.git', opts)).resolves.toMatchObject({ address: PUBLIC });
+    await expect(checkOutbound('https://rebind.example/x.git', opts)).rejects.toMatchObject({ code: 'host_not_allowed' });
+  });
+
+  it('an allow-listed IP literal also allows names resolving to it', async () => {
+    const opts = { allowedHosts: ['127.0.0.1'], allowFileSources: false, lookup: lookupFrom({ 'git.test': ['127.0.0.1'] }) };
+    await expect(checkOutbound('http://git.test:8080/x.git', opts)).resolves.toMatchObject({ address: '127.0.0.1', port: 8080 });
+    await expect(
+      checkOutbound('http://git.test:8080/x.git', { ...opts, lookup: lookupFrom({ 'git.test': ['127.0.0.1', '10.0.0.1'] }) }),
+    ).rejects.toMatchObject({ code: 'host_not_allowed' });
   });
 });
