@@ -54,6 +54,13 @@ export const settingsSchema = z
     amqp_exchange: z.string().regex(/^[A-Za-z0-9._:-]{1,255}$/).default('syncline.events'),
     amqp_queue: z.string().regex(/^[A-Za-z0-9._:-]{1,250}$/).default('syncline.events.v1'),
     events_retention_days: intish(1, 3650).default(7),
+    // Issue 8: repository content and mirror clients must not be able to stall the server.
+    max_documents_per_file: intish(1, 1_000_000).default(1000),
+    max_documents: intish(1, 10_000_000).default(20_000),
+    mirror_body_timeout: intish(1, 3600).default(30),
+    mirror_min_body_rate: intish(0, 1024 * 1024 * 1024).default(1024),
+    mirror_max_per_client: intish(1, 256).default(4),
+    mirror_keep_minutes: intish(0, 7 * 24 * 60).default(30),
   })
   .strict();
 

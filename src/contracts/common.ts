@@ -30,3 +30,35 @@ export const kindName = z.string().regex(KIND_NAME_RE, `must match ${KIND_NAME_R
 export const mirrorSlug = z.string().regex(MIRROR_SLUG_RE, `must match ${MIRROR_SLUG_RE.source}`);
 
 export const nsParams = z.object({ ns: namespaceName });
+
+/**
+ * Free-form names people read (token names, user names): no control characters, no bidi
+ * overrides/isolates or other invisible format characters that make a name display as another.
+ */
+export const UNSAFE_NAME_CHARS = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
+export const displayName = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => !UNSAFE_NAME_CHARS.test(s), 'must not contain control characters or bidi/invisible formatting characters');
+
+/**
+ * A branch name as `git check-ref-format --branch` accepts it: no control characters, space,
+ * `~ ^ : ? * [ \`, no `..`, `@{`, `//`, no component starting with `.` or ending with `.lock`,
+ * not ending with `/` or `.`, not `@`, not starting with `-`. At most 255 bytes.
+ */
+export function isValidBranchName(name: string): boolean {
+  if (!name || Buffer.byteLength(name) > 255 || name === '@' || name.startsWith('-') || name.startsWith('/')) return false;
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return false;
+  if (name.includes('..') || name.includes('@{') || name.includes('//')) return false;
+  if (name.endsWith('/') || name.endsWith('.')) return false;
+  return name.split('/').every((part) => part.length > 0 && !part.startsWith('.') && !part.endsWith('.lock'));
+}
+
+/** A branch name `git check-ref-format --branch` accepts. */
+export const branchName = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((s) => isValidBranchName(s), 'must be a valid git branch name (git check-ref-format)');

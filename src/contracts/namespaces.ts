@@ -1,6 +1,6 @@
 /** Namespaces: a dotted name bound to a source, branch and path, holding live resources. */
 import { z } from 'zod';
-import { namespaceName, sourceName } from './common.js';
+import { branchName, namespaceName, sourceName } from './common.js';
 import { deploymentSummary } from './deployments.js';
 
 export const NAMESPACE_STATUSES = ['never_synced', 'synced', 'out_of_sync', 'error'] as const;
@@ -9,7 +9,7 @@ export type NamespaceStatus = (typeof NAMESPACE_STATUSES)[number];
 export const namespacePutBody = z
   .object({
     source: sourceName.nullable().optional(),
-    branch: z.string().min(1).max(255).optional(),
+    branch: branchName.optional(),
     path: z.string().max(1024).optional(),
     auto_sync: z.boolean().optional(),
     prune: z.boolean().optional(),

@@ -1,6 +1,10 @@
 /** Sources: git repositories with credentials (never returned) and mirror settings. */
 import { z } from 'zod';
-import { MIRROR_SLUG_RE, sourceName } from './common.js';
+import { displayName, MIRROR_SLUG_RE, sourceName } from './common.js';
+import { namespacePattern } from './tokens.js';
+
+/** Which namespaces may bind the source (`["shop.*"]`); null/absent: any, bound by unscoped admins only. */
+const bindableBy = z.array(namespacePattern).max(100).nullable();
 
 export const PROVIDERS = ['github', 'gitlab', 'gitea', 'git'] as const;
 export type Provider = (typeof PROVIDERS)[number];
@@ -19,8 +23,8 @@ const PEM_RE = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 /** Credentials as submitted: one shape per auth type, no field that does not apply to it. */
 export const sourceAuthInput = z.discriminatedUnion('type', [
   z.object({ type: z.literal('none') }).strict(),
-  z.object({ type: z.literal('token'), token: secret('token'), username: z.string().min(1).max(200).optional() }).strict(),
-  z.object({ type: z.literal('basic'), username: z.string(required('username')).min(1).max(200), password: secret('password') }).strict(),
+  z.object({ type: z.literal('token'), token: secret('token'), username: displayName(200).optional() }).strict(),
+  z.object({ type: z.literal('basic'), username: displayName(200), password: secret('password') }).strict(),
   z
     .object({
       type: z.literal('github_app'),
@@ -54,6 +58,7 @@ export const sourceCreateBody = z
     auth: sourceAuthInput.optional(),
     mirror: mirrorInput.optional(),
     webhook_secret: secret('webhook_secret').optional(),
+    namespaces: bindableBy.optional(),
   })
   .strict();
 export type SourceCreateBody = z.infer<typeof sourceCreateBody>;
@@ -65,6 +70,7 @@ export const sourcePatchBody = z
     auth: sourceAuthInput.optional(),
     mirror: mirrorInput.partial().strict().optional(),
     webhook_secret: secret('webhook_secret').nullable().optional(),
+    namespaces: bindableBy.optional(),
   })
   .strict();
 export type SourcePatchBody = z.infer<typeof sourcePatchBody>;
@@ -84,6 +90,7 @@ export const source = z.object({
   }),
   webhook_secret_configured: z.boolean(),
   default_branch: z.string().nullable(),
+  namespaces: z.array(z.string()).nullable(),
   created_at: z.string(),
   updated_at: z.string(),
 });

@@ -1,6 +1,6 @@
 /** API tokens (the plain value is shown once, at creation). */
 import { z } from 'zod';
-import { NAMESPACE_PATTERN_RE, ROLES } from './common.js';
+import { displayName, NAMESPACE_PATTERN_RE, ROLES } from './common.js';
 
 export const role = z.enum(ROLES);
 export const namespacePattern = z
@@ -10,7 +10,7 @@ export const namespacePattern = z
 
 export const tokenCreateBody = z
   .object({
-    name: z.string().min(1).max(100),
+    name: displayName(100),
     role,
     namespaces: z.array(namespacePattern).max(100).optional(),
   })

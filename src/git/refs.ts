@@ -34,6 +34,8 @@ export function isValidRefText(ref: string): boolean {
   );
 }
 
+export { isValidBranchName } from '../contracts/common.js';
+
 /** Ref text safe to echo in a message: bounded, printable. */
 function display(ref: string): string {
   const printable = ref.replace(/[^\x20-\x7e]/g, '?');

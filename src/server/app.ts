@@ -9,9 +9,11 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { DestinationStream } from 'pino';
-import { authPlugin } from './auth.js';
+import { authPlugin, ROOT_PRINCIPAL } from './auth.js';
+import { streamsPlugin } from './streams.js';
 import { contextPlugin, type AppContext } from './context.js';
 import { installErrorHandler } from './error-handler.js';
+import { installJsonBodyParser } from './json-body.js';
 import { loggerOptions } from './logger.js';
 import { metricsPlugin } from './metrics.js';
 import { registerApiRoutes } from './routes/index.js';
@@ -57,6 +59,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
+  installJsonBodyParser(app);
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
@@ -64,6 +67,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(contextPlugin, opts.ctx);
   app.addHook('onClose', async () => opts.ctx.events.close());
   await app.register(authPlugin, { adminToken: settings.admin_token, localAdmin: opts.localAdmin });
+  await app.register(streamsPlugin, { fixedIds: [ROOT_PRINCIPAL.id, ...(opts.localAdmin ? [opts.localAdmin.name] : [])] });
   await app.register(metricsPlugin);
   await app.register(fastifySwagger, {
     openapi: {

@@ -8,6 +8,15 @@ import type { AppContext } from './context.js';
 import path from 'node:path';
 import { EventHub } from '../events/hub.js';
 
+/** umask 077: files 0600, directories 0700 (not available in worker threads; then a no-op). */
+export function privateUmask(): void {
+  try {
+    process.umask(0o077);
+  } catch {
+    // Worker threads cannot change the umask; the directories above are still created 0700.
+  }
+}
+
 /**
  * Opens everything the app needs from settings: data dir, secret key, database (migrated).
  * Shared by `syncline serve`, the CLI's local mode and tests.
@@ -15,10 +24,12 @@ import { EventHub } from '../events/hub.js';
 export async function openContext(settings: ResolvedSettings, opts: { schema?: string } = {}): Promise<AppContext> {
   // Refuse to run with a git that cannot be pinned to the checked address (http.curloptResolve).
   await assertGitVersion();
+  // Everything Syncline (and the git it runs) creates is private: database, mirrors, keys.
+  privateUmask();
   fs.mkdirSync(settings.data_dir, { recursive: true, mode: 0o700 });
-  fs.mkdirSync(settings.mirror_dir, { recursive: true });
+  fs.mkdirSync(settings.mirror_dir, { recursive: true, mode: 0o700 });
   const gitHome = path.join(settings.data_dir, 'git-home');
-  fs.mkdirSync(gitHome, { recursive: true });
+  fs.mkdirSync(gitHome, { recursive: true, mode: 0o700 });
   setGitHome(gitHome);
   const box = new SecretBox(loadOrCreateSecretKey(settings.data_dir, settings.secret_key));
   const db = await openDatabase({

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Kysely, Selectable } from 'kysely';
-import { BadRequestError, NotFoundError } from '../errors.js';
+import { BadRequestError, ForbiddenError, NotFoundError } from '../errors.js';
+import { namespaceMatches } from '../security/roles.js';
 import type { DeploymentSummary } from '../contracts/deployments.js';
 import type { Namespace, NamespacePutBody } from '../contracts/namespaces.js';
 import { recordAudit, type Executor } from './audit.js';
@@ -88,21 +89,45 @@ export async function listNamespaces(db: Executor, filter?: (name: string) => bo
   return namespaceViews(db, filter ? rows.filter((r) => filter(r.name)) : rows);
 }
 
+export interface BindOptions {
+  /** The caller is an unscoped admin: it may bind any source to any namespace. */
+  mayBindAnySource: boolean;
+}
+
+/**
+ * Binding a source to a namespace hands that namespace's readers the source's content. A
+ * namespace-scoped admin may only bind sources whose `namespaces` patterns cover the namespace;
+ * sources without patterns are bound by unscoped admins only.
+ */
+function assertMayBind(opts: BindOptions, namespace: string, source: string, patternsJson: string | null): void {
+  if (opts.mayBindAnySource) return;
+  const patterns = patternsJson ? fromJson<string[] | null>(patternsJson, null) : null;
+  if (patterns?.some((p) => namespaceMatches(p, namespace))) return;
+  throw new ForbiddenError(
+    patterns
+      ? `Source '${source}' may only be bound to namespaces matching ${patterns.join(', ')}`
+      : `Source '${source}' lists no namespaces it may be bound to; only an unscoped admin can bind it`,
+    { source, namespace },
+  );
+}
+
 /** Creates or replaces a namespace's binding and policy; live resources and history are kept. */
 export async function putNamespace(
   db: Kysely<Database>,
   name: string,
   body: NamespacePutBody,
   actor: string,
+  opts: BindOptions = { mayBindAnySource: true },
 ): Promise<{ created: boolean }> {
   const nsPath = normaliseNamespacePath(body.path);
   return db.transaction().execute(async (tx) => {
     const source = body.source ?? null;
-    if (source) {
-      const exists = await tx.selectFrom('sources').select('name').where('name', '=', source).executeTakeFirst();
-      if (!exists) throw new BadRequestError('invalid_request', `Source '${source}' does not exist`, { field: 'source' });
-    }
     const before = await tx.selectFrom('namespaces').selectAll().where('name', '=', name).executeTakeFirst();
+    if (source) {
+      const row = await tx.selectFrom('sources').select(['name', 'namespaces']).where('name', '=', source).executeTakeFirst();
+      if (!row) throw new BadRequestError('invalid_request', `Source '${source}' does not exist`, { field: 'source' });
+      if (before?.source !== source) assertMayBind(opts, name, source, row.namespaces);
+    }
     const now = nowIso();
     const values = {
       source,

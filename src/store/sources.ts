@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { AuthType, MirrorAccess, Provider, Source, SourceAuthInput, SourceCreateBody, SourcePatchBody } from '../contracts/sources.js';
+import { parseGitUrl, urlPort } from '../security/url-guard.js';
 import { recordAudit, type Executor } from './audit.js';
 import { fromJson, nowIso } from './json.js';
 import type { Database, SourcesTable } from './types.js';
@@ -63,6 +64,24 @@ function normaliseAuth(auth: SourceAuthInput | undefined): {
   }
 }
 
+/** The namespace patterns allowed to bind a source; null when none were given. */
+export function sourceNamespaces(row: Pick<SourceRow, 'namespaces'>): string[] | null {
+  return row.namespaces ? fromJson<string[] | null>(row.namespaces, null) : null;
+}
+
+/**
+ * `scheme://host:port` of a source URL (ssh and scp-style both count as ssh, port 22 by
+ * default). Credentials belong to an origin: a URL change that changes it drops them.
+ */
+export function urlOrigin(url: string): string {
+  try {
+    const parsed = parseGitUrl(url);
+    return `${parsed.scheme}://${parsed.host}:${urlPort(parsed) ?? ''}`;
+  } catch {
+    return `unparsed:${url}`;
+  }
+}
+
 export function mirrorSlug(row: Pick<SourceRow, 'name' | 'mirror_slug'>): string {
   return row.mirror_slug ?? row.name;
 }
@@ -89,6 +108,7 @@ export function toSource(row: SourceRow, publicUrl: string | undefined): Source 
     },
     webhook_secret_configured: row.webhook_secret !== null,
     default_branch: row.default_branch,
+    namespaces: sourceNamespaces(row),
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -155,6 +175,7 @@ export async function createSource(
     default_branch: null,
     created_at: now,
     updated_at: now,
+    namespaces: input.namespaces ? JSON.stringify(input.namespaces) : null,
   };
   await db.transaction().execute(async (tx) => {
     const existing = await tx.selectFrom('sources').select('name').where('name', '=', input.name).executeTakeFirst();
@@ -178,6 +199,18 @@ export async function updateSource(
     const next: SourceRow = { ...before, updated_at: nowIso() };
     if (patch.url !== undefined) next.url = patch.url;
     if (patch.provider !== undefined) next.provider = patch.provider;
+    if (patch.namespaces !== undefined) next.namespaces = patch.namespaces ? JSON.stringify(patch.namespaces) : null;
+    // Credentials belong to the origin they were given for: a new scheme, host or port without
+    // new credentials in the same request drops them, so they never travel to the new host.
+    const originChanged = patch.url !== undefined && urlOrigin(patch.url) !== urlOrigin(before.url);
+    const credentialsDropped = originChanged && patch.auth === undefined && before.auth_type !== 'none';
+    if (credentialsDropped) {
+      next.auth_type = 'none';
+      next.auth_username = null;
+      next.auth_app_id = null;
+      next.auth_installation_id = null;
+      next.auth_secret = null;
+    }
     if (patch.auth !== undefined) {
       const auth = normaliseAuth(patch.auth);
       next.auth_type = auth.type;
@@ -206,7 +239,10 @@ export async function updateSource(
       details: {
         before: auditShape(before),
         after: auditShape(next),
-        credentials_changed: patch.auth !== undefined,
+        credentials_changed: patch.auth !== undefined || credentialsDropped,
+        origin_changed: originChanged,
+        credentials_dropped: credentialsDropped,
+        namespaces: sourceNamespaces(next),
         webhook_secret_changed: patch.webhook_secret !== undefined,
       },
     });

@@ -36,6 +36,8 @@ export interface SourcesTable {
   default_branch: string | null;
   created_at: string;
   updated_at: string;
+  /** JSON array of namespace patterns allowed to bind this source; null = unscoped admins only. */
+  namespaces: string | null;
 }
 
 export interface KindsTable {

@@ -18,6 +18,7 @@ import type { AppContext } from '../server/context.js';
 import { getNamespaceRow, type NamespaceRow } from '../store/namespaces.js';
 import { listResources, type LiveResource } from '../store/resources.js';
 import { getSourceRow, setMirrorState, type SourceRow } from '../store/sources.js';
+import { assertFileDocumentCap, assertNamespaceDocumentCap } from './document-caps.js';
 import { connectSource } from './remote.js';
 import { loadKindRegistry } from './kind-registry.js';
 import { gitTimeouts } from './settings.js';
@@ -166,11 +167,14 @@ export async function listSpecEntries(run: SyncRun): Promise<TreeEntry[]> {
 
 /** Parses and validates every document against the server's kinds; sets parsed. */
 export const parseSpecs: Step = async (run) => {
+  const s = run.app.settings;
+  for (const f of run.files!) if (f.content !== undefined) assertFileDocumentCap(f.path, f.content, s.max_documents_per_file);
   run.parsed = parseSpecFiles(run.files!, {
     registry: run.registry!,
     singleFile: run.singleFile ?? false,
     cache: parseCacheFor(run.app),
   });
+  assertNamespaceDocumentCap(run.namespaceName, run.parsed.documents.length + run.parsed.invalid.length, s.max_documents);
 };
 
 /** Plans desired (git) against live state; sets live, plan. */

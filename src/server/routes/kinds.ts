@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ConflictError, NotFoundError } from '../../errors.js';
 import { BUILTIN_KINDS, validateKindDefinition } from '../../specs/kinds.js';
+import { assertSafePatterns } from '../../specs/safe-patterns.js';
 import { listKindRows, putKind, toKind } from '../../store/kinds.js';
 import { errorBody, errorResponses } from '../../contracts/errors.js';
 import { kind, kindList, kindParams, kindPutBody } from '../../contracts/kinds.js';
@@ -23,6 +24,8 @@ export const kindRoutes: FastifyPluginAsyncZod = async (app) => {
       const def = { name, schema: req.body.schema, equivalents: req.body.equivalents ?? {} };
       // Compiles the schema (strict Ajv) so a bad one is refused before it is stored.
       validateKindDefinition(def);
+      // Patterns run on every document on the event loop: refuse catastrophic ones.
+      assertSafePatterns(def.schema);
       const { row } = await putKind(db, def, req.principal!.name);
       return toKind(row, false);
     },

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { deleteNamespace, getNamespace, listNamespaces, putNamespace } from '../../store/namespaces.js';
+import { isUnscoped } from '../../security/roles.js';
 import { canSee } from '../auth.js';
 import { errorResponses } from '../../contracts/errors.js';
 import { namespace, namespaceList, namespaceParams, namespacePutBody } from '../../contracts/namespaces.js';
@@ -17,7 +18,9 @@ export const namespaceRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: { tags, params: namespaceParams, body: namespacePutBody, response: { 200: namespace, ...errorResponses } },
     },
     async (req) => {
-      await putNamespace(db, req.params.ns, req.body, req.principal!.name);
+      await putNamespace(db, req.params.ns, req.body, req.principal!.name, {
+        mayBindAnySource: isUnscoped(req.principal!.namespaces),
+      });
       return getNamespace(db, req.params.ns);
     },
   );

@@ -40,18 +40,13 @@ export const watchRoutes: FastifyPluginAsyncZod = async (app) => {
         res.write(`id: ${seq}\nevent: resource\ndata: ${JSON.stringify(e)}\n\n`);
       });
       const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
-      const end = () => res.end();
-      streams.add(end);
+      // Ends on shutdown and within a second of the token being revoked.
+      const untrack = app.streams.track(req.principal!, () => res.end());
       res.on('close', () => {
         clearInterval(heartbeat);
         unsubscribe();
-        streams.delete(end);
+        untrack();
       });
     },
   );
-  // Graceful shutdown waits for open connections: end the streams first (clients reconnect).
-  const streams = new Set<() => void>();
-  app.addHook('preClose', async () => {
-    for (const end of streams) end();
-  });
 };

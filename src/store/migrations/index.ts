@@ -2,6 +2,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { m001Initial } from './001-initial.js';
 import { m005Sessions } from './005-sessions.js';
 import { m008Outbox } from './008-outbox.js';
+import { m003SourceNamespaces } from './003-source-namespaces.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -15,6 +16,9 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         },
         '005-sessions': { up: (db: Kysely<any>) => m005Sessions(db) },
         '008-outbox': { up: (db: Kysely<any>) => m008Outbox(db, dialect) },
+        '003-source-namespaces': {
+          up: (db: Kysely<any>) => m003SourceNamespaces(db),
+        },
       };
     },
   };
