@@ -126,7 +126,7 @@ for (const dialect of DIALECTS) {
       const url = dialect === 'postgres' ? testPgUrl() : `sqlite:${path.join(dataDir, 'syncline.db')}`;
       const results = await migrateTogether(3, url, schema);
       expect(results.filter((r) => !r.ok)).toEqual([]);
-      const all = Object.keys(await migrationProvider('sqlite').getMigrations());
+      const all = Object.keys(await migrationProvider('sqlite').getMigrations()).sort();
       expect(results.map((r) => r.applied).sort()).toEqual([[], [], all]);
     });
 

@@ -170,7 +170,8 @@ for (const dialect of DIALECTS) {
 
     beforeAll(async () => {
       t = await makeTestApp(dialect, { settings: { allowed_hosts: ['git.example.com', 'git.invalid'] } });
-      await createSource(t, { name: 'shop', url: 'https://git.example.com/acme/shop.git' });
+      // shop.* admins may bind `shop` (its namespaces patterns cover them); see sources.test for the 403.
+      await createSource(t, { name: 'shop', url: 'https://git.example.com/acme/shop.git', namespaces: ['shop.*'] });
       await createSource(t, { name: 'nowhere', url: 'https://git.invalid/acme/shop.git' });
       await putNamespace(t, 'shop.prod', { source: 'shop' });
       await putNamespace(t, 'billing.prod', { source: 'shop' });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTestApp, type TestApp } from '../../helpers/app.js';
+import { ADMIN_TOKEN, makeTestApp, type TestApp } from '../../helpers/app.js';
 import { DIALECTS } from '../../helpers/db.js';
 import { auditEvents, createSource, expectError, expectNothingWritten, putNamespace, REPO_URL, TEST_ALLOWED_HOSTS } from './support.js';
 
@@ -32,6 +32,7 @@ for (const dialect of DIALECTS) {
           mirror: { enabled: false, access: 'token', slug: 'shop', url: null, status: 'disabled' },
           webhook_secret_configured: false,
           default_branch: null,
+          namespaces: null,
           created_at: expect.any(String),
           updated_at: expect.any(String),
         });
@@ -163,16 +164,36 @@ for (const dialect of DIALECTS) {
     describe('PATCH', () => {
       it('changes only the given fields and records before/after in the audit', async () => {
         await createSource(t, { name: 'patchme', url: REPO_URL, auth: { type: 'token', token: 'tok-plantedvalue' } });
-        const res = await patch('patchme', { url: 'https://gitlab.com/acme/shop.git', provider: 'gitlab' });
+        // Same origin (scheme, host, port): the credentials stay.
+        const res = await patch('patchme', { url: 'https://github.com/acme/other.git', provider: 'gitlab' });
         expect(res.statusCode, res.body).toBe(200);
-        expect(res.json()).toMatchObject({ name: 'patchme', url: 'https://gitlab.com/acme/shop.git', provider: 'gitlab', auth: { type: 'token', configured: true } });
-        expect((await get('patchme')).json().url).toBe('https://gitlab.com/acme/shop.git');
+        expect(res.json()).toMatchObject({ name: 'patchme', url: 'https://github.com/acme/other.git', provider: 'gitlab', auth: { type: 'token', configured: true } });
+        expect((await get('patchme')).json().url).toBe('https://github.com/acme/other.git');
         const [event] = await auditEvents(t, '?limit=1');
         expect(event).toMatchObject({
           action: 'source.update',
           target: 'source/patchme',
-          details: { before: { url: REPO_URL }, after: { url: 'https://gitlab.com/acme/shop.git' }, credentials_changed: false },
+          details: { before: { url: REPO_URL }, after: { url: 'https://github.com/acme/other.git' }, credentials_changed: false, credentials_dropped: false },
         });
+      });
+
+      it('a PATCH that moves the URL to another origin drops the stored credentials (audited) unless it supplies new ones', async () => {
+        await createSource(t, { name: 'moved', url: REPO_URL, auth: { type: 'token', token: 'tok-plantedvalue' } });
+        for (const url of ['https://gitlab.com/acme/shop.git', 'http://gitlab.com/acme/shop.git', 'https://gitlab.com:8443/acme/shop.git', 'git@gitlab.com:acme/shop.git']) {
+          expect((await patch('moved', { auth: { type: 'token', token: 'tok-plantedvalue' }, url: REPO_URL })).statusCode).toBe(200);
+          const res = await patch('moved', { url });
+          expect(res.statusCode, res.body).toBe(200);
+          expect(res.json().auth, url).toEqual({ type: 'none', configured: false, username: null });
+          const row = await t.ctx.db.db.selectFrom('sources').selectAll().where('name', '=', 'moved').executeTakeFirstOrThrow();
+          expect(row.auth_secret).toBeNull();
+          const [event] = await auditEvents(t, '?limit=1');
+          expect(event.details).toMatchObject({ origin_changed: true, credentials_dropped: true, credentials_changed: true });
+        }
+        // New credentials in the same request are kept.
+        const both = await patch('moved', { url: REPO_URL, auth: { type: 'token', token: 'tok-newvalue-1234' } });
+        expect(both.json().auth).toMatchObject({ type: 'token', configured: true });
+        const [event] = await auditEvents(t, '?limit=1');
+        expect(event.details).toMatchObject({ origin_changed: true, credentials_dropped: false, credentials_changed: true });
       });
 
       it('replaces credentials and clears the webhook secret', async () => {
@@ -186,6 +207,29 @@ for (const dialect of DIALECTS) {
         const row = await t.ctx.db.db.selectFrom('sources').selectAll().where('name', '=', 'rotate').executeTakeFirstOrThrow();
         expect(row.auth_secret).toBeNull();
         expect(row.webhook_secret).toBeNull();
+      });
+
+      it('a namespace-scoped admin binds only sources whose namespaces patterns cover the namespace (403 otherwise)', async () => {
+        await createSource(t, { name: 'infra-private', url: 'https://github.com/acme/infra.git' });
+        await createSource(t, { name: 'shop-shared', url: 'https://github.com/acme/shop-cfg.git', namespaces: ['shop.*'] });
+        const shopAdmin = await t.token('admin', ['shop.*']);
+        const put = (ns: string, body: Record<string, unknown>, token = shopAdmin) =>
+          t.app.inject({ method: 'PUT', url: `/api/v1/namespaces/${ns}`, headers: t.auth(token), payload: body });
+        // The attack from the report: a shop.* admin binding infra's private source to read it.
+        const stolen = await expectNothingWritten(t, { method: 'PUT', url: '/api/v1/namespaces/shop.steal', headers: t.auth(shopAdmin), payload: { source: 'infra-private', path: 'x' } });
+        expectError(stolen, 403, 'forbidden');
+        // Re-pointing an existing shop namespace at it is refused the same way.
+        expect((await put('shop.ok', { source: 'shop-shared', path: 'x' })).statusCode).toBe(200);
+        expectError(await put('shop.ok', { source: 'infra-private', path: 'x' }), 403, 'forbidden');
+        // A source whose patterns do not cover the namespace: 403; covering: fine; unscoped admin: anything.
+        await createSource(t, { name: 'billing-only', url: 'https://github.com/acme/billing.git', namespaces: ['billing.*'] });
+        expectError(await put('shop.b', { source: 'billing-only', path: 'x' }), 403, 'forbidden');
+        expect((await put('shop.infra', { source: 'infra-private', path: 'x' }, ADMIN_TOKEN)).statusCode).toBe(200);
+        // Editing a namespace's other fields keeps a binding an unscoped admin made.
+        expect((await put('shop.infra', { source: 'infra-private', path: 'y' })).statusCode).toBe(200);
+        expect((await get('shop-shared')).json().namespaces).toEqual(['shop.*']);
+        const cleared = await patch('shop-shared', { namespaces: null });
+        expect(cleared.json().namespaces).toBeNull();
       });
 
       it('turns the mirror on (pending) and off', async () => {

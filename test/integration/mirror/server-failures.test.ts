@@ -129,9 +129,10 @@ for (const dialect of DIALECTS) {
       expect(await getMirror(t, 'vault')).toMatchObject({ present: true, head_commit: goodHead, last_sync_error: error });
       expect(await servedHead('while-dead')).toBe(goodHead);
 
-      // Back elsewhere: the source follows and the mirror catches up.
+      // Back elsewhere (another port: another origin, so the token is given again — a URL change
+      // alone would drop it): the source follows and the mirror catches up.
       server = await serveGitHttp(root, { token: PLANTED });
-      const patched = await api(t, 'PATCH', '/sources/vault', { url: server.repoUrl('vault') });
+      const patched = await api(t, 'PATCH', '/sources/vault', { url: server.repoUrl('vault'), auth: { type: 'token', token: PLANTED } });
       expect(patched.statusCode, patched.body).toBe(200);
       expect(await syncMirrorsOk(t, { slug: 'vault' })).toEqual({ repos_processed: 1, repos_updated: 1, errors: [], skipped: [] });
       expect(await getMirror(t, 'vault')).toMatchObject({ head_commit: next, last_sync_error: null });
