@@ -160,6 +160,9 @@ export function parseGitUrl(raw: string): ParsedGitUrl {
   // One reading only: the WHATWG serialisation must give back exactly what was written, so git,
   // libcurl and this guard cannot disagree about the host (case, dots, percent-escapes, IDNA…).
   if (parsed.href !== url) {
+    // A disguised address (`2130706433`, `[::ffff:127.0.0.1]`) is answered for what it is.
+    const canonicalHost = parsed.hostname.replace(/^\[|\]$/g, '');
+    if (net.isIP(canonicalHost) && isBlockedAddress(canonicalHost)) throw notAllowed(canonicalHost, canonicalHost);
     throw new BadRequestError('invalid_url', `Source URL is not in canonical form; write it as ${parsed.href.slice(0, 300)}`, {
       url: raw.slice(0, 200),
       canonical: parsed.href.slice(0, 300),

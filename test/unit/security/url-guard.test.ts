@@ -59,8 +59,8 @@ describe('parseGitUrl', () => {
     ['https://github.com', 'not canonical (no path)'],
     ['https://github.com:443/acme/shop.git', 'not canonical (default port)'],
     ['https://github.com/a/../b.git', 'not canonical (dot segments)'],
-    ['https://0x7f.1/x', 'not canonical (hex IPv4)'],
-    ['https://2130706433/acme/shop.git', 'not canonical (decimal IPv4)'],
+    ['https://0x8.8.8.8/x', 'not canonical (hex IPv4)'],
+    ['https://134744072/acme/shop.git', 'not canonical (decimal IPv4)'],
     ['https://gith\u00fcb.com/x', 'not canonical (IDN)'],
     ['http://user@github.com/x', 'userinfo on http'],
     ['https::http://127.0.0.1/x.git', 'scheme confusion: transport::address'],
@@ -72,6 +72,15 @@ describe('parseGitUrl', () => {
   ])('refuses %j (%s) with invalid_url', (url) => {
     expect(() => parseGitUrl(url)).toThrow(expect.objectContaining({ code: 'invalid_url', statusCode: 400 }));
   });
+});
+
+describe('disguised blocked addresses', () => {
+  it.each(['https://0x7f.1/x', 'https://2130706433/acme/shop.git', 'https://[::ffff:127.0.0.1]/x', 'http://0177.0.0.1/x'])(
+    '%s is host_not_allowed (judged as the address it canonicalises to)',
+    (url) => {
+      expect(() => parseGitUrl(url)).toThrow(expect.objectContaining({ code: 'host_not_allowed' }));
+    },
+  );
 });
 
 describe('isBlockedAddress', () => {
