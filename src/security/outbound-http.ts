@@ -111,12 +111,17 @@ export function guardedFetch(guard: GuardOptions, opts: GuardedFetchOptions = {}
   const agents = opts.agents ?? createGuardedAgents(guard);
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const impl = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const request = new Request(input, init);
     const raw = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     if (FORBIDDEN_URL_CHARS.test(raw)) throw new BadRequestError('invalid_url', 'Outbound URL contains whitespace, control characters or backslashes');
-    const url = new URL(request.url);
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new BadRequestError('invalid_url', 'Outbound URL is not a valid URL');
+    }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new BadRequestError('invalid_url', `Outbound URL scheme '${url.protocol}' is not allowed`);
     if (url.username || url.password) throw new BadRequestError('invalid_url', 'Outbound URL must not embed credentials');
+    const request = new Request(input, init);
     const body = request.body ? Buffer.from(await request.arrayBuffer()) : undefined;
     const headers: Record<string, string> = {};
     request.headers.forEach((v, k) => (headers[k] = v));
