@@ -46,5 +46,5 @@ export default defineConfig({
     chunkSizeWarningLimit: 600,
     reportCompressedSize: false,
   },
-  server: { proxy: { '/api': 'http://127.0.0.1:8080' } },
+  server: { proxy: { '/api': 'http://127.0.0.1:7420' } },
 });

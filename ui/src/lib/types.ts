@@ -3,13 +3,13 @@
  * nothing of zod or the server ends up in the bundle.
  */
 import type { z } from 'zod';
-import type { auditEvent } from '../../../src/server/schemas/audit.js';
-import type { deployment, plan, resultItem, summary, deploymentSummary } from '../../../src/server/schemas/deployments.js';
-import type { mirror, mirrorSyncSummary } from '../../../src/server/schemas/mirrors.js';
-import type { namespace } from '../../../src/server/schemas/namespaces.js';
-import type { driftReport, resource } from '../../../src/server/schemas/resources.js';
-import type { source, sourceCheckResult, sourceCreateBody, sourcePatchBody } from '../../../src/server/schemas/sources.js';
-import type { tokenCreated, tokenInfo } from '../../../src/server/schemas/tokens.js';
+import type { auditEvent } from '../../../src/contracts/audit.js';
+import type { deployment, driftReport, plan, resultItem, summary, deploymentSummary } from '../../../src/contracts/deployments.js';
+import type { mirror, mirrorSyncSummary } from '../../../src/contracts/mirrors.js';
+import type { namespace } from '../../../src/contracts/namespaces.js';
+import type { resource } from '../../../src/contracts/resources.js';
+import type { source, sourceCheckResult, sourceCreateBody, sourcePatchBody } from '../../../src/contracts/sources.js';
+import type { tokenCreated, tokenInfo } from '../../../src/contracts/tokens.js';
 import type { NamespaceFiles, Whoami } from '../../../src/contracts/web.js';
 
 export type { NamespaceFiles, Whoami };
