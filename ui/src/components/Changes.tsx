@@ -55,7 +55,7 @@ export function ChangesTable({ results, fromLabel, toLabel }: { results: ResultI
     );
   if (rows.length === 0) return null;
   return (
-    <div className="table-scroll">
+    <div className="table-scroll" tabIndex={0}>
       <Table verticalSpacing={4} fz="sm" data-testid="changes-table">
         <Table.Thead>
           <Table.Tr>

@@ -103,7 +103,7 @@ export function SyncDialog({ ns, source, opened, onClose, initialRef, headCommit
   };
 
   return (
-    <Modal opened={opened} onClose={close} title={t(rollback ? 'sync.title_rollback' : 'sync.title', { ns: ns.name })} size="xl" aria-describedby="sync-desc">
+    <Modal closeButtonProps={{ 'aria-label': t('common.close_dialog') }} opened={opened} onClose={close} title={t(rollback ? 'sync.title_rollback' : 'sync.title', { ns: ns.name })} size="xl" aria-describedby="sync-desc">
       <Stack>
         <Text id="sync-desc" size="sm" c="dimmed">
           {t('sync.description', { branch: ns.branch })}

@@ -32,7 +32,7 @@ export function AuditPage() {
           const shown = items.filter((e) => !actor || e.actor.toLowerCase().includes(actor));
           if (shown.length === 0) return <Empty title={t('audit.empty')} />;
           return (
-            <div className="table-scroll">
+            <div className="table-scroll" tabIndex={0}>
               <Table striped verticalSpacing="xs" aria-label={t('audit.title')}>
                 <Table.Thead>
                   <Table.Tr>

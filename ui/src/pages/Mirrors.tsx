@@ -39,7 +39,7 @@ export function MirrorsPage() {
           items.length === 0 ? (
             <Empty title={t('mirrors.empty')}>{t('mirrors.empty_help')}</Empty>
           ) : (
-            <div className="table-scroll">
+            <div className="table-scroll" tabIndex={0}>
               <Table striped verticalSpacing="xs" aria-label={t('mirrors.title')}>
                 <Table.Thead>
                   <Table.Tr>

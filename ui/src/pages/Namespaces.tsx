@@ -87,7 +87,7 @@ export function NamespacesPage() {
             <Empty title={t('namespaces.no_match')}>{t('namespaces.no_match_help')}</Empty>
           ) : (
             <>
-              <div className="table-scroll">
+              <div className="table-scroll" tabIndex={0}>
                 <Table striped highlightOnHover verticalSpacing="xs" aria-label={t('namespaces.title')} data-testid="ns-table">
                   <Table.Thead>
                     <Table.Tr>

@@ -77,7 +77,7 @@ function SourceForm({ source, onClose }: { source?: Source; onClose: () => void 
   const err = save.error instanceof ApiError ? save.error : null;
   const fieldError = (field: string) => (err && String(err.details.field ?? '').startsWith(field) ? err.message : undefined);
   return (
-    <Modal opened onClose={onClose} title={source ? t('sources.edit_title', { name: source.name }) : t('sources.add_title')} size="lg">
+    <Modal closeButtonProps={{ 'aria-label': t('common.close_dialog') }} opened onClose={onClose} title={source ? t('sources.edit_title', { name: source.name }) : t('sources.add_title')} size="lg">
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -168,7 +168,7 @@ export function SourcesPage() {
           items.length === 0 ? (
             <Empty title={t('sources.empty')}>{t('sources.empty_help')}</Empty>
           ) : (
-            <div className="table-scroll">
+            <div className="table-scroll" tabIndex={0}>
               <Table striped verticalSpacing="xs" aria-label={t('sources.title')}>
                 <Table.Thead>
                   <Table.Tr>

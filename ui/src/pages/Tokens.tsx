@@ -22,7 +22,7 @@ function CreateToken({ onClose }: { onClose: () => void }) {
   });
   const err = create.error instanceof ApiError ? create.error : null;
   return (
-    <Modal opened onClose={onClose} title={t('tokens.create_title')}>
+    <Modal closeButtonProps={{ 'aria-label': t('common.close_dialog') }} opened onClose={onClose} title={t('tokens.create_title')}>
       {create.isSuccess ? (
         <Stack>
           <Alert color="yellow" title={t('tokens.shown_once')}>
@@ -89,7 +89,7 @@ export function TokensPage() {
           items.length === 0 ? (
             <Empty title={t('tokens.empty')}>{t('tokens.empty_help')}</Empty>
           ) : (
-            <div className="table-scroll">
+            <div className="table-scroll" tabIndex={0}>
               <Table striped verticalSpacing="xs" aria-label={t('tokens.title')}>
                 <Table.Thead>
                   <Table.Tr>
@@ -129,7 +129,7 @@ export function TokensPage() {
       </QueryView>
       {creating ? <CreateToken onClose={() => setCreating(false)} /> : null}
       {revoking ? (
-        <Modal opened onClose={() => setRevoking(null)} title={t('tokens.revoke_title', { name: revoking.name })}>
+        <Modal closeButtonProps={{ 'aria-label': t('common.close_dialog') }} opened onClose={() => setRevoking(null)} title={t('tokens.revoke_title', { name: revoking.name })}>
           <Stack>
             <Text size="sm">{t('tokens.revoke_help')}</Text>
             {revoke.isError ? <ErrorView error={revoke.error} /> : null}

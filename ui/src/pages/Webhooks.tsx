@@ -17,7 +17,7 @@ function Deliveries() {
   // Failures first.
   const items = [...query.data].sort((a, b) => Number(b.status === 'failed') - Number(a.status === 'failed'));
   return (
-    <div className="table-scroll">
+    <div className="table-scroll" tabIndex={0}>
       <Table striped verticalSpacing="xs" aria-label={t('webhooks.deliveries')}>
         <Table.Thead>
           <Table.Tr>

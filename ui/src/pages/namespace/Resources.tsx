@@ -61,7 +61,7 @@ function ResourceDrawer({ ns, id, onClose }: { ns: string; id: string; onClose: 
   const patchError = patch.error instanceof ApiError ? patch.error : null;
 
   return (
-    <Drawer opened onClose={onClose} position="right" size="xl" title={<Title order={3} size="h4">{id}</Title>} data-testid="resource-drawer">
+    <Drawer closeButtonProps={{ 'aria-label': t('common.close_dialog') }} opened onClose={onClose} position="right" size="xl" title={id} data-testid="resource-drawer">
       <QueryView query={query}>
         {(res) => (
           <Stack>
@@ -181,7 +181,7 @@ export function ResourcesTab() {
           const shown = items.filter((r) => !q || `${r.kind}/${r.name}`.toLowerCase().includes(q));
           if (items.length === 0) return <Empty title={t('resources.empty')}>{t('resources.empty_help')}</Empty>;
           return (
-            <div className="table-scroll">
+            <div className="table-scroll" tabIndex={0}>
               <Table striped highlightOnHover verticalSpacing="xs" aria-label={t('namespace.tab.resources')}>
                 <Table.Thead>
                   <Table.Tr>
