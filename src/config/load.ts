@@ -87,6 +87,7 @@ export function loadSettings(opts: LoadOptions = {}): ResolvedSettings {
   const dataDir = path.resolve(s.data_dir);
   registerSecret(s.admin_token);
   registerSecret(s.secret_key);
+  registerSecret(s.webhook_secret);
   return {
     ...s,
     data_dir: dataDir,

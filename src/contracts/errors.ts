@@ -48,6 +48,10 @@ export const ERROR_CODES = {
   invalid_spec: { retryable: false, description: 'a PATCH would make the resource fail its kind’s schema' },
   field_managed_by_git: { retryable: false, description: 'a PATCH touches a field git manages' },
   sync_in_progress: { retryable: true, description: 'another sync of the namespace held the lock for the whole wait' },
+  // Jobs, webhooks and forge reports
+  job_running: { retryable: true, description: 'the job is running; retry it once it has finished' },
+  job_kind_unknown: { retryable: false, description: 'no handler is registered for the job’s kind (a job listed as failed)' },
+  report_failed: { retryable: false, description: 'the forge refused a check run / commit status (a job listed as failed)' },
   // Capacity and the unexpected
   database_unavailable: { retryable: true, description: 'PostgreSQL: no pooled connection free within the acquire timeout' },
   busy: { retryable: true, description: 'over capacity or shutting down (`Retry-After`, `details.retry_after`)' },

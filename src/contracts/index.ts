@@ -7,6 +7,7 @@ export * from './audit.js';
 export * from './common.js';
 export * from './deployments.js';
 export * from './errors.js';
+export * from './jobs.js';
 export * from './json.js';
 export * from './kinds.js';
 export * from './mirrors.js';

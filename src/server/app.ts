@@ -69,6 +69,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(authPlugin, { adminToken: settings.admin_token, localAdmin: opts.localAdmin });
   await app.register(streamsPlugin, { fixedIds: [ROOT_PRINCIPAL.id, ...(opts.localAdmin ? [opts.localAdmin.name] : [])] });
   await app.register(metricsPlugin);
+  opts.ctx.jobs.registerMetrics(app.metrics);
   await app.register(fastifySwagger, {
     openapi: {
       info: {

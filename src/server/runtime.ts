@@ -7,6 +7,13 @@ import { openDatabase } from '../store/db.js';
 import type { AppContext } from './context.js';
 import path from 'node:path';
 import { EventHub } from '../events/hub.js';
+import { createJobQueue } from '../jobs/drivers.js';
+
+/**
+ * Every job kind's handler, registered once per context. Add yours here (one line per module):
+ * each module exports a `register…Jobs(ctx)` that calls `ctx.jobs.register(kind, handler)`.
+ */
+export function registerJobKinds(_ctx: AppContext): void {}
 
 /** umask 077: files 0600, directories 0700 (not available in worker threads; then a no-op). */
 export function privateUmask(): void {
@@ -38,11 +45,18 @@ export async function openContext(settings: ResolvedSettings, opts: { schema?: s
     acquireTimeoutMs: settings.database_acquire_timeout * 1000,
     ...(opts.schema ? { schema: opts.schema } : {}),
   });
+  let jobs;
   try {
     await db.migrate();
+    jobs = await createJobQueue(db, settings.database_url, {
+      concurrency: settings.job_concurrency,
+      leaseMs: settings.job_lease * 1000,
+    });
   } catch (err) {
     await db.close();
     throw err;
   }
-  return { settings, db, box, events: new EventHub(db) };
+  const ctx: AppContext = { settings, db, box, events: new EventHub(db), jobs };
+  registerJobKinds(ctx);
+  return ctx;
 }

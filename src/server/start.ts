@@ -46,6 +46,8 @@ export async function startServer(settings: ResolvedSettings): Promise<FastifyIn
   ctx.relay = relay;
   relay.start();
   stops.push(() => relay.stop());
+  await ctx.jobs.start(app.log);
+  stops.push(() => ctx.jobs.stop());
   app.log.info(
     { port: settings.port, data_dir: settings.data_dir, database: settings.database_url.startsWith('sqlite:') ? 'sqlite' : 'postgres' },
     'syncline listening',

@@ -60,6 +60,8 @@ export interface NamespacesTable {
   last_deployment_id: string | null;
   created_at: string;
   updated_at: string;
+  /** JSON {by, reason, at, commit} while auto-sync is paused by a rollback; null otherwise. */
+  auto_sync_paused: Generated<string | null>;
 }
 
 export interface ResourcesTable {
@@ -102,6 +104,51 @@ export interface AuditEventsTable {
   details: string;
 }
 
+export interface JobsTable {
+  id: string;
+  kind: string;
+  key: string | null;
+  payload: string;
+  state: string;
+  attempts: number;
+  max_attempts: number;
+  last_error: string | null;
+  run_at: string;
+  locked_by: string | null;
+  locked_at: string | null;
+  delivery: string | null;
+  namespace: string | null;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  provider: string;
+  delivery_id: string;
+  event: string;
+  action: string | null;
+  repository: string | null;
+  status: string;
+  error: string | null;
+  ignored: string | null;
+  payload: string;
+  received_at: string;
+  updated_at: string;
+}
+
+export interface PlansTable {
+  id: string;
+  namespace: string;
+  trigger: string;
+  ref: string;
+  commit: string;
+  pull_request: string | null;
+  body: string;
+  created_at: string;
+}
+
 export interface Database {
   tokens: TokensTable;
   sources: SourcesTable;
@@ -112,6 +159,9 @@ export interface Database {
   audit_events: AuditEventsTable;
   sessions: SessionsTable;
   outbox: OutboxTable;
+  jobs: JobsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  plans: PlansTable;
 }
 
 export interface SessionsTable {

@@ -81,6 +81,7 @@ export async function makeTestApp(dialect: TestDialect, opts: TestAppOptions = {
       return res.json().token as string;
     },
     async close() {
+      await ctx.jobs.stop();
       await app.close();
       await ctx.db.close();
       if (!opts.keepData) {

@@ -25,6 +25,8 @@ export async function dropSchema(schema: string): Promise<void> {
   await client.connect();
   try {
     await client.query(`drop schema if exists "${schema}" cascade`);
+    // graphile-worker's schema for this one (src/jobs/drivers.ts), when jobs were used.
+    await client.query(`drop schema if exists "${schema}_worker" cascade`);
   } finally {
     await client.end();
   }

@@ -12,6 +12,7 @@ import { mirrorRoutes } from './mirrors.js';
 import { sessionRoutes } from './session.js';
 import { fileRoutes } from './files.js';
 import { eventRoutes } from './events.js';
+import { jobRoutes } from './jobs.js';
 
 /** Every resource is its own encapsulated plugin under /api/v1. */
 export const registerApiRoutes: FastifyPluginAsync = async (app) => {
@@ -29,4 +30,5 @@ export const registerApiRoutes: FastifyPluginAsync = async (app) => {
   await app.register(sessionRoutes);
   await app.register(fileRoutes, { prefix: '/namespaces' });
   await app.register(eventRoutes, { prefix: '/events' });
+  await app.register(jobRoutes, { prefix: '/jobs' });
 };

@@ -3,6 +3,7 @@ import { m001Initial } from './001-initial.js';
 import { m005Sessions } from './005-sessions.js';
 import { m008Outbox } from './008-outbox.js';
 import { m003SourceNamespaces } from './003-source-namespaces.js';
+import { m004JobsWebhooks } from './004-jobs-webhooks.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -13,6 +14,9 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
       return {
         '001-initial': {
           up: (db: Kysely<any>) => m001Initial(db, dialect),
+        },
+        '004-jobs-webhooks': {
+          up: (db: Kysely<any>) => m004JobsWebhooks(db, dialect),
         },
         '005-sessions': { up: (db: Kysely<any>) => m005Sessions(db) },
         '008-outbox': { up: (db: Kysely<any>) => m008Outbox(db, dialect) },

@@ -1,0 +1,2 @@
+export * from './queue.js';
+export { createJobQueue, SqliteQueue, PostgresQueue } from './drivers.js';
