@@ -139,6 +139,9 @@ export function backoffMs(attempt: number, baseMs: number, capMs: number, random
 
 type Row = Selectable<JobsTable>;
 
+/** The coalescing index's predicate, verbatim (SQLite matches ON CONFLICT … WHERE textually). */
+const QUEUED_KEY = sql<boolean>`state = 'queued' and key is not null`;
+
 export function toJobView(r: Row): JobView {
   return {
     id: r.id,
@@ -249,7 +252,7 @@ export abstract class BaseQueue implements JobQueue {
       const res = await exec
         .insertInto('jobs')
         .values(row)
-        .onConflict((oc) => oc.column('key').where('state', '=', 'queued').where('key', 'is not', null).doNothing())
+        .onConflict((oc) => oc.column('key').where(QUEUED_KEY).doNothing())
         .returning('id')
         .executeTakeFirst();
       inserted = !!res;

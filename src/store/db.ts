@@ -161,6 +161,9 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
       const migrator = new Migrator({
         db,
         provider: migrationProvider(dialect),
+        // Streams own name prefixes (004-, 005-, …) and land in any order: a database that already
+        // ran 005 must still accept a later-landed 004 (each migration runs once, by name).
+        allowUnorderedMigrations: true,
         ...(migrationTableSchema ? { migrationTableSchema } : {}),
       });
       // On SQLite Kysely neither locks nor uses a transaction, so two processes starting on a fresh

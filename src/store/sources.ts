@@ -176,6 +176,7 @@ export async function createSource(
     created_at: now,
     updated_at: now,
     namespaces: input.namespaces ? JSON.stringify(input.namespaces) : null,
+    api_url: null,
   };
   await db.transaction().execute(async (tx) => {
     const existing = await tx.selectFrom('sources').select('name').where('name', '=', input.name).executeTakeFirst();

@@ -38,6 +38,8 @@ export interface SourcesTable {
   updated_at: string;
   /** JSON array of namespace patterns allowed to bind this source; null = unscoped admins only. */
   namespaces: string | null;
+  /** Forge REST base given explicitly; null = derived from the URL (sourceApiUrl). */
+  api_url: Generated<string | null>;
 }
 
 export interface KindsTable {
@@ -92,6 +94,8 @@ export interface DeploymentsTable {
   finished_at: string | null;
   summary: string;
   results: string;
+  /** sync-from-git's optional `reason`. */
+  reason: Generated<string | null>;
 }
 
 export interface AuditEventsTable {
@@ -133,6 +137,8 @@ export interface WebhookDeliveriesTable {
   status: string;
   error: string | null;
   ignored: string | null;
+  /** JSON array of job ids this delivery queued. */
+  job_ids: Generated<string>;
   payload: string;
   received_at: string;
   updated_at: string;
@@ -149,6 +155,13 @@ export interface PlansTable {
   created_at: string;
 }
 
+export interface SourceHeadsTable {
+  source: string;
+  branch: string;
+  commit: string;
+  updated_at: string;
+}
+
 export interface Database {
   tokens: TokensTable;
   sources: SourcesTable;
@@ -162,6 +175,7 @@ export interface Database {
   jobs: JobsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   plans: PlansTable;
+  source_heads: SourceHeadsTable;
 }
 
 export interface SessionsTable {

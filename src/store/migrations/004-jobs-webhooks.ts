@@ -1,10 +1,11 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Dialect } from './index.js';
 
 /**
  * Issue 9: the durable job queue's record (`jobs`: every job, whatever the driver, so the API can
  * list queued, running, done and failed ones), received webhook deliveries (unique on provider +
- * delivery id: the idempotency key), stored plans (pull-request plans), and the auto-sync pause.
+ * delivery id: the idempotency key), stored plans (pull-request plans), the last handled head per
+ * source branch, and the auto-sync pause.
  */
 export async function m004JobsWebhooks(db: Kysely<any>, _dialect: Dialect): Promise<void> {
   await db.schema
@@ -35,7 +36,7 @@ export async function m004JobsWebhooks(db: Kysely<any>, _dialect: Dialect): Prom
     .on('jobs')
     .column('key')
     .unique()
-    .where((eb: any) => eb.and([eb('state', '=', 'queued'), eb('key', 'is not', null)]))
+    .where(sql<boolean>`state = 'queued' and key is not null`)
     .execute();
 
   await db.schema
@@ -49,6 +50,7 @@ export async function m004JobsWebhooks(db: Kysely<any>, _dialect: Dialect): Prom
     .addColumn('status', 'text', (c) => c.notNull())
     .addColumn('error', 'text')
     .addColumn('ignored', 'text')
+    .addColumn('job_ids', 'text', (c) => c.notNull().defaultTo('[]'))
     .addColumn('payload', 'text', (c) => c.notNull())
     .addColumn('received_at', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'text', (c) => c.notNull())
@@ -69,5 +71,20 @@ export async function m004JobsWebhooks(db: Kysely<any>, _dialect: Dialect): Prom
     .execute();
   await db.schema.createIndex('plans_namespace_created').on('plans').columns(['namespace', 'created_at']).execute();
 
+  // The last branch head a push/poll was handled for, per source and branch: the base of the next
+  // "what changed" diff, and why a webhook and a poll for one commit give one sync.
+  await db.schema
+    .createTable('source_heads')
+    .addColumn('source', 'text', (c) => c.notNull())
+    .addColumn('branch', 'text', (c) => c.notNull())
+    .addColumn('commit', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('source_heads_pk', ['source', 'branch'])
+    .execute();
+
   await db.schema.alterTable('namespaces').addColumn('auto_sync_paused', 'text').execute();
+  // The forge's REST base when it is not the default derived from the URL.
+  await db.schema.alterTable('sources').addColumn('api_url', 'text').execute();
+  // Why a sync was asked for (sync-from-git's optional `reason`).
+  await db.schema.alterTable('deployments').addColumn('reason', 'text').execute();
 }
