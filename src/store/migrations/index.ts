@@ -1,10 +1,9 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { m001Initial } from './001-initial.js';
+import { m003SourceNamespaces } from './003-source-namespaces.js';
 import { m004JobsWebhooks } from './004-jobs-webhooks.js';
 import { m005Sessions } from './005-sessions.js';
 import { m008Outbox } from './008-outbox.js';
-import { m003SourceNamespaces } from './003-source-namespaces.js';
-import { m004JobsWebhooks } from './004-jobs-webhooks.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
