@@ -65,6 +65,8 @@ export const settingsSchema = z
     poll_interval: intish(0, 7 * 24 * 3600).default(180),
     job_concurrency: intish(1, 64).default(4),
     job_lease: intish(2, 3600).default(60),
+    webhook_timeout: intish(1, 300).default(10),
+    webhook_retry_window: intish(1, 30 * 86400).default(86400),
   })
   .strict();
 

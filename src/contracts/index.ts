@@ -16,3 +16,4 @@ export * from './resources.js';
 export * from './sources.js';
 export * from './tokens.js';
 export * from './events.js';
+export * from './subscriptions.js';

@@ -3,6 +3,9 @@ import { holdLeadership, type Leadership } from '../cluster/leader.js';
 import type { DatabaseHandle } from '../store/db.js';
 import { markPublished, OUTBOX_CHANNEL, pendingOutbox, pruneOutbox } from '../store/outbox.js';
 import { AmqpSink, type EventSink } from './amqp.js';
+import { WebhookDispatcher, WebhookSink } from './webhooks.js';
+import type { SecretBox } from '../security/secret-box.js';
+import type { ResolvedSettings } from '../config/load.js';
 import { outboxSignal } from './outbox.js';
 
 const BATCH = 100;
@@ -51,10 +54,13 @@ export class OutboxRelay {
     readonly sinks: EventSink[],
     private readonly log: RelayLog,
     private readonly opts: { retentionDays: number },
+    /** Started and stopped with the relay (the webhook dispatcher). */
+    private readonly companions: { start(): void; stop(): Promise<void> }[] = [],
   ) {}
 
   start(): void {
     if (this.leadership) return;
+    for (const c of this.companions) c.start();
     outboxSignal.on('wake', this.wake);
     this.stopListen = this.db.listen?.(OUTBOX_CHANNEL, this.wake) ?? null;
     this.leadership = holdLeadership(this.db, 'outbox-relay', {
@@ -172,16 +178,18 @@ export class OutboxRelay {
     await this.loop?.catch(() => undefined);
     this.loop = null;
     for (const s of this.sinks) await s.close();
+    for (const c of this.companions) await c.stop();
   }
 }
 
-/** The relay for these settings: an AMQP sink when `amqp_url` is set. */
+/** The relay for these settings: outbound webhooks always, an AMQP sink when `amqp_url` is set. */
 export function createRelay(
-  ctx: { db: DatabaseHandle; settings: { amqp_url?: string | undefined; amqp_exchange: string; amqp_queue: string; events_retention_days: number } },
+  ctx: { db: DatabaseHandle; box: SecretBox; settings: ResolvedSettings },
   log: RelayLog,
 ): OutboxRelay {
-  const sinks: EventSink[] = [];
   const s = ctx.settings;
+  const dispatcher = new WebhookDispatcher(ctx.db, ctx.box, s, log);
+  const sinks: EventSink[] = [new WebhookSink(ctx.db, () => dispatcher.wake())];
   if (s.amqp_url) sinks.push(new AmqpSink({ url: s.amqp_url, exchange: s.amqp_exchange, queue: s.amqp_queue, log }));
-  return new OutboxRelay(ctx.db, sinks, log, { retentionDays: s.events_retention_days });
+  return new OutboxRelay(ctx.db, sinks, log, { retentionDays: s.events_retention_days }, [dispatcher]);
 }

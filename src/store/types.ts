@@ -176,6 +176,8 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   plans: PlansTable;
   source_heads: SourceHeadsTable;
+  subscriptions: SubscriptionsTable;
+  subscription_deliveries: SubscriptionDeliveriesTable;
 }
 
 export interface SessionsTable {
@@ -197,4 +199,32 @@ export interface OutboxTable {
   watch: string | null;
   created_at: string;
   published_at: string | null;
+}
+
+export interface SubscriptionsTable {
+  id: string;
+  url: string;
+  types: string; // JSON array of type patterns
+  namespaces: string; // JSON array of namespace patterns
+  /** Sealed (SecretBox) `whsec_…` secret. */
+  secret: string;
+  enabled: number;
+  disabled_reason: string | null;
+  created_at: string;
+  created_by: string;
+}
+
+export interface SubscriptionDeliveriesTable {
+  id: Generated<number>;
+  subscription_id: string;
+  event_id: string;
+  type: string;
+  event: string;
+  status: string; // pending | delivered | failed
+  attempts: number;
+  next_attempt_at: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
 }

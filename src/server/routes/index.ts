@@ -13,6 +13,7 @@ import { sessionRoutes } from './session.js';
 import { fileRoutes } from './files.js';
 import { eventRoutes } from './events.js';
 import { jobRoutes } from './jobs.js';
+import { subscriptionRoutes } from './subscriptions.js';
 
 /** Every resource is its own encapsulated plugin under /api/v1. */
 export const registerApiRoutes: FastifyPluginAsync = async (app) => {
@@ -31,4 +32,5 @@ export const registerApiRoutes: FastifyPluginAsync = async (app) => {
   await app.register(fileRoutes, { prefix: '/namespaces' });
   await app.register(eventRoutes, { prefix: '/events' });
   await app.register(jobRoutes, { prefix: '/jobs' });
+  await app.register(subscriptionRoutes, { prefix: '/subscriptions' });
 };

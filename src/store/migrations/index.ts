@@ -4,6 +4,7 @@ import { m003SourceNamespaces } from './003-source-namespaces.js';
 import { m004JobsWebhooks } from './004-jobs-webhooks.js';
 import { m005Sessions } from './005-sessions.js';
 import { m008Outbox } from './008-outbox.js';
+import { m081Subscriptions } from './081-subscriptions.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -23,6 +24,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '003-source-namespaces': {
           up: (db: Kysely<any>) => m003SourceNamespaces(db),
         },
+        '081-subscriptions': { up: (db: Kysely<any>) => m081Subscriptions(db, dialect) },
       };
     },
   };

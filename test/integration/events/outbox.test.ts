@@ -94,7 +94,7 @@ for (const dialect of DIALECTS) {
       const warnings: string[] = [];
       const log = { info: () => undefined, warn: (_o: object, msg: string) => void warnings.push(msg) };
       const relay: OutboxRelay = createRelay(
-        { db: t.ctx.db, settings: { ...t.settings, amqp_url: `amqp://guest:guest@127.0.0.1:${proxy.port}`, amqp_exchange: exchange, amqp_queue: queue } },
+        { db: t.ctx.db, box: t.ctx.box, settings: { ...t.settings, amqp_url: `amqp://guest:guest@127.0.0.1:${proxy.port}`, amqp_exchange: exchange, amqp_queue: queue } },
         log,
       );
       t.ctx.relay = relay;
