@@ -5,6 +5,7 @@ import { markPublished, OUTBOX_CHANNEL, pendingOutbox, pruneOutbox } from '../st
 import { AmqpSink, type EventSink } from './amqp.js';
 import { WebhookDispatcher, WebhookSink } from './webhooks.js';
 import type { SecretBox } from '../security/secret-box.js';
+import type { Resolver } from '../security/url-guard.js';
 import type { ResolvedSettings } from '../config/load.js';
 import { outboxSignal } from './outbox.js';
 
@@ -184,11 +185,11 @@ export class OutboxRelay {
 
 /** The relay for these settings: outbound webhooks always, an AMQP sink when `amqp_url` is set. */
 export function createRelay(
-  ctx: { db: DatabaseHandle; box: SecretBox; settings: ResolvedSettings },
+  ctx: { db: DatabaseHandle; box: SecretBox; settings: ResolvedSettings; resolver?: Resolver | undefined },
   log: RelayLog,
 ): OutboxRelay {
   const s = ctx.settings;
-  const dispatcher = new WebhookDispatcher(ctx.db, ctx.box, s, log);
+  const dispatcher = new WebhookDispatcher(ctx.db, ctx.box, { ...s, resolver: ctx.resolver }, log);
   const sinks: EventSink[] = [new WebhookSink(ctx.db, () => dispatcher.wake())];
   if (s.amqp_url) sinks.push(new AmqpSink({ url: s.amqp_url, exchange: s.amqp_exchange, queue: s.amqp_queue, log }));
   return new OutboxRelay(ctx.db, sinks, log, { retentionDays: s.events_retention_days }, [dispatcher]);

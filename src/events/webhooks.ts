@@ -1,13 +1,10 @@
-import dns from 'node:dns/promises';
-import http from 'node:http';
-import https from 'node:https';
-import net from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { holdLeadership, type Leadership } from '../cluster/leader.js';
 import type { CloudEvent } from '../contracts/events.js';
 import { redact } from '../security/redact.js';
 import type { SecretBox } from '../security/secret-box.js';
-import { hostAllowListed, isBlockedAddress } from '../security/url-guard.js';
+import { guardedFetch } from '../security/outbound-http.js';
+import type { GuardOptions, Resolver } from '../security/url-guard.js';
 import { recordAudit } from '../store/audit.js';
 import type { DatabaseHandle } from '../store/db.js';
 import { nowIso } from '../store/json.js';
@@ -18,68 +15,21 @@ import { outboxCommitted, recordEvent, type EventContext } from './outbox.js';
 const BATCH = 20;
 const POLL_MS = 1000;
 const MAX_BACKOFF_MS = 3600_000;
-const RESPONSE_CAP = 64 * 1024;
-
-export class OutboundRefusedError extends Error {}
 
 /**
- * The one outbound HTTP call for webhooks: the URL guard applies at connect time (every address
- * the host resolves to must be public unless the host is allow-listed) and the connection is
- * pinned to the checked address; redirects are not followed; the response body is drained up to
- * a cap. (To be moved onto the shared guarded agent when it lands in src/security/.)
+ * The one outbound HTTP call for webhooks, over the shared guarded agents (security/
+ * outbound-http.ts): the URL guard applies at connect time and the socket gets exactly the
+ * checked addresses; redirects are not followed. Returns the status (the body is discarded).
  */
 export async function postGuarded(
   rawUrl: string,
   headers: Record<string, string>,
   body: string,
-  opts: { allowedHosts: readonly string[]; timeoutMs: number },
+  opts: { guard: GuardOptions; timeoutMs: number },
 ): Promise<number> {
-  const url = new URL(rawUrl);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new OutboundRefusedError(`scheme ${url.protocol} not allowed`);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  let address: string;
-  let family: number;
-  if (net.isIP(host)) {
-    address = host;
-    family = net.isIP(host);
-  } else {
-    const all = await dns.lookup(host, { all: true, verbatim: true });
-    if (all.length === 0) throw new OutboundRefusedError(`host ${host} does not resolve`);
-    address = all[0]!.address;
-    family = all[0]!.family;
-    if (!hostAllowListed(host, opts.allowedHosts)) {
-      const bad = all.find((a) => isBlockedAddress(a.address));
-      if (bad) throw new OutboundRefusedError(`host ${host} resolves to a refused address (${bad.address})`);
-    }
-  }
-  if (!hostAllowListed(host, opts.allowedHosts) && isBlockedAddress(address)) {
-    throw new OutboundRefusedError(`host ${host} is a refused address`);
-  }
-  const mod = url.protocol === 'https:' ? https : http;
-  return new Promise<number>((resolve, reject) => {
-    const req = mod.request(
-      url,
-      {
-        method: 'POST',
-        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-        timeout: opts.timeoutMs,
-        lookup: (_h, _o, cb) => (cb as (e: null, a: string, f: number) => void)(null, address, family),
-        agent: false,
-      },
-      (res) => {
-        let seen = 0;
-        res.on('data', (c: Buffer) => {
-          seen += c.length;
-          if (seen > RESPONSE_CAP) res.destroy();
-        });
-        res.on('close', () => resolve(res.statusCode ?? 0));
-        res.on('error', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`timed out after ${opts.timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end(body);
-  });
+  const res = await guardedFetch(opts.guard, { timeoutMs: opts.timeoutMs })(rawUrl, { method: 'POST', headers, body });
+  await res.body?.cancel().catch(() => undefined);
+  return res.status;
 }
 
 /** Standard Webhooks headers for one attempt (id = the CloudEvent id, so receivers dedupe). */
@@ -119,6 +69,8 @@ export interface DispatcherSettings {
   webhook_timeout: number;
   webhook_retry_window: number;
   public_url?: string | undefined;
+  /** DNS resolver for the URL guard (tests inject one). */
+  resolver?: Resolver | undefined;
 }
 
 /**
@@ -209,7 +161,7 @@ export class WebhookDispatcher {
     let error: string | null = null;
     try {
       const headers = signedHeaders(subscriptionSecret(this.box, sub), d.event_id, d.event);
-      status = await postGuarded(sub.url, headers, d.event, { allowedHosts: this.settings.allowed_hosts, timeoutMs: this.settings.webhook_timeout * 1000 });
+      status = await postGuarded(sub.url, headers, d.event, { guard: { allowedHosts: this.settings.allowed_hosts, allowFileSources: false, lookup: this.settings.resolver }, timeoutMs: this.settings.webhook_timeout * 1000 });
       if (status < 200 || status > 299) error = `HTTP ${status}`;
     } catch (err) {
       error = redact(err instanceof Error ? err.message : String(err)).slice(0, 500);

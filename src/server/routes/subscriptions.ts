@@ -23,7 +23,7 @@ export const subscriptionRoutes: FastifyPluginAsyncZod = async (app) => {
     { onRequest: admin, schema: { tags: ['events'], body: subscriptionCreateBody, response: { 201: subscriptionCreated, ...errorResponses } } },
     async (req, reply) => {
       if (!/^https?:\/\//i.test(req.body.url)) throw new BadRequestError('invalid_url', 'A webhook URL must be http:// or https://', { field: 'url' });
-      await assertOutboundUrlAllowed(req.body.url, { allowedHosts: app.ctx.settings.allowed_hosts, allowFileSources: false });
+      await assertOutboundUrlAllowed(req.body.url, { allowedHosts: app.ctx.settings.allowed_hosts, allowFileSources: false, lookup: app.ctx.resolver });
       if (req.body.secret) registerSecret(req.body.secret);
       const { subscription, secret } = await db.transaction().execute((tx) => createSubscription(tx, app.ctx.box, req.body, req.principal!.name));
       registerSecret(secret);
