@@ -102,6 +102,7 @@ export const deploymentSummary = deployment.pick({
   status: true,
   ref: true,
   commit: true,
+  author: true,
   actor: true,
   started_at: true,
   finished_at: true,

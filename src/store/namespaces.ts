@@ -39,7 +39,7 @@ async function deploymentSummaries(db: Executor, ids: string[]): Promise<Map<str
   if (!ids.length) return out;
   const rows = await db
     .selectFrom('deployments')
-    .select(['id', 'status', 'ref', 'commit', 'actor', 'started_at', 'finished_at', 'summary'])
+    .select(['id', 'status', 'ref', 'commit', 'author_name', 'author_email', 'actor', 'started_at', 'finished_at', 'summary'])
     .where('id', 'in', ids)
     .execute();
   for (const r of rows) {
@@ -48,6 +48,7 @@ async function deploymentSummaries(db: Executor, ids: string[]): Promise<Map<str
       status: r.status as DeploymentSummary['status'],
       ref: r.ref,
       commit: r.commit,
+      author: r.author_name !== null || r.author_email !== null ? { name: r.author_name ?? '', email: r.author_email ?? '' } : null,
       actor: r.actor,
       started_at: r.started_at,
       finished_at: r.finished_at,

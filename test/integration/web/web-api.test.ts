@@ -182,6 +182,9 @@ for (const dialect of DIALECTS) {
         const dep = all.events.find((e) => e.event === 'deployment')!;
         expect(dep.data).toMatchObject({ namespace: 'shop.prod', id: d.id, status: d.status, commit: d.commit });
         expect(dep.data.results).toBeUndefined();
+        // The list shows who authored the last deployment's commit.
+        const listed = ok(await api(t, 'GET', '/namespaces')).items.find((n: any) => n.name === 'shop.prod');
+        expect(listed.last_deployment).toMatchObject({ id: d.id, author: { name: expect.any(String), email: expect.any(String) } });
         // `namespace` events come only when a status changes (test/integration/events covers them).
         // A token scoped to team.* never sees shop.prod.
         expect(scoped.events.every((e) => e.data.namespace === 'team.x')).toBe(true);
@@ -256,6 +259,17 @@ describe('web UI serving', () => {
     expect(asset.headers['cache-control']).toBe('public, max-age=31536000, immutable');
     expect(asset.headers['content-type']).toMatch(/javascript/);
     expect((await t.app.inject({ method: 'GET', url: '/favicon.svg' })).headers['cache-control']).toBe('no-cache');
+  });
+
+  it('marks the session cookie Secure when the public URL is https', async () => {
+    const https = await makeTestApp(DIALECTS[0]!, { settings: { public_url: 'https://syncline.example.com' } });
+    try {
+      const res = await https.app.inject({ method: 'POST', url: '/api/v1/session', payload: { token: ADMIN_TOKEN } });
+      expect(res.statusCode).toBe(204);
+      expect(String(res.headers['set-cookie'])).toMatch(/; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/);
+    } finally {
+      await https.close();
+    }
   });
 
   it('leaves the API, git, ops and docs routes alone', async () => {

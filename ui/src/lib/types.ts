@@ -18,8 +18,8 @@ export type Role = Whoami['role'];
 /** Fields other streams add (auto-sync pause, issue 9) are optional until they land. */
 export type Namespace = z.infer<typeof namespace> & {
   auto_sync_paused?: { by: string; reason: string | null; at: string; commit: string | null } | null;
-  last_deployment: (z.infer<typeof deploymentSummary> & { author?: { name: string; email: string } | null }) | null;
 };
+export type DeploymentSummary = z.infer<typeof deploymentSummary>;
 export type Deployment = z.infer<typeof deployment> & { reason?: string | null };
 export type Plan = z.infer<typeof plan>;
 export type ResultItem = z.infer<typeof resultItem>;
