@@ -9,6 +9,7 @@ import { registerSourceCommands } from './commands/sources.js';
 import { registerTokenCommands } from './commands/tokens.js';
 import { registerSyncCommands } from './commands/sync.js';
 import { registerMirrorCommands } from './commands/mirror.js';
+import { registerClusterCommands } from './commands/cluster.js';
 
 export function buildProgram(): Command {
   const program = new Command('syncline')
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerNamespaceCommands(program);
   registerSyncCommands(program);
   registerMirrorCommands(program);
+  registerClusterCommands(program);
   return program;
 }
 

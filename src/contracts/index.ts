@@ -17,3 +17,4 @@ export * from './sources.js';
 export * from './tokens.js';
 export * from './events.js';
 export * from './subscriptions.js';
+export * from './cluster.js';

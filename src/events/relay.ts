@@ -56,8 +56,16 @@ export class OutboxRelay {
     private readonly log: RelayLog,
     private readonly opts: { retentionDays: number },
     /** Started and stopped with the relay (the webhook dispatcher). */
-    private readonly companions: { start(): void; stop(): Promise<void> }[] = [],
+    private readonly companions: { start(): void; stop(): Promise<void>; readonly isLeader: boolean }[] = [],
   ) {}
+
+  /** The singletons this process holds now (for the replica registry). */
+  roles(): string[] {
+    const roles: string[] = [];
+    if (this.leadership?.isLeader) roles.push('outbox');
+    if (this.companions.some((c) => c.isLeader)) roles.push('webhooks');
+    return roles;
+  }
 
   start(): void {
     if (this.leadership) return;

@@ -111,6 +111,10 @@ export class WebhookDispatcher {
     });
   }
 
+  get isLeader(): boolean {
+    return this.active;
+  }
+
   wake(): void {
     if (!this.active) return;
     if (this.running) {

@@ -5,6 +5,8 @@ import { openContext } from './runtime.js';
 import { recordMirrorsOnDisk } from '../mirror/sync.js';
 import { startMirrorScheduler } from '../mirror/scheduler.js';
 import { createRelay } from '../events/relay.js';
+import { ReplicaRegistry } from '../cluster/registry.js';
+import { SYNCLINE_VERSION } from '../cluster/version.js';
 
 /**
  * The listening entry point: open the store (migrating), build the app, listen, start
@@ -46,6 +48,10 @@ export async function startServer(settings: ResolvedSettings): Promise<FastifyIn
   ctx.relay = relay;
   relay.start();
   stops.push(() => relay.stop());
+  const cluster = new ReplicaRegistry(ctx.db, SYNCLINE_VERSION, () => relay.roles());
+  ctx.cluster = cluster;
+  await cluster.start();
+  stops.push(() => cluster.stop());
   await ctx.jobs.start(app.log);
   stops.push(() => ctx.jobs.stop());
   app.log.info(

@@ -178,6 +178,7 @@ export interface Database {
   source_heads: SourceHeadsTable;
   subscriptions: SubscriptionsTable;
   subscription_deliveries: SubscriptionDeliveriesTable;
+  replicas: ReplicasTable;
 }
 
 export interface SessionsTable {
@@ -227,4 +228,13 @@ export interface SubscriptionDeliveriesTable {
   last_error: string | null;
   created_at: string;
   delivered_at: string | null;
+}
+
+export interface ReplicasTable {
+  id: string;
+  version: string;
+  host: string;
+  started_at: string;
+  last_seen: string;
+  roles: string; // JSON array
 }

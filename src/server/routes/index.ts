@@ -14,6 +14,7 @@ import { fileRoutes } from './files.js';
 import { eventRoutes } from './events.js';
 import { jobRoutes } from './jobs.js';
 import { subscriptionRoutes } from './subscriptions.js';
+import { clusterRoutes } from './cluster.js';
 
 /** Every resource is its own encapsulated plugin under /api/v1. */
 export const registerApiRoutes: FastifyPluginAsync = async (app) => {
@@ -33,4 +34,5 @@ export const registerApiRoutes: FastifyPluginAsync = async (app) => {
   await app.register(eventRoutes, { prefix: '/events' });
   await app.register(jobRoutes, { prefix: '/jobs' });
   await app.register(subscriptionRoutes, { prefix: '/subscriptions' });
+  await app.register(clusterRoutes, { prefix: '/cluster' });
 };

@@ -5,6 +5,7 @@ import { m004JobsWebhooks } from './004-jobs-webhooks.js';
 import { m005Sessions } from './005-sessions.js';
 import { m008Outbox } from './008-outbox.js';
 import { m081Subscriptions } from './081-subscriptions.js';
+import { m082Replicas } from './082-replicas.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -25,6 +26,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
           up: (db: Kysely<any>) => m003SourceNamespaces(db),
         },
         '081-subscriptions': { up: (db: Kysely<any>) => m081Subscriptions(db, dialect) },
+        '082-replicas': { up: (db: Kysely<any>) => m082Replicas(db) },
       };
     },
   };
