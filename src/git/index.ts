@@ -26,6 +26,7 @@ export {
   mirrorPath,
   COMPLETE_MARKER,
   MIRROR_REFSPECS,
+  KEEP_REFS_PREFIX,
   type MirrorSource,
   type MirrorOptions,
   type MirrorInfo,

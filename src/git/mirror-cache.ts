@@ -38,6 +38,8 @@ export interface MirrorOptions {
   timeouts?: GitTimeouts;
   /** Skip the fetch when the last successful one is younger than this. Default: always fetch. */
   maxAgeMs?: number;
+  /** How long tips replaced by an update stay reachable (hidden refs). Default 30 min. */
+  keepMs?: number;
   signal?: AbortSignal;
 }
 
@@ -64,6 +66,16 @@ export const COMPLETE_MARKER = 'syncline-complete';
 const FETCHED_STAMP = 'syncline-fetched';
 
 export const MIRROR_REFSPECS = ['+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'] as const;
+
+/**
+ * Hidden refs holding the tips a mirror had before an update, for `keepMs` (default 30 min):
+ * smart HTTP is stateless, so a client that listed refs just before a force-push update asks for
+ * the old tips a moment later; these keep them reachable (the reachability hook counts every ref)
+ * while `uploadpack.hideRefs` keeps them out of every advertisement. Layout:
+ * `refs/syncline/keep/<epoch-ms>/<n>`, pruned once older than `keepMs`.
+ */
+export const KEEP_REFS_PREFIX = 'refs/syncline/keep';
+export const DEFAULT_KEEP_MS = 30 * 60_000;
 
 /** Local commands (config, rev-parse) should be instant; these only catch a wedged disk. */
 const LOCAL: GitTimeouts = { idleMs: 60_000, totalMs: 120_000 };
@@ -204,6 +216,9 @@ async function fetchInto(source: MirrorSource, dir: string, opts: MirrorOptions)
     await git(dir, ['config', 'remote.origin.url', source.url]);
   }
   const before = await refSnapshot(dir);
+  // Before the refs move: every current tip gets a hidden keep ref, so there is no moment in
+  // which a tip a client was just shown is unreachable.
+  const round = await keepCurrentTips(dir, before);
   try {
     // Explicit refspecs on the command line win over whatever the config says.
     await runGit(
@@ -214,7 +229,9 @@ async function fetchInto(source: MirrorSource, dir: string, opts: MirrorOptions)
     // Refs are only updated after the pack arrived complete: the mirror is still the old one.
     await throwNetworkError(err, source);
   }
-  const updated = (await refSnapshot(dir)) !== before;
+  const after = await refSnapshot(dir);
+  const updated = after !== before;
+  await settleKeepRefs(dir, round, after, opts.keepMs ?? DEFAULT_KEEP_MS).catch(() => undefined);
   // The commit-graph is refreshed by the mirror scheduler (refreshCommitGraph), not here: a
   // sync waiting on it would pay ~20 ms per fetch; a stale graph only covers fewer commits.
   if (updated) await repairHead(source, dir, opts);
@@ -263,6 +280,42 @@ export async function refreshCommitGraph(dir: string): Promise<void> {
 /** Speeds up later ancestry checks and log walks; losing it costs only speed. */
 async function writeCommitGraph(dir: string): Promise<void> {
   await runGit(['commit-graph', 'write', '--reachable'], { cwd: dir, idleMs: 300_000, totalMs: 600_000 }).catch(() => {});
+}
+
+/** Unique tip ids of a `refSnapshot`. */
+function tipsOf(snapshot: string): Set<string> {
+  return new Set(snapshot.split('\n').map((l) => l.split(' ', 1)[0]!).filter((s) => /^[0-9a-f]{40,64}$/.test(s)));
+}
+
+/** Writes `refs/syncline/keep/<now>/<n>` for every current tip; returns the round's prefix. */
+async function keepCurrentTips(dir: string, snapshot: string): Promise<string> {
+  const round = `${KEEP_REFS_PREFIX}/${Date.now()}`;
+  const tips = [...tipsOf(snapshot)];
+  if (tips.length) {
+    const input = tips.map((sha, i) => `update ${round}/${i} ${sha}\n`).join('');
+    await runGit(['update-ref', '--no-deref', '--stdin'], { cwd: dir, input, ...LOCAL });
+  }
+  return round;
+}
+
+/**
+ * After a fetch: drops this round's keep refs for tips that are still current (they need no
+ * keeping), and every round older than `keepMs`.
+ */
+async function settleKeepRefs(dir: string, round: string, snapshot: string, keepMs: number): Promise<void> {
+  const current = tipsOf(snapshot);
+  const { stdout } = await git(dir, ['for-each-ref', '--format=%(objectname) %(refname)', KEEP_REFS_PREFIX]);
+  const cutoff = Date.now() - keepMs;
+  const drop: string[] = [];
+  for (const line of stdout.toString('utf8').split('\n')) {
+    const [sha, ref] = line.split(' ');
+    if (!sha || !ref) continue;
+    const stamp = Number(ref.slice(KEEP_REFS_PREFIX.length + 1).split('/', 1)[0]);
+    if ((ref.startsWith(`${round}/`) && current.has(sha)) || !(stamp >= cutoff)) drop.push(ref);
+  }
+  if (drop.length) {
+    await runGit(['update-ref', '--no-deref', '--stdin'], { cwd: dir, input: drop.map((r) => `delete ${r}\n`).join(''), ...LOCAL });
+  }
 }
 
 async function refSnapshot(dir: string): Promise<string> {

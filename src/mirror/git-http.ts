@@ -20,12 +20,12 @@
 import { createGunzip } from 'node:zlib';
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
+import { Transform, pipeline, type Readable, type TransformCallback, type Writable } from 'node:stream';
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { MIRROR_SLUG_RE } from '../contracts/common.js';
 import type { ErrorCode } from '../contracts/errors.js';
-import { isCompleteMirror, spawnGit, type GitConfigEntry, type GitExit } from '../git/index.js';
+import { isCompleteMirror, KEEP_REFS_PREFIX, spawnGit, type GitConfigEntry, type GitExit } from '../git/index.js';
 import { errorPayload } from '../errors.js';
 import { redact } from '../security/redact.js';
 import { ConcurrencyLimiter, LimiterRejectedError } from './limiter.js';
@@ -37,6 +37,8 @@ export interface MirrorTarget {
   access: 'token' | 'public';
   /** Source name, passed to `authorizeBasic`. */
   source: string;
+  /** The upstream URL, named in the answer to a push. */
+  upstream?: string;
 }
 
 export interface MirrorGitRoutesOptions {
@@ -60,6 +62,12 @@ export interface MirrorGitRoutesOptions {
   totalTimeoutMs?: number;
   /** Largest request body accepted (after gunzip). Default 64 MiB. */
   maxRequestBytes?: number;
+  /** The whole request body must arrive within this. Default 30 s. */
+  bodyTimeoutMs?: number;
+  /** Below this average rate (bytes/s, checked after the first 2 s) the body counts as stalled. Default 1024. */
+  minBodyBytesPerSecond?: number;
+  /** Upload-packs (active or queued) per client address. Default half the slots. */
+  maxPerClient?: number;
   /** Where to log; defaults to the request's logger. */
   logger?: FastifyBaseLogger;
 }
@@ -92,6 +100,9 @@ export const UPLOAD_PACK_CONFIG: readonly GitConfigEntry[] = [
   // A v0 client whose advertisement predates a fast-forward can still fetch the old tip.
   { key: 'uploadpack.allowReachableSHA1InWant', value: 'true' },
   { key: 'uploadpack.packObjectsHook', value: REACHABILITY_HOOK },
+  // Previous tips kept through a mirror update (see git/mirror-cache.ts) are never advertised,
+  // but count as reachable: a clone that listed refs before the update still completes.
+  { key: 'uploadpack.hideRefs', value: KEEP_REFS_PREFIX },
 ];
 
 export type MirrorOperation = 'info-refs' | 'upload-pack';
@@ -130,22 +141,295 @@ function notFound(reply: FastifyReply): FastifyReply {
   return reply.code(404).send(errorPayload('not_found', 'Repository not found'));
 }
 
-/** Stops the body at `limit` bytes (counted after decompression). */
-class ByteLimit extends Transform {
+export interface BodyLimits {
+  /** Largest body after decompression. */
+  maxBytes: number;
+  /** The whole body must have arrived within this. */
+  deadlineMs: number;
+  /** Below this average rate (after a 2 s grace) the client counts as stalled. */
+  minBytesPerSecond: number;
+}
+
+type BodyProblem = 'too_large' | 'malformed' | 'slow' | null;
+
+class BodyError extends Error {
+  constructor(readonly problem: Exclude<BodyProblem, null>) {
+    super(problem);
+  }
+}
+
+/**
+ * Raw side of an upload: ends it with a `slow` error when it has not fully arrived within the
+ * deadline or falls under the minimum rate (a client trickling or stalled holds a git process
+ * and a slot; it loses both at once).
+ */
+class BodyDeadline extends Transform {
   #seen = 0;
-  constructor(private readonly limit: number) {
+  readonly #started = Date.now();
+  readonly #timer: NodeJS.Timeout;
+  constructor(limits: BodyLimits) {
+    super();
+    const tick = Math.max(10, Math.min(1000, Math.floor(limits.deadlineMs / 4)));
+    this.#timer = setInterval(() => {
+      const elapsed = Date.now() - this.#started;
+      const tooSlow = elapsed > 2000 && (this.#seen * 1000) / elapsed < limits.minBytesPerSecond;
+      if (elapsed >= limits.deadlineMs || tooSlow) this.destroy(new BodyError('slow'));
+    }, tick);
+    this.#timer.unref();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.#seen += chunk.length;
+    cb(null, chunk);
+  }
+  override _flush(cb: TransformCallback): void {
+    clearInterval(this.#timer);
+    cb();
+  }
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    clearInterval(this.#timer);
+    cb(err);
+  }
+}
+
+/**
+ * Decompressed side: at most `maxBytes`, and well-formed pkt-lines (4 hex digits of length, or
+ * the 0000/0001/0002 markers). Garbage, zero-filled or truncated bodies are refused here with a
+ * 400 instead of reaching git.
+ */
+class PktLineCheck extends Transform {
+  #seen = 0;
+  #header = '';
+  #skip = 0;
+  constructor(private readonly maxBytes: number) {
     super();
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.#seen += chunk.length;
-    if (this.#seen > this.limit) cb(new RequestTooLargeError(this.limit));
-    else cb(null, chunk);
+    if (this.#seen > this.maxBytes) return cb(new BodyError('too_large'));
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.#skip > 0) {
+        const n = Math.min(this.#skip, chunk.length - i);
+        this.#skip -= n;
+        i += n;
+        continue;
+      }
+      this.#header += String.fromCharCode(chunk[i]!);
+      i++;
+      if (this.#header.length < 4) continue;
+      if (!/^[0-9a-f]{4}$/.test(this.#header)) return cb(new BodyError('malformed'));
+      const len = parseInt(this.#header, 16);
+      this.#header = '';
+      if (len === 3 || len > 65520) return cb(new BodyError('malformed'));
+      if (len >= 4) this.#skip = len - 4;
+    }
+    cb(null, chunk);
+  }
+  override _flush(cb: TransformCallback): void {
+    cb(this.#header.length > 0 || this.#skip > 0 ? new BodyError('malformed') : null);
   }
 }
 
-class RequestTooLargeError extends Error {
-  constructor(limit: number) {
-    super(`request body exceeds ${limit} bytes`);
+/** Feeds the request body to git; `problem` says why it was cut off, if it was. */
+function pipeBody(p: ServeParams, proc: { stdin: Writable; kill(): void }): { problem: BodyProblem } {
+  const state: { problem: BodyProblem } = { problem: null };
+  if (!p.body) {
+    proc.stdin.end();
+    return state;
+  }
+  const onDone = (err: NodeJS.ErrnoException | null): void => {
+    if (!err) return;
+    if (err instanceof BodyError) state.problem = err.problem;
+    else if (typeof err.code === 'string' && err.code.startsWith('Z_')) state.problem = 'malformed';
+    // A broken upload (client gone, bad gzip, too large, too slow) leaves git waiting for input.
+    if (!p.res.writableFinished) proc.kill();
+    // A stalled client is not waited for: the response (and so the slot) ends now.
+    if (state.problem === 'slow' && p.res.headersSent) p.res.destroy();
+  };
+  const stages: NodeJS.ReadWriteStream[] = [new BodyDeadline(p.limits)];
+  if (p.gzip) stages.push(createGunzip());
+  stages.push(new PktLineCheck(p.limits.maxBytes));
+  pipeline([p.body, ...stages, proc.stdin] as unknown as [Readable, Writable], onDone);
+  return state;
+}
+
+/** git's complaints about what the client sent (as opposed to a broken repository). */
+const CLIENT_PROTOCOL_ERROR = /protocol error|unexpected|expected|invalid|unknown (command|capability|argument)|bad (line|pkt|object)|not our ref|malformed|flush packet|delim/i;
+
+/** Status for an upload-pack that failed before sending anything. */
+function failureStatus(problem: BodyProblem, advertise: boolean, exit: GitExit): number {
+  if (problem === 'too_large') return 413;
+  if (problem === 'slow') return 408;
+  if (problem === 'malformed') return 400;
+  if (!advertise && exit.code !== null && exit.code !== 0 && !exit.killedFor && CLIENT_PROTOCOL_ERROR.test(exit.stderr)) return 400;
+  return 500;
+}
+
+type Route =
+  | { kind: 'not_found' }
+  | { kind: 'push_refused'; slug: string }
+  | { kind: 'upload_pack'; slug: string; operation: MirrorOperation };
+
+/** Step 1: what the request asks for, from its method, path and service (nothing looked up yet). */
+export function routeMirrorRequest(method: string, url: string, wildcard: string, service: unknown): Route {
+  const rawPath = url.split('?', 1)[0] ?? '';
+  // The router decodes the wildcard; the raw URL must not have needed decoding at all.
+  if (rawPath.includes('%')) return { kind: 'not_found' };
+  if (method === 'GET' && service === 'git-receive-pack') {
+    // A push: answered with a clear ERR packet (no process), once the mirror is known.
+    const m = /^([^/]+?)(?:\.git)?\/info\/refs$/.exec(wildcard);
+    const slug = m?.[1] ?? '';
+    return MIRROR_SLUG_RE.test(slug) && !slug.includes('..') ? { kind: 'push_refused', slug } : { kind: 'not_found' };
+  }
+  const parsed = parseMirrorPath(wildcard);
+  if (!parsed) return { kind: 'not_found' };
+  const isGet = method === 'GET';
+  if (isGet !== (parsed.operation === 'info-refs')) return { kind: 'not_found' };
+  // No service means the dumb protocol. Not served.
+  if (isGet && service !== 'git-upload-pack') return { kind: 'not_found' };
+  return { kind: 'upload_pack', slug: parsed.slug, operation: parsed.operation };
+}
+
+/** One pkt-line (length prefix + payload). */
+function pktLine(text: string): Buffer {
+  const payload = Buffer.from(text);
+  return Buffer.concat([Buffer.from((payload.length + 4).toString(16).padStart(4, '0')), payload]);
+}
+
+/**
+ * `info/refs?service=git-receive-pack`: a smart advertisement whose first packet is `ERR …`,
+ * which git prints as "remote error: read-only mirror of <upstream>; push there". No process.
+ */
+export function receivePackRefusal(upstream: string | undefined): Buffer {
+  const where = upstream ? ` of ${upstream.replace(/[\x00-\x1f\x7f]/g, '')}` : '';
+  return Buffer.concat([
+    pktLine('# service=git-receive-pack\n'),
+    Buffer.from('0000'),
+    pktLine(`ERR read-only mirror${where}; push there\n`),
+  ]);
+}
+
+/** Step 2: the mirror behind the slug, if the caller may read it (else the reply is sent). */
+async function authorizeMirror(
+  opts: MirrorGitRoutesOptions,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  slug: string,
+): Promise<MirrorTarget | null> {
+  const resolved = await opts.resolve(slug);
+  if (!resolved) {
+    notFound(reply);
+    return null;
+  }
+  const target = { ...resolved, dir: resolvePath(resolved.dir) };
+  if (target.access !== 'public') {
+    const password = basicPassword(request.headers.authorization);
+    if (password === null || !(await opts.authorizeBasic(password, target.source))) {
+      reply
+        .code(401)
+        .header('WWW-Authenticate', 'Basic realm="syncline"')
+        .send(errorPayload('unauthorized', 'A viewer token is required (HTTP Basic, token as password)'));
+      return null;
+    }
+  }
+  // resolve() is meant to return complete mirrors only; a half-made one must never be served.
+  if (!(await isCompleteMirror(target.dir))) {
+    notFound(reply);
+    return null;
+  }
+  return target;
+}
+
+/** Step 3 (POST): the request body as a stream, after checking its type and encoding. */
+function requestBody(request: FastifyRequest, reply: FastifyReply): { body: Readable; gzip: boolean } | null {
+  const type = (request.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
+  if (type !== REQUEST_TYPE) {
+    reply.code(415).send(errorPayload('unsupported_media_type', `Expected ${REQUEST_TYPE}`));
+    return null;
+  }
+  const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'x-gzip') {
+    reply.code(415).send(errorPayload('unsupported_media_type', `Unsupported Content-Encoding '${encoding}'`));
+    return null;
+  }
+  const stream = request.body as Readable | undefined;
+  if (!stream || typeof stream.pipe !== 'function') {
+    reply.code(400).send(errorPayload('invalid_request', 'Missing request body'));
+    return null;
+  }
+  return { body: stream, gzip: encoding !== 'identity' };
+}
+
+/** Upload-packs per client address (active or waiting), so one client cannot take every slot. */
+class PerClientLimit {
+  readonly #count = new Map<string, number>();
+  constructor(readonly max: number) {}
+  take(client: string): (() => void) | null {
+    const n = this.#count.get(client) ?? 0;
+    if (n >= this.max) return null;
+    this.#count.set(client, n + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const left = (this.#count.get(client) ?? 1) - 1;
+      if (left <= 0) this.#count.delete(client);
+      else this.#count.set(client, left);
+    };
+  }
+}
+
+function busy(reply: FastifyReply, message: string, retryAfter: number): FastifyReply {
+  return reply
+    .code(503)
+    .header('Retry-After', String(retryAfter))
+    .send(errorPayload('busy', message, { retry_after: retryAfter }));
+}
+
+/**
+ * Step 4: a per-client slot, then a global one (waiting in line if need be). Resolves with the
+ * release function, or null when the reply was already sent (busy) or the client left.
+ */
+async function acquireSlots(
+  limiter: ConcurrencyLimiter,
+  perClient: PerClientLimit,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  log: FastifyBaseLogger,
+  slug: string,
+): Promise<(() => void) | null> {
+  const client = request.socket.remoteAddress ?? 'unknown';
+  const releaseClient = perClient.take(client);
+  if (!releaseClient) {
+    log.warn({ slug, client }, 'mirror: too many requests from one client');
+    busy(reply, `Too many concurrent mirror requests from this address (at most ${perClient.max}); retry later`, limiter.retryAfterSeconds);
+    return null;
+  }
+  // A queued request whose client left gives its place up.
+  const res = reply.raw;
+  const gone = new AbortController();
+  const onEarlyClose = (): void => gone.abort();
+  res.once('close', onEarlyClose);
+  try {
+    const release = await limiter.acquire(gone.signal);
+    return () => {
+      release();
+      releaseClient();
+    };
+  } catch (err) {
+    releaseClient();
+    if (err instanceof LimiterRejectedError) {
+      if (err.reason === 'aborted') {
+        reply.hijack();
+        return null;
+      }
+      log.warn({ slug, reason: err.reason, active: limiter.active, queued: limiter.queued }, 'mirror busy');
+      busy(reply, 'Too many concurrent mirror requests; retry later', err.retryAfterSeconds);
+      return null;
+    }
+    throw err;
+  } finally {
+    res.off('close', onEarlyClose);
   }
 }
 
@@ -159,9 +443,14 @@ const plugin: FastifyPluginAsync<MirrorGitRoutesOptions> = async (app, opts) => 
       queueTimeoutMs: opts.queueTimeoutMs ?? 30_000,
       retryAfterSeconds: opts.retryAfterSeconds ?? 5,
     });
+  const perClient = new PerClientLimit(opts.maxPerClient ?? Math.max(1, Math.ceil(maxConcurrent / 2)));
+  const limits: BodyLimits = {
+    maxBytes: opts.maxRequestBytes ?? 64 * 1024 * 1024,
+    deadlineMs: opts.bodyTimeoutMs ?? 30_000,
+    minBytesPerSecond: opts.minBodyBytesPerSecond ?? 1024,
+  };
   const idleMs = opts.idleTimeoutMs ?? 120_000;
   const totalMs = opts.totalTimeoutMs ?? 3_600_000;
-  const maxRequestBytes = opts.maxRequestBytes ?? 64 * 1024 * 1024;
 
   // Shutdown: stop serving at once rather than wait for every clone in flight to finish
   // (hijacked responses are invisible to Fastify's own connection draining).
@@ -179,106 +468,53 @@ const plugin: FastifyPluginAsync<MirrorGitRoutesOptions> = async (app, opts) => 
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const log = opts.logger ?? request.log;
     const wildcard = (request.params as Record<string, string | undefined>)['*'] ?? '';
-    const rawPath = request.url.split('?', 1)[0] ?? '';
-    // The router decodes the wildcard; the raw URL must not have needed decoding at all.
-    if (rawPath.includes('%')) return notFound(reply);
-    const parsed = parseMirrorPath(wildcard);
-    if (!parsed) return notFound(reply);
+    const service = (request.query as Record<string, unknown> | undefined)?.service;
+    const route = routeMirrorRequest(request.method, request.url, wildcard, service);
+    if (route.kind === 'not_found') return notFound(reply);
 
-    const isGet = request.method === 'GET';
-    if (isGet !== (parsed.operation === 'info-refs')) return notFound(reply);
-    if (isGet) {
-      const service = (request.query as Record<string, unknown> | undefined)?.service;
-      // No service means the dumb protocol; receive-pack means push. Neither is served.
-      if (service !== 'git-upload-pack') return notFound(reply);
+    const target = await authorizeMirror(opts, request, reply, route.slug);
+    if (!target) return reply;
+    if (route.kind === 'push_refused') {
+      return reply
+        .code(200)
+        .header('Content-Type', 'application/x-git-receive-pack-advertisement')
+        .headers(NO_CACHE_HEADERS)
+        .send(receivePackRefusal(target.upstream));
     }
 
-    const resolved = await opts.resolve(parsed.slug);
-    if (!resolved) return notFound(reply);
-    const target = { ...resolved, dir: resolvePath(resolved.dir) };
+    const isGet = route.operation === 'info-refs';
+    const upload = isGet ? null : requestBody(request, reply);
+    if (!isGet && !upload) return reply;
 
-    if (target.access !== 'public') {
-      const password = basicPassword(request.headers.authorization);
-      if (password === null || !(await opts.authorizeBasic(password, target.source))) {
-        return reply
-          .code(401)
-          .header('WWW-Authenticate', 'Basic realm="syncline"')
-          .send(errorPayload('unauthorized', 'A viewer token is required (HTTP Basic, token as password)'));
-      }
-    }
-
-    // resolve() is meant to return complete mirrors only; a half-made one must never be served.
-    if (!(await isCompleteMirror(target.dir))) return notFound(reply);
-
-    let body: Readable | undefined;
-    let gzip = false;
-    if (!isGet) {
-      const type = (request.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
-      if (type !== REQUEST_TYPE) {
-        return reply.code(415).send(errorPayload('unsupported_media_type', `Expected ${REQUEST_TYPE}`));
-      }
-      const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-      if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'x-gzip') {
-        return reply.code(415).send(errorPayload('unsupported_media_type', `Unsupported Content-Encoding '${encoding}'`));
-      }
-      const stream = request.body as Readable | undefined;
-      if (!stream || typeof stream.pipe !== 'function') {
-        return reply.code(400).send(errorPayload('invalid_request', 'Missing request body'));
-      }
-      body = stream;
-      gzip = encoding !== 'identity';
-    }
-
-    // A queued request whose client left gives its place up.
+    const release = await acquireSlots(limiter, perClient, request, reply, log, route.slug);
+    if (!release) return reply;
     const res = reply.raw;
-    const gone = new AbortController();
-    const onEarlyClose = (): void => gone.abort();
-    res.once('close', onEarlyClose);
-    let release: (() => void) | undefined;
-    try {
-      release = await limiter.acquire(gone.signal);
-    } catch (err) {
-      res.off('close', onEarlyClose);
-      if (err instanceof LimiterRejectedError) {
-        if (err.reason === 'aborted') return reply.hijack();
-        log.warn({ slug: parsed.slug, reason: err.reason, active: limiter.active, queued: limiter.queued }, 'mirror busy');
-        return reply
-          .code(503)
-          .header('Retry-After', String(err.retryAfterSeconds))
-          .send(errorPayload('busy', 'Too many concurrent mirror requests; retry later', { retry_after: err.retryAfterSeconds }));
-      }
-      throw err;
-    }
-    res.off('close', onEarlyClose);
-    if (res.destroyed || gone.signal.aborted) {
+    if (res.destroyed) {
       release();
       return reply.hijack();
     }
     if (closing) {
       release();
-      return reply
-        .code(503)
-        .header('Retry-After', String(limiter.retryAfterSeconds))
-        .send(errorPayload('busy', 'The server is shutting down; retry later', { retry_after: limiter.retryAfterSeconds }));
+      return busy(reply, 'The server is shutting down; retry later', limiter.retryAfterSeconds);
     }
 
     reply.hijack();
     serve({
       request,
       res,
-      body,
-      gzip,
+      body: upload?.body,
+      gzip: upload?.gzip ?? false,
       dir: target.dir,
-      slug: parsed.slug,
+      slug: route.slug,
       advertise: isGet,
       protocol: acceptedGitProtocol(request.headers['git-protocol']),
       log,
       idleMs,
       totalMs,
-      maxRequestBytes,
+      limits,
       active,
     })
-      .catch((err: unknown) => log.error({ slug: parsed.slug, err: redact(String(err)) }, 'mirror request failed'))
+      .catch((err: unknown) => log.error({ slug: route.slug, err: redact(String(err)) }, 'mirror request failed'))
       .finally(release);
     return reply;
   };
@@ -303,7 +539,7 @@ interface ServeParams {
   log: FastifyBaseLogger;
   idleMs: number;
   totalMs: number;
-  maxRequestBytes: number;
+  limits: BodyLimits;
   /** Stop functions of every request being served, for shutdown. */
   active: Set<() => void>;
 }
@@ -340,23 +576,7 @@ async function serve(p: ServeParams): Promise<void> {
   };
   p.active.add(stop);
 
-  let tooLarge = false;
-  let badBody = false;
-  if (p.body) {
-    const limit = new ByteLimit(p.maxRequestBytes);
-    const onBodyDone = (err: NodeJS.ErrnoException | null): void => {
-      if (!err) return;
-      if (err instanceof RequestTooLargeError) tooLarge = true;
-      else if (typeof err.code === 'string' && err.code.startsWith('Z_')) badBody = true;
-      // A broken upload (client gone, bad gzip, too large) leaves git waiting for input.
-      if (!res.writableFinished) proc.kill();
-    };
-    if (p.gzip) pipeline(p.body, createGunzip(), limit, proc.stdin, onBodyDone);
-    else pipeline(p.body, limit, proc.stdin, onBodyDone);
-  } else {
-    proc.stdin.end();
-  }
-
+  const upload = pipeBody(p, proc);
   // Headers wait for git's first byte, so a git that fails at once can still get a real status.
   const hasOutput = await firstOutput(proc.stdout, proc.done);
 
@@ -372,12 +592,12 @@ async function serve(p: ServeParams): Promise<void> {
     proc.stdout.resume();
     exit = await proc.done;
     if (!res.destroyed) {
-      if (exit.code === 0 && !exit.killedFor && !tooLarge && !badBody) {
+      if (exit.code === 0 && !exit.killedFor && upload.problem === null) {
         // Legitimately empty: e.g. the flush-only probe git sends before a chunked request.
         writeHead();
         res.end();
       } else {
-        failBeforeHeaders(res, tooLarge ? 413 : badBody ? 400 : 500);
+        failBeforeHeaders(res, failureStatus(upload.problem, p.advertise, exit));
       }
     }
   } else {
@@ -401,7 +621,7 @@ async function serve(p: ServeParams): Promise<void> {
         exitCode: exit.code,
         signal: exit.signal,
         killedFor: exit.killedFor,
-        tooLarge,
+        bodyProblem: upload.problem,
         stderr: redact(exit.stderr),
         spawnError: exit.spawnError ? redact(exit.spawnError.message) : undefined,
       },

@@ -51,7 +51,7 @@ export async function syncMirror(ctx: AppContext, row: SourceRow): Promise<Mirro
         const remote = await connectSource(ctx, row);
         const result = await ensureMirror(
           { name: row.name, ...remote },
-          { mirrorsDir: ctx.settings.mirror_dir, timeouts: gitTimeouts(ctx.settings) },
+          { mirrorsDir: ctx.settings.mirror_dir, timeouts: gitTimeouts(ctx.settings), keepMs: ctx.settings.mirror_keep_minutes * 60_000 },
         );
         if (result.updated && !result.created) await refreshCommitGraph(result.dir);
         await repackIfDue(result.dir, result.created).catch(() => undefined);

@@ -90,10 +90,13 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(mirrorGitRoutes, {
     prefix: '/git',
     maxConcurrent: settings.mirror_max_concurrent,
+    maxPerClient: settings.mirror_max_per_client,
+    bodyTimeoutMs: settings.mirror_body_timeout * 1000,
+    minBodyBytesPerSecond: settings.mirror_min_body_rate,
     resolve: async (slug) => {
       const row = await findMirrorSource(opts.ctx.db.db, slug);
       if (!row) return null;
-      return { dir: mirrorDirFor(opts.ctx, row), access: row.mirror_access as 'token' | 'public', source: row.name };
+      return { dir: mirrorDirFor(opts.ctx, row), access: row.mirror_access as 'token' | 'public', source: row.name, upstream: row.url };
     },
     authorizeBasic: async (password) => {
       const principal = await app.principalFor(password);

@@ -86,7 +86,7 @@ export const fetchSource: Step = async (run) => {
   run.auth = remote.auth;
   const mirror = await ensureMirror(
     { name: source.name, ...remote },
-    { mirrorsDir: run.app.settings.mirror_dir, timeouts: gitTimeouts(run.app.settings) },
+    { mirrorsDir: run.app.settings.mirror_dir, timeouts: gitTimeouts(run.app.settings), keepMs: run.app.settings.mirror_keep_minutes * 60_000 },
   );
   run.mirrorDir = mirror.dir;
   // The fetch cache is the served mirror: keep its status as fresh as the mirror scheduler would.
