@@ -311,7 +311,7 @@ async function settleKeepRefs(dir: string, round: string, snapshot: string, keep
     const [sha, ref] = line.split(' ');
     if (!sha || !ref) continue;
     const stamp = Number(ref.slice(KEEP_REFS_PREFIX.length + 1).split('/', 1)[0]);
-    if ((ref.startsWith(`${round}/`) && current.has(sha)) || !(stamp >= cutoff)) drop.push(ref);
+    if (keepMs <= 0 || (ref.startsWith(`${round}/`) && current.has(sha)) || !(stamp >= cutoff)) drop.push(ref);
   }
   if (drop.length) {
     await runGit(['update-ref', '--no-deref', '--stdin'], { cwd: dir, input: drop.map((r) => `delete ${r}\n`).join(''), ...LOCAL });

@@ -116,8 +116,8 @@ export async function startMirrorServer(opts: MirrorServerOptions = {}): Promise
 }
 
 /** Mirrors `repo` into `mirrorsDir` through the real mirror cache (marker included). */
-export async function mirrorOf(repo: FixtureRepo, mirrorsDir: string, name = repo.name): Promise<string> {
-  const info = await ensureMirror({ name, url: repo.fileUrl }, { mirrorsDir });
+export async function mirrorOf(repo: FixtureRepo, mirrorsDir: string, name = repo.name, opts: { keepMs?: number } = {}): Promise<string> {
+  const info = await ensureMirror({ name, url: repo.fileUrl }, { mirrorsDir, ...opts });
   return info.dir;
 }
 

@@ -36,7 +36,7 @@ beforeAll(async () => {
 
   server = await startMirrorServer();
   server.tokens.add(TOKEN);
-  server.mirrors.set('site', { dir: publicDir, access: 'public', source: 'site' });
+  server.mirrors.set('site', { dir: publicDir, access: 'public', source: 'site', upstream: 'https://git.example.com/acme/site.git' });
   server.mirrors.set('private', { dir: publicDir, access: 'token', source: 'private-source' });
 });
 
@@ -48,7 +48,6 @@ afterAll(async () => {
 describe('404 without starting git', () => {
   const cases: Array<[string, string, string?]> = [
     // push, in every shape
-    ['GET', '/git/site.git/info/refs?service=git-receive-pack'],
     ['POST', '/git/site.git/git-receive-pack'],
     ['POST', '/git/site/git-receive-pack'],
     // the dumb protocol and other paths
@@ -120,13 +119,18 @@ describe('404 without starting git', () => {
     expect(server.spawns.length).toBe(before);
   });
 
-  it('refuses git push with a clean error and no git process', async () => {
+  it('answers a push with an ERR packet naming the upstream (git prints it), and no git process', async () => {
+    const refs = await rawRequest(server.origin, '/git/site.git/info/refs?service=git-receive-pack');
+    expect(refs.status).toBe(200);
+    expect(refs.headers['content-type']).toBe('application/x-git-receive-pack-advertisement');
+    expect(refs.body.toString()).toContain('ERR read-only mirror of https://git.example.com/acme/site.git; push there');
     const before = server.spawns.length;
     const local = join(work, 'push-src');
     await clientOk(work, ['clone', '--quiet', server.url('site'), local]);
     const spawnsAfterClone = server.spawns.length;
     const res = await client(local, ['push', server.url('site'), 'HEAD:refs/heads/evil']);
     expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain('read-only mirror of https://git.example.com/acme/site.git; push there');
     expect(server.spawns.length).toBe(spawnsAfterClone);
     expect(spawnsAfterClone - before).toBe(3);
   });
@@ -227,8 +231,10 @@ describe('objects not reachable from the mirror', () => {
     secretBlob = await git(upstream.workDir, ['rev-parse', `${secretCommit}:secret.txt`]);
     dir = await mirrorOf(upstream, mirrorsDir, 'leaky');
     // The leak is removed upstream; the mirror prunes the branch but still has the objects.
+    // (keepMs 0: no grace period for replaced tips — with the default, the old tip stays
+    // fetchable by id, never advertised, for mirror_keep_minutes; see 'previous tips' below.)
     await deleteBranch(upstream, 'oops');
-    await mirrorOf(upstream, mirrorsDir, 'leaky');
+    await mirrorOf(upstream, mirrorsDir, 'leaky', { keepMs: 0 });
     await git(dir, ['cat-file', '-e', secretCommit]);
     await git(dir, ['cat-file', '-e', secretBlob]);
     server.mirrors.set('leaky', { dir, access: 'public', source: 'leaky' });
