@@ -10,6 +10,7 @@ import { registerTokenCommands } from './commands/tokens.js';
 import { registerSyncCommands } from './commands/sync.js';
 import { registerMirrorCommands } from './commands/mirror.js';
 import { registerClusterCommands } from './commands/cluster.js';
+import { registerJobCommands } from './commands/jobs.js';
 
 export function buildProgram(): Command {
   const program = new Command('syncline')
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerSyncCommands(program);
   registerMirrorCommands(program);
   registerClusterCommands(program);
+  registerJobCommands(program);
   return program;
 }
 

@@ -135,3 +135,5 @@ export type DriftReport = z.infer<typeof driftReport>;
 
 /** Body of sync-from-git and plan. */
 export const refBody = z.object({ ref: z.string().min(1).max(255).optional() }).strict();
+/** sync-from-git: a ref and, optionally, why (kept on the deployment and on the auto-sync pause a rollback causes). */
+export const syncBody = z.object({ ref: z.string().min(1).max(255).optional(), reason: z.string().min(1).max(500).optional() }).strict();

@@ -27,11 +27,16 @@ export const namespace = z.object({
   prune: z.boolean(),
   allow_unmerged_refs: z.boolean(),
   status: z.enum(NAMESPACE_STATUSES),
+  /** Set while auto-sync is paused by a rollback; `PATCH {"auto_sync_paused": null}` resumes. */
+  auto_sync_paused: z.object({ by: z.string(), reason: z.string().nullable(), at: z.string(), commit: z.string() }).nullable(),
   last_deployment: deploymentSummary.nullable(),
   created_at: z.string(),
   updated_at: z.string(),
 });
 export type Namespace = z.infer<typeof namespace>;
+
+/** `PATCH /namespaces/{ns}` as issue 9 needs it: `{"auto_sync_paused": null}` resumes auto-sync. */
+export const namespaceResumeBody = z.object({ auto_sync_paused: z.null() }).strict();
 
 export const namespaceList = z.object({ items: z.array(namespace) });
 export type NamespaceList = z.infer<typeof namespaceList>;

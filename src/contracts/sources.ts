@@ -29,7 +29,7 @@ export const sourceAuthInput = z.discriminatedUnion('type', [
     .object({
       type: z.literal('github_app'),
       app_id: numericId('app_id'),
-      installation_id: numericId('installation_id'),
+      installation_id: numericId('installation_id').optional(),
       private_key: secret('private_key').regex(PEM_RE, 'must be a PEM private key'),
     })
     .strict(),
@@ -55,6 +55,7 @@ export const sourceCreateBody = z
     name: sourceName,
     url: z.string().min(1).max(2048),
     provider: z.enum(PROVIDERS).optional(),
+    api_url: z.string().url().max(2048).optional(),
     auth: sourceAuthInput.optional(),
     mirror: mirrorInput.optional(),
     webhook_secret: secret('webhook_secret').optional(),
@@ -67,6 +68,7 @@ export const sourcePatchBody = z
   .object({
     url: z.string().min(1).max(2048).optional(),
     provider: z.enum(PROVIDERS).optional(),
+    api_url: z.string().url().max(2048).nullable().optional(),
     auth: sourceAuthInput.optional(),
     mirror: mirrorInput.partial().strict().optional(),
     webhook_secret: secret('webhook_secret').nullable().optional(),
@@ -88,7 +90,10 @@ export const source = z.object({
     url: z.string().nullable(),
     status: z.string(),
   }),
+  /** The forge REST base (given, or derived from the URL keeping its port); null for plain git. */
+  api_url: z.string().nullable(),
   webhook_secret_configured: z.boolean(),
+  webhook: z.object({ secret_configured: z.boolean() }),
   default_branch: z.string().nullable(),
   namespaces: z.array(z.string()).nullable(),
   created_at: z.string(),
@@ -107,5 +112,9 @@ export const sourceCheckResult = z.object({
   default_branch: z.string().nullable(),
   head: refCommit.nullable(),
   ref: refCommit.optional(),
+  /** The forge API's view (GitHub/Gitea/GitLab sources with credentials): a 404 says "not found or no access". */
+  api: z
+    .object({ reachable: z.boolean(), private: z.boolean().nullable(), permissions: z.record(z.string(), z.boolean()).nullable(), message: z.string().optional() })
+    .optional(),
 });
 export type SourceCheckResult = z.infer<typeof sourceCheckResult>;

@@ -8,12 +8,15 @@ import type { AppContext } from './context.js';
 import path from 'node:path';
 import { EventHub } from '../events/hub.js';
 import { createJobQueue } from '../jobs/drivers.js';
+import { registerWebhookJobs } from '../webhooks/jobs.js';
 
 /**
  * Every job kind's handler, registered once per context. Add yours here (one line per module):
  * each module exports a `register…Jobs(ctx)` that calls `ctx.jobs.register(kind, handler)`.
  */
-export function registerJobKinds(_ctx: AppContext): void {}
+export function registerJobKinds(ctx: AppContext): void {
+  registerWebhookJobs(ctx);
+}
 
 /** umask 077: files 0600, directories 0700 (not available in worker threads; then a no-op). */
 export function privateUmask(): void {

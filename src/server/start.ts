@@ -7,6 +7,7 @@ import { startMirrorScheduler } from '../mirror/scheduler.js';
 import { createRelay } from '../events/relay.js';
 import { ReplicaRegistry } from '../cluster/registry.js';
 import { SYNCLINE_VERSION } from '../cluster/version.js';
+import { startPoller } from '../webhooks/poll.js';
 
 /**
  * The listening entry point: open the store (migrating), build the app, listen, start
@@ -53,6 +54,7 @@ export async function startServer(settings: ResolvedSettings): Promise<FastifyIn
   await cluster.start();
   stops.push(() => cluster.stop());
   await ctx.jobs.start(app.log);
+  stops.push(startPoller(ctx, app.log));
   stops.push(() => ctx.jobs.stop());
   app.log.info(
     { port: settings.port, data_dir: settings.data_dir, database: settings.database_url.startsWith('sqlite:') ? 'sqlite' : 'postgres' },

@@ -68,6 +68,7 @@ function toNamespace(row: NamespaceRow, last: DeploymentSummary | undefined): Na
     prune: row.prune === 1,
     allow_unmerged_refs: row.allow_unmerged_refs === 1,
     status: row.status as NamespaceStatus,
+    auto_sync_paused: fromJson(row.auto_sync_paused, null),
     last_deployment: last ?? null,
     created_at: row.created_at,
     updated_at: row.updated_at,

@@ -4,6 +4,7 @@ import type { SecretBox } from '../security/secret-box.js';
 import type { AuthType, MirrorAccess, Provider, Source, SourceAuthInput, SourceCreateBody, SourcePatchBody } from '../contracts/sources.js';
 import { parseGitUrl, urlPort } from '../security/url-guard.js';
 import { recordAudit, type Executor } from './audit.js';
+import { defaultApiUrl } from '../providers/api-url.js';
 import { fromJson, nowIso } from './json.js';
 import type { Database, SourcesTable } from './types.js';
 
@@ -58,7 +59,7 @@ function normaliseAuth(auth: SourceAuthInput | undefined): {
         type: a.type,
         ...none,
         app_id: String(a.app_id),
-        installation_id: String(a.installation_id),
+        installation_id: a.installation_id != null ? String(a.installation_id) : null,
         secrets: { private_key: a.private_key },
       };
   }
@@ -106,7 +107,9 @@ export function toSource(row: SourceRow, publicUrl: string | undefined): Source 
       url: complete ? `${base}/git/${slug}.git` : null,
       status: row.mirror_enabled === 1 ? row.mirror_status : 'disabled',
     },
+    api_url: sourceApiUrl(row),
     webhook_secret_configured: row.webhook_secret !== null,
+    webhook: { secret_configured: row.webhook_secret !== null },
     default_branch: row.default_branch,
     namespaces: sourceNamespaces(row),
     created_at: row.created_at,
@@ -176,7 +179,7 @@ export async function createSource(
     created_at: now,
     updated_at: now,
     namespaces: input.namespaces ? JSON.stringify(input.namespaces) : null,
-    api_url: null,
+    api_url: input.api_url ?? null,
   };
   await db.transaction().execute(async (tx) => {
     const existing = await tx.selectFrom('sources').select('name').where('name', '=', input.name).executeTakeFirst();
@@ -212,6 +215,7 @@ export async function updateSource(
       next.auth_installation_id = null;
       next.auth_secret = null;
     }
+    if (patch.api_url !== undefined) next.api_url = patch.api_url;
     if (patch.auth !== undefined) {
       const auth = normaliseAuth(patch.auth);
       next.auth_type = auth.type;
@@ -275,6 +279,11 @@ export function sourceCredentials(box: SecretBox, row: SourceRow): SourceCredent
     installation_id: row.auth_installation_id,
     secrets,
   };
+}
+
+/** The forge REST base: the one given, else derived from the URL keeping its port (null for plain git). */
+export function sourceApiUrl(row: Pick<SourceRow, 'api_url' | 'provider' | 'url'>): string | null {
+  return row.api_url ?? defaultApiUrl(row.provider, row.url);
 }
 
 export function sourceWebhookSecret(box: SecretBox, row: SourceRow): string | null {

@@ -5,7 +5,8 @@ import { SHA_LIKE_RE } from '../contracts/common.js';
 import { BadRequestError } from '../errors.js';
 import type { AppContext } from '../server/context.js';
 import type { SourceRow } from '../store/sources.js';
-import { connectSource } from './remote.js';
+import { checkRepoApi } from '../providers/forge.js';
+import { connectSource, guardOptions } from './remote.js';
 import { gitTimeouts } from './settings.js';
 
 /**
@@ -27,7 +28,11 @@ export async function checkSource(ctx: AppContext, row: SourceRow, ref: string |
     default_branch: string | null;
     head: { ref: string; commit: string } | null;
     ref?: { ref: string; commit: string };
+    api?: { reachable: boolean; private: boolean | null; permissions: Record<string, boolean> | null; message?: string };
   } = { ok: true, default_branch: remote.defaultBranch, head };
+  // The forge's view of the repository (GitHub, Gitea, GitLab sources with credentials).
+  const api = await checkRepoApi({ box: ctx.box, guard: guardOptions(ctx.settings, ctx.resolver), offline: false }, row);
+  if (api) result.api = api;
   if (ref) {
     const short = ref.replace(/^refs\/(heads|tags)\//, '');
     const direct = remote.branches[short] ?? remote.tags[short];

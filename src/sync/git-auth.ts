@@ -1,7 +1,8 @@
 import type { GitAuth } from '../git/auth.js';
-import { githubApiBaseUrl, githubAppInstallationToken } from '../providers/github-app.js';
+import { githubAppInstallationToken } from '../providers/github-app.js';
+import { repoPathExact } from '../providers/repo-url.js';
 import type { SecretBox } from '../security/secret-box.js';
-import { sourceCredentials, type SourceRow } from '../store/sources.js';
+import { sourceApiUrl, sourceCredentials, type SourceRow } from '../store/sources.js';
 
 /** Turns a source's stored credentials into what git needs (minting an app token if required). */
 export async function gitAuthFor(box: SecretBox, row: SourceRow, fetchImpl?: typeof fetch): Promise<GitAuth> {
@@ -19,9 +20,10 @@ export async function gitAuthFor(box: SecretBox, row: SourceRow, fetchImpl?: typ
     case 'github_app': {
       const token = await githubAppInstallationToken({
         appId: creds.app_id ?? '',
-        installationId: creds.installation_id ?? '',
+        installationId: creds.installation_id,
         privateKey: creds.secrets.private_key ?? '',
-        baseUrl: githubApiBaseUrl(row.url),
+        baseUrl: sourceApiUrl(row) ?? 'https://api.github.com',
+        repo: repoPathExact(row.url),
         ...(fetchImpl ? { fetch: fetchImpl } : {}),
       });
       return { type: 'token', token, provider: 'github' };

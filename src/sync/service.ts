@@ -10,16 +10,30 @@ import { outboxCommitted, recordStatusChange } from '../events/outbox.js';
 import { planItems } from './results.js';
 import { readEntries } from '../git/tree.js';
 import { checkOnBranch, fetchSource, listSpecEntries, loadBinding, PLAN_STEPS, resolveCommit, runSteps, type SyncRun } from './steps.js';
+import { pauseAutoSyncOnRollback } from './auto-sync.js';
+
+export interface SyncOptions {
+  /** The caller fetched the source's mirror just now (webhook/poll jobs): don't fetch again. */
+  skipFetch?: boolean;
+  /** Why (kept on the auto-sync pause a rollback causes). */
+  reason?: string;
+}
 
 /**
  * The orchestrator: lock → fetch → resolve → branch check → read → parse → plan → apply →
  * publish. Routes and webhooks call these; they hold no HTTP concerns.
  */
-export async function syncNamespace(app: AppContext, namespace: string, ref: string | undefined, actor: string): Promise<Deployment> {
+export async function syncNamespace(
+  app: AppContext,
+  namespace: string,
+  ref: string | undefined,
+  actor: string,
+  opts: SyncOptions = {},
+): Promise<Deployment> {
   await getNamespaceRow(app.db.db, namespace); // 404 before waiting on a lock
   const startedAt = nowIso();
   const { deployment } = await withNamespaceLock(app, namespace, async () => {
-    const run = await runSteps({ app, namespaceName: namespace, requestedRef: ref }, PLAN_STEPS);
+    const run = await runSteps({ app, namespaceName: namespace, requestedRef: ref, skipFetch: opts.skipFetch }, PLAN_STEPS);
     if (run.plan!.summary.invalid > 0) {
       const failed = await recordFailedDeployment(run, actor, startedAt);
       outboxCommitted();
@@ -29,7 +43,9 @@ export async function syncNamespace(app: AppContext, namespace: string, ref: str
         { deployment: failed },
       );
     }
-    return applyPlan(run, actor, startedAt);
+    const applied = await applyPlan(run, actor, startedAt);
+    await pauseAutoSyncOnRollback(run, actor, opts.reason);
+    return applied;
   });
   // Watchers (SSE on every replica), AMQP and webhooks learn of it through the outbox rows the
   // apply transaction wrote; this only wakes the local relay and tail at once.
@@ -65,8 +81,13 @@ function toPlan(run: SyncRun): Plan {
 }
 
 /** The plan a sync of `ref` would apply; nothing is written. */
-export async function planNamespace(app: AppContext, namespace: string, ref: string | undefined): Promise<Plan> {
-  return toPlan(await runSteps({ app, namespaceName: namespace, requestedRef: ref }, PLAN_STEPS));
+export async function planNamespace(
+  app: AppContext,
+  namespace: string,
+  ref: string | undefined,
+  opts: { skipFetch?: boolean; allowUnmerged?: boolean } = {},
+): Promise<Plan> {
+  return toPlan(await runSteps({ app, namespaceName: namespace, requestedRef: ref, ...opts }, PLAN_STEPS));
 }
 
 /**
@@ -74,9 +95,9 @@ export async function planNamespace(app: AppContext, namespace: string, ref: str
  * fetch_status so dashboards can show them. A synced namespace that has drifted is marked
  * out_of_sync (and back to synced when git and live agree again).
  */
-export async function driftNamespace(app: AppContext, namespace: string): Promise<DriftReport> {
+export async function driftNamespace(app: AppContext, namespace: string, opts: { skipFetch?: boolean } = {}): Promise<DriftReport> {
   const ns = await getNamespaceRow(app.db.db, namespace);
-  const run: SyncRun = { app, namespaceName: namespace, requestedRef: undefined };
+  const run: SyncRun = { app, namespaceName: namespace, requestedRef: undefined, skipFetch: opts.skipFetch };
   let report: DriftReport;
   try {
     await runSteps(run, PLAN_STEPS);

@@ -28,6 +28,10 @@ export interface SyncRun {
   namespaceName: string;
   /** The ref the caller asked for; the tracked branch when omitted. */
   requestedRef: string | undefined;
+  /** The caller just fetched the mirror (a webhook job): use it as it is, no second fetch. */
+  skipFetch?: boolean | undefined;
+  /** Plan a commit that is not on the tracked branch (pull-request plans; never applied). */
+  allowUnmerged?: boolean | undefined;
   // Set by loadBinding:
   namespace?: NamespaceRow;
   source?: SourceRow;
@@ -71,7 +75,7 @@ export const loadBinding: Step = async (run) => {
  */
 export const fetchSource: Step = async (run) => {
   const source = run.source!;
-  if (!run.app.settings.mirror_runtime_sync) {
+  if (!run.app.settings.mirror_runtime_sync || run.skipFetch) {
     const existing = await openMirror(source.name, { mirrorsDir: run.app.settings.mirror_dir });
     if (!existing) {
       throw new UpstreamError('fetch_failed', `No mirror of source '${source.name}' on disk and runtime sync is disabled`, {
@@ -111,7 +115,7 @@ export const resolveCommit: Step = async (run) => {
 /** Refuses a commit that is not on the tracked branch, unless the namespace allows it. */
 export const checkOnBranch: Step = async (run) => {
   const ns = run.namespace!;
-  if (ns.allow_unmerged_refs === 1) return;
+  if (ns.allow_unmerged_refs === 1 || run.allowUnmerged) return;
   // The branch name resolves to the branch tip (branches win over tags), trivially on the branch.
   if (run.ref === ns.branch) return;
   const onBranch = await isAncestor(run.mirrorDir!, run.commit!, ns.branch, { sourceName: run.source!.name });

@@ -15,6 +15,8 @@ import { eventRoutes } from './events.js';
 import { jobRoutes } from './jobs.js';
 import { subscriptionRoutes } from './subscriptions.js';
 import { clusterRoutes } from './cluster.js';
+import { webhookRoutes } from './webhooks.js';
+import { namespacePlanRoutes, planRoutes } from './plans.js';
 
 /** Every resource is its own encapsulated plugin under /api/v1. */
 export const registerApiRoutes: FastifyPluginAsync = async (app) => {
@@ -35,4 +37,7 @@ export const registerApiRoutes: FastifyPluginAsync = async (app) => {
   await app.register(jobRoutes, { prefix: '/jobs' });
   await app.register(subscriptionRoutes, { prefix: '/subscriptions' });
   await app.register(clusterRoutes, { prefix: '/cluster' });
+  await app.register(webhookRoutes, { prefix: '/webhooks' });
+  await app.register(namespacePlanRoutes, { prefix: '/namespaces' });
+  await app.register(planRoutes, { prefix: '/plans' });
 };

@@ -4,7 +4,8 @@ import { deleteNamespace, getNamespace, listNamespaces, putNamespace } from '../
 import { isUnscoped } from '../../security/roles.js';
 import { canSee } from '../auth.js';
 import { errorResponses } from '../../contracts/errors.js';
-import { namespace, namespaceList, namespaceParams, namespacePutBody } from '../../contracts/namespaces.js';
+import { namespace, namespaceList, namespaceParams, namespacePutBody, namespaceResumeBody } from '../../contracts/namespaces.js';
+import { resumeAutoSync } from '../../sync/auto-sync.js';
 
 export const namespaceRoutes: FastifyPluginAsyncZod = async (app) => {
   const db = app.ctx.db.db;
@@ -33,6 +34,20 @@ export const namespaceRoutes: FastifyPluginAsyncZod = async (app) => {
     '/:ns',
     { onRequest: app.requireRole('viewer', scoped), schema: { tags, params: namespaceParams, response: { 200: namespace, ...errorResponses } } },
     async (req) => getNamespace(db, req.params.ns),
+  );
+
+  // Minimal PATCH (issue 9): only `{"auto_sync_paused": null}`, resuming auto-sync after a
+  // rollback. Issue 11's general PATCH replaces this route and keeps the field.
+  app.patch(
+    '/:ns',
+    {
+      onRequest: app.requireRole('admin', scoped),
+      schema: { tags, params: namespaceParams, body: namespaceResumeBody, response: { 200: namespace, ...errorResponses } },
+    },
+    async (req) => {
+      await resumeAutoSync(db, req.params.ns, req.principal!.name);
+      return getNamespace(db, req.params.ns);
+    },
   );
 
   app.delete(

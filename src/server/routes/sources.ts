@@ -29,6 +29,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
     { onRequest: admin, schema: { tags, body: sourceCreateBody, response: { 201: source, 409: errorBody, ...errorResponses } } },
     async (req, reply) => {
       const parsed = await guard(req.body.url);
+      if (req.body.api_url) await guard(req.body.api_url);
       const row = await createSource(db, box, { ...req.body, url: parsed.url }, req.principal!.name);
       return reply.status(201).send(view(row));
     },
@@ -53,6 +54,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req) => {
       const body = { ...req.body };
       if (body.url !== undefined) body.url = (await guard(body.url)).url;
+      if (body.api_url) await guard(body.api_url);
       return view(await updateSource(db, box, req.params.name, body, req.principal!.name));
     },
   );

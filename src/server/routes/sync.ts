@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { driftNamespace, planNamespace, syncNamespace } from '../../sync/service.js';
 import { errorBody, errorResponses } from '../../contracts/errors.js';
 import { nsParams } from '../../contracts/common.js';
-import { deployment, driftReport, plan, refBody } from '../../contracts/deployments.js';
+import { deployment, driftReport, plan, refBody, syncBody } from '../../contracts/deployments.js';
 
 /** Git-driven endpoints of a namespace: sync, plan, drift. */
 export const syncRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -14,9 +14,10 @@ export const syncRoutes: FastifyPluginAsyncZod = async (app) => {
     '/:ns/sync-from-git',
     {
       onRequest: app.requireRole('deployer', scoped),
-      schema: { tags, params: nsParams, body: refBody.nullish(), response: { 200: deployment, ...gitErrors } },
+      schema: { tags, params: nsParams, body: syncBody.nullish(), response: { 200: deployment, ...gitErrors } },
     },
-    async (req) => syncNamespace(app.ctx, req.params.ns, req.body?.ref, req.principal!.name),
+    async (req) =>
+      syncNamespace(app.ctx, req.params.ns, req.body?.ref, req.principal!.name, req.body?.reason ? { reason: req.body.reason } : {}),
   );
 
   app.post(

@@ -31,6 +31,7 @@ for (const dialect of DIALECTS) {
           prune: false,
           allow_unmerged_refs: false,
           status: 'never_synced',
+          auto_sync_paused: null,
           last_deployment: null,
           created_at: expect.any(String),
           updated_at: expect.any(String),

@@ -1,0 +1,69 @@
+/**
+ * What changed between two commits, for webhook/poll handling: which paths, ancestry between
+ * commit ids, merge-bases, and fetching one extra ref (a pull request's head) without storing it.
+ */
+import { assertSafeRemoteUrl, type GitAuth } from './auth.js';
+import { throwFetchError } from './classify.js';
+import type { RemotePin } from './remote.js';
+import { runGit, type GitTimeouts } from './runner.js';
+
+const LOCAL: GitTimeouts = { idleMs: 60_000, totalMs: 120_000 };
+const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/** Whether `sha` names a commit present in the repository. */
+export async function hasCommit(dir: string, sha: string): Promise<boolean> {
+  if (!SHA.test(sha)) return false;
+  const { code } = await runGit(['cat-file', '-e', `${sha}^{commit}`], { cwd: dir, okCodes: [0, 1, 128], ...LOCAL });
+  return code === 0;
+}
+
+/** Whether commit `a` is an ancestor of (or equal to) commit `b`; both must be commit ids. */
+export async function commitIsAncestor(dir: string, a: string, b: string): Promise<boolean> {
+  if (a === b) return true;
+  const { code } = await runGit(['merge-base', '--is-ancestor', a, b], { cwd: dir, okCodes: [0, 1], ...LOCAL });
+  return code === 0;
+}
+
+export async function mergeBase(dir: string, a: string, b: string): Promise<string | null> {
+  const { code, stdout } = await runGit(['merge-base', a, b], { cwd: dir, okCodes: [0, 1], ...LOCAL });
+  const sha = stdout.toString('utf8').trim();
+  return code === 0 && SHA.test(sha) ? sha : null;
+}
+
+/**
+ * Paths whose content differs between two commits (a tree diff: right after a force push too),
+ * renames reported as delete + add so both folders count as changed.
+ */
+export async function changedPaths(dir: string, from: string, to: string): Promise<string[]> {
+  const { stdout } = await runGit(['diff', '--name-only', '--no-renames', '-z', from, to, '--'], { cwd: dir, ...LOCAL });
+  return stdout.toString('utf8').split('\0').filter(Boolean);
+}
+
+/**
+ * Whether a namespace at `nsPath` (a folder, a single file, or '' for the repository root) is
+ * touched by any of `paths`.
+ */
+export function pathTouched(nsPath: string, paths: readonly string[]): boolean {
+  const p = nsPath.replace(/^\/+|\/+$/g, '');
+  if (p === '' || p === '.') return paths.length > 0;
+  return paths.some((f) => f === p || f.startsWith(`${p}/`));
+}
+
+/**
+ * Fetches one ref's objects (e.g. `refs/pull/7/head`) into a mirror without creating a ref, so
+ * the mirror serves nothing new; returns nothing — resolve the expected commit afterwards.
+ */
+export async function fetchRefObjects(
+  dir: string,
+  remote: { url: string; auth?: GitAuth | undefined; pin?: RemotePin | null | undefined },
+  ref: string,
+  opts: { sourceName: string; timeouts?: GitTimeouts },
+): Promise<void> {
+  assertSafeRemoteUrl(remote.url);
+  try {
+    // The checked URL, pinned like every other fetch (sync/remote.ts); never the stored remote.
+    await runGit(['fetch', '--no-tags', '--no-write-fetch-head', remote.url, ref], { cwd: dir, url: remote.url, auth: remote.auth, pin: remote.pin, ...opts.timeouts });
+  } catch (err) {
+    throwFetchError(err, opts.sourceName);
+  }
+}

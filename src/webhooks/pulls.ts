@@ -1,0 +1,138 @@
+/**
+ * The `pull_request.plan` job: plan every namespace on the base branch whose path changed
+ * between the merge-base and the pull request's head, at the head commit (never applied); store
+ * each plan and report it on the head commit.
+ */
+import crypto from 'node:crypto';
+import { SynclineError } from '../errors.js';
+import { changedPaths, fetchRefObjects, hasCommit, mergeBase, pathTouched } from '../git/changes.js';
+import { resolveBranch } from '../git/refs.js';
+import type { AppContext } from '../server/context.js';
+import type { Plan } from '../contracts/deployments.js';
+import { fromJson, nowIso, toJson } from '../store/json.js';
+import { getSourceRow, type SourceRow } from '../store/sources.js';
+import { connectSource } from '../sync/remote.js';
+import { planNamespace } from '../sync/service.js';
+import { gitTimeouts } from '../sync/settings.js';
+import type { PrJobPayload } from './ingest.js';
+import { fetchSourceMirror } from './push.js';
+import { enqueueReport, planReport } from './reports.js';
+
+export interface StoredPlan extends Plan {
+  id: string;
+  trigger: 'pull_request' | 'api';
+  pull_request: { number: number; url: string | null } | null;
+  created_at: string;
+}
+
+export async function storePlan(
+  ctx: AppContext,
+  plan: Plan,
+  trigger: StoredPlan['trigger'],
+  pullRequest: StoredPlan['pull_request'],
+): Promise<StoredPlan> {
+  const stored: StoredPlan = { ...plan, id: crypto.randomUUID(), trigger, pull_request: pullRequest, created_at: nowIso() };
+  await ctx.db.db
+    .insertInto('plans')
+    .values({
+      id: stored.id,
+      namespace: plan.namespace,
+      trigger,
+      ref: plan.ref,
+      commit: plan.commit,
+      pull_request: pullRequest ? toJson(pullRequest) : null,
+      body: toJson(plan),
+      created_at: stored.created_at,
+    })
+    .execute();
+  return stored;
+}
+
+type PlanRow = { id: string; trigger: string; pull_request: string | null; body: string; created_at: string };
+const toStored = (r: PlanRow): StoredPlan => ({
+  ...fromJson<Plan>(r.body, {} as Plan),
+  id: r.id,
+  trigger: r.trigger as StoredPlan['trigger'],
+  pull_request: fromJson(r.pull_request, null),
+  created_at: r.created_at,
+});
+
+export async function listPlans(ctx: AppContext, namespace: string, limit = 50): Promise<StoredPlan[]> {
+  const rows = await ctx.db.db
+    .selectFrom('plans')
+    .select(['id', 'trigger', 'pull_request', 'body', 'created_at'])
+    .where('namespace', '=', namespace)
+    .orderBy('created_at', 'desc')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map(toStored);
+}
+
+export async function getPlan(ctx: AppContext, id: string): Promise<StoredPlan | null> {
+  const r = await ctx.db.db.selectFrom('plans').select(['id', 'trigger', 'pull_request', 'body', 'created_at', 'namespace']).where('id', '=', id).executeTakeFirst();
+  return r ? toStored(r) : null;
+}
+
+function pullRef(provider: string, n: number): string {
+  return provider === 'gitlab' ? `refs/merge-requests/${n}/head` : `refs/pull/${n}/head`;
+}
+
+export async function planPullRequest(ctx: AppContext, p: PrJobPayload): Promise<{ planned: string[] }> {
+  let src: SourceRow;
+  try {
+    src = await getSourceRow(ctx.db.db, p.source);
+  } catch {
+    return { planned: [] };
+  }
+  const namespaces = await ctx.db.db
+    .selectFrom('namespaces')
+    .selectAll()
+    .where('source', '=', src.name)
+    .where('branch', '=', p.base_branch)
+    .orderBy('name')
+    .execute();
+  if (namespaces.length === 0) return { planned: [] };
+  const dir = await fetchSourceMirror(ctx, src);
+  if (!(await hasCommit(dir, p.head_sha))) {
+    if (!ctx.settings.mirror_runtime_sync) {
+      throw new SynclineError('fetch_failed', `Commit ${p.head_sha} is not in the mirror and runtime sync is disabled`);
+    }
+    const remote = await connectSource(ctx, src);
+    await fetchRefObjects(dir, remote, pullRef(p.provider, p.number), { sourceName: src.name, timeouts: gitTimeouts(ctx.settings) });
+    if (!(await hasCommit(dir, p.head_sha))) {
+      // The pull request moved on since this delivery: its newer head has its own delivery.
+      return { planned: [] };
+    }
+  }
+  const baseHead = await resolveBranch(dir, p.base_branch, { sourceName: src.name });
+  const base = await mergeBase(dir, baseHead, p.head_sha);
+  const changed = base ? await changedPaths(dir, base, p.head_sha) : null;
+  const planned: string[] = [];
+  for (const ns of namespaces) {
+    if (changed && !pathTouched(ns.path, changed)) continue;
+    let plan: Plan;
+    try {
+      plan = await planNamespace(ctx, ns.name, p.head_sha, { skipFetch: true, allowUnmerged: true });
+    } catch (err) {
+      if (!(err instanceof SynclineError) || err.retryable) throw err;
+      // A pull request that breaks the namespace (path removed, specs too large…) fails its check.
+      plan = {
+        namespace: ns.name,
+        ref: p.head_sha,
+        commit: p.head_sha,
+        source: src.name,
+        summary: { create: 0, update: 0, delete: 0, noop: 0, invalid: 1 },
+        results: [
+          { kind: null, name: null, file: ns.path || null, operation: 'invalid', status: 'invalid', message: `${err.code}: ${err.message}`, changes: [] },
+        ],
+      };
+    }
+    const stored = await storePlan(ctx, plan, 'pull_request', { number: p.number, url: p.url });
+    planned.push(ns.name);
+    const report = planReport(ctx, stored.id, plan, ns.path, p.head_sha);
+    if (p.project_id) report.project_id = p.project_id;
+    await enqueueReport(ctx, src, ns.name, report);
+  }
+  return { planned };
+}
