@@ -1,4 +1,4 @@
-import type { ErrorBody, ErrorCode } from './contracts/errors.js';
+import { ERROR_CODES, type ErrorBody, type ErrorCode } from './contracts/errors.js';
 import { redact, redactDeep } from './security/redact.js';
 
 /** The wire body of an error, with the message and details redacted. */
@@ -7,62 +7,41 @@ export function errorPayload(code: ErrorCode, message: string, details: Record<s
 }
 
 /**
- * One base error with a stable machine `code`; each subclass fixes the HTTP status.
- * The server's error handler turns these into `{"error":{"code","message","details"}}`;
+ * The one domain error: a stable machine `code` from the contracts' list, a message, details.
+ * Layers below the server know nothing of HTTP; the server's error handler maps each code to a
+ * status (one table) and turns the error into `{"error":{"code","message","details"}}`;
  * anything else becomes a logged 500 `internal`.
  *
- * `retryable` tells callers (sync, mirror scheduler, CLI) whether trying again can help:
- * a network failure may pass, a bad ref or bad YAML will not.
+ * `retryable` tells callers (sync, mirror scheduler, CLI) whether trying again can help: a
+ * network failure may pass, a bad ref, bad YAML or bad credentials will not. It defaults to the
+ * code's (see ERROR_CODES).
  */
 export class SynclineError extends Error {
-  readonly statusCode: number = 500;
-  readonly retryable: boolean = false;
+  readonly retryable: boolean;
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly details: Record<string, unknown> = {},
+    opts: { retryable?: boolean; cause?: unknown } = {},
   ) {
-    super(message);
+    super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.name = new.target.name;
+    this.retryable = opts.retryable ?? ERROR_CODES[code].retryable;
   }
 }
 
-export class BadRequestError extends SynclineError {
-  override readonly statusCode = 400;
-}
 export class UnauthorizedError extends SynclineError {
-  override readonly statusCode = 401;
   constructor(message = 'Missing or unknown bearer token', details: Record<string, unknown> = {}) {
     super('unauthorized', message, details);
   }
 }
 export class ForbiddenError extends SynclineError {
-  override readonly statusCode = 403;
   constructor(message: string, details: Record<string, unknown> = {}) {
     super('forbidden', message, details);
   }
 }
 export class NotFoundError extends SynclineError {
-  override readonly statusCode = 404;
   constructor(message: string, details: Record<string, unknown> = {}) {
     super('not_found', message, details);
   }
-}
-export class ConflictError extends SynclineError {
-  override readonly statusCode = 409;
-}
-export class PayloadTooLargeError extends SynclineError {
-  override readonly statusCode = 413;
-}
-export class UnprocessableError extends SynclineError {
-  override readonly statusCode = 422;
-}
-/** Upstream (git server, forge API) failed; trying again later may help. */
-export class UpstreamError extends SynclineError {
-  override readonly statusCode = 502;
-  override readonly retryable = true;
-}
-export class UnavailableError extends SynclineError {
-  override readonly statusCode = 503;
-  override readonly retryable = true;
 }

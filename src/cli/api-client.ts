@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadSettings } from '../config/load.js';
 import type { ErrorBody } from '../contracts/errors.js';
 import { buildApp } from '../server/app.js';
-import { openContext } from '../server/runtime.js';
+import { openContext } from '../app-context.js';
 
 export interface ApiResponse {
   status: number;

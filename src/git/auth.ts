@@ -7,7 +7,7 @@
  * GitHub App credentials are exchanged for an installation token by the caller; by the time
  * they reach this module they are `{type:'token', provider:'github'}`.
  */
-import { BadRequestError } from '../errors.js';
+import { SynclineError } from '../errors.js';
 import { registerBasicAuthSecret } from '../security/redact.js';
 
 export type GitAuth =
@@ -42,7 +42,7 @@ export function basicCredentials(auth: GitAuth | undefined): { username: string;
       : { username: tokenUsername(auth.provider), password: auth.token };
   if (pair.username.includes(':') || /[\r\n]/.test(pair.username) || /[\r\n]/.test(pair.password)) {
     // A colon in the username or a newline anywhere would corrupt the header (or inject another).
-    throw new BadRequestError('invalid_credentials', 'Credentials contain characters that cannot be sent to git');
+    throw new SynclineError('invalid_credentials', 'Credentials contain characters that cannot be sent to git');
   }
   registerBasicAuthSecret(pair.username, pair.password);
   return pair;
@@ -84,19 +84,19 @@ export function authConfig(url: string | undefined, auth: GitAuth | undefined): 
  */
 export function assertSafeRemoteUrl(url: string): void {
   if (!url || url.startsWith('-') || /[\0\r\n]/.test(url)) {
-    throw new BadRequestError('invalid_source_url', 'Source URL is not a valid git URL');
+    throw new SynclineError('invalid_source_url', 'Source URL is not a valid git URL');
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
     try {
       const parsed = new URL(url);
       if (parsed.password) {
-        throw new BadRequestError(
+        throw new SynclineError(
           'invalid_source_url',
           'Source URL must not contain credentials; configure them as source auth instead',
         );
       }
     } catch (err) {
-      if (err instanceof BadRequestError) throw err;
+      if (err instanceof SynclineError) throw err;
       // Not parseable by WHATWG URL (e.g. ssh://git@host:path): leave it to git.
     }
   }

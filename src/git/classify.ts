@@ -3,7 +3,7 @@
  * this matches the messages git (2.30+) and the common forges print; anything unrecognised is a
  * generic, retryable `fetch_failed`.
  */
-import { BadRequestError, SynclineError, UpstreamError } from '../errors.js';
+import { SynclineError } from '../errors.js';
 import { redact } from '../security/redact.js';
 import { GitError } from './git-error.js';
 import { isRedirectFailure, redirectTarget, type RemotePin } from './remote.js';
@@ -43,8 +43,8 @@ export function classifyGitError(stderr: string): GitFailureCode {
 
 /**
  * Converts a failure of a network git command (clone, fetch, ls-remote) into the API error:
- * `auth_failed` / `repo_not_found` are 400 (fix the source), everything else — timeouts, resets,
- * 5xx — is a retryable 502 `fetch_failed`. Non-git errors pass through untouched.
+ * `auth_failed` / `repo_not_found` are not retryable (fix the source), everything else — timeouts,
+ * resets, 5xx — is a retryable `fetch_failed`. Non-git errors pass through untouched.
  */
 export function toFetchError(err: unknown, sourceName: string): unknown {
   if (!(err instanceof GitError)) return err;
@@ -52,13 +52,13 @@ export function toFetchError(err: unknown, sourceName: string): unknown {
   if (err.reason === 'exit') {
     const code = classifyGitError(err.stderr);
     if (code === 'auth_failed') {
-      return new BadRequestError('auth_failed', `Authentication to source '${sourceName}' failed: ${err.message}`, details);
+      return new SynclineError('auth_failed', `Authentication to source '${sourceName}' failed: ${err.message}`, details);
     }
     if (code === 'repo_not_found') {
-      return new BadRequestError('repo_not_found', `Repository for source '${sourceName}' not found: ${err.message}`, details);
+      return new SynclineError('repo_not_found', `Repository for source '${sourceName}' not found: ${err.message}`, details);
     }
   }
-  return new UpstreamError('fetch_failed', `Fetching source '${sourceName}' failed: ${err.message}`, details);
+  return new SynclineError('fetch_failed', `Fetching source '${sourceName}' failed: ${err.message}`, details);
 }
 
 /** Throws the mapped error (typed as never for control flow). */
@@ -74,7 +74,7 @@ export function throwFetchError(err: unknown, sourceName: string): never {
 export async function throwNetworkError(err: unknown, remote: { name: string; url: string; pin?: RemotePin | null }): Promise<never> {
   if (err instanceof GitError && err.reason === 'exit' && isRedirectFailure(err.stderr)) {
     const target = await redirectTarget(remote.url, remote.pin);
-    throw new UpstreamError(
+    throw new SynclineError(
       'fetch_failed',
       `Fetching source '${remote.name}' failed: the server redirected${target ? ` to ${target}` : ''}; redirects are not followed (point the source at the final URL)`,
       { source: remote.name, reason: 'redirect', ...(target ? { redirect_host: target } : {}) },

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SOURCE_NAME_RE } from '../contracts/common.js';
-import { BadRequestError } from '../errors.js';
+import { SynclineError } from '../errors.js';
 import { assertSafeRemoteUrl, type GitAuth } from './auth.js';
 import { throwNetworkError } from './classify.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -91,7 +91,7 @@ export function mirrorPath(mirrorsDir: string, name: string): string {
 function assertMirrorName(name: string): void {
   // The name becomes a path component: refuse anything that could escape mirrorsDir.
   if (!SOURCE_NAME_RE.test(name)) {
-    throw new BadRequestError('invalid_source_name', `Invalid source name '${name}'`);
+    throw new SynclineError('invalid_source_name', `Invalid source name '${name}'`);
   }
 }
 
@@ -244,7 +244,7 @@ async function verify(dir: string, sourceName: string): Promise<void> {
   const bare = (await git(dir, ['rev-parse', '--is-bare-repository'])).stdout.toString().trim();
   const refs = (await git(dir, ['for-each-ref', '--count=1', '--format=%(refname)', 'refs/heads', 'refs/tags'])).stdout;
   if (bare !== 'true' || refs.length === 0) {
-    throw new BadRequestError('repo_empty', `Source '${sourceName}' has no branches or tags to mirror`, {
+    throw new SynclineError('repo_empty', `Source '${sourceName}' has no branches or tags to mirror`, {
       source: sourceName,
     });
   }

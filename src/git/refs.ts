@@ -7,7 +7,7 @@
  * a ref like `--upload-pack=x` can never become an option.
  */
 import { FULL_SHA_RE } from '../contracts/common.js';
-import { BadRequestError } from '../errors.js';
+import { SynclineError } from '../errors.js';
 import { assertSafeRemoteUrl, type GitAuth } from './auth.js';
 import { throwNetworkError } from './classify.js';
 import type { RemotePin } from './remote.js';
@@ -42,8 +42,8 @@ function display(ref: string): string {
   return printable.length > 100 ? `${printable.slice(0, 100)}…` : printable;
 }
 
-function refNotFound(ref: string, sourceName: string, what = 'Ref'): BadRequestError {
-  return new BadRequestError('ref_not_found', `${what} '${display(ref)}' not found in source '${sourceName}'`, {
+function refNotFound(ref: string, sourceName: string, what = 'Ref'): SynclineError {
+  return new SynclineError('ref_not_found', `${what} '${display(ref)}' not found in source '${sourceName}'`, {
     ref: display(ref),
     source: sourceName,
   });
@@ -74,7 +74,7 @@ async function lookupCommits(dir: string, names: string[]): Promise<string[]> {
 
 /**
  * Resolves a full or abbreviated (≥4) commit id, branch, tag or `refs/...` name to a commit id.
- * Throws BadRequestError `ref_not_found` for anything invalid, unknown or ambiguous.
+ * Throws SynclineError `ref_not_found` for anything invalid, unknown or ambiguous.
  */
 export async function resolveRef(dir: string, ref: string, opts: { sourceName: string }): Promise<string> {
   if (!isValidRefText(ref)) throw refNotFound(ref, opts.sourceName);
@@ -83,7 +83,7 @@ export async function resolveRef(dir: string, ref: string, opts: { sourceName: s
   const found = results.find((r) => FULL_SHA_RE.test(r));
   if (found) return found;
   if (results.includes('ambiguous')) {
-    throw new BadRequestError(
+    throw new SynclineError(
       'ref_not_found',
       `Ref '${display(ref)}' is ambiguous in source '${opts.sourceName}'; use a longer commit id`,
       { ref: display(ref), source: opts.sourceName },
@@ -151,7 +151,7 @@ export interface CommitInfo {
 
 /** Author, committer and message of a commit (given as a full id, e.g. from resolveRef). */
 export async function commitInfo(dir: string, commit: string): Promise<CommitInfo> {
-  if (!FULL_SHA_RE.test(commit)) throw new BadRequestError('ref_not_found', `Commit '${display(commit)}' is not a commit id`);
+  if (!FULL_SHA_RE.test(commit)) throw new SynclineError('ref_not_found', `Commit '${display(commit)}' is not a commit id`);
   const format = ['%H', '%an', '%ae', '%aI', '%cn', '%ce', '%cI', '%B'].join('%x00');
   const { stdout } = await runGit(['log', '-1', '--no-show-signature', `--format=${format}`, commit, '--'], {
     cwd: dir,
@@ -181,7 +181,7 @@ export interface RemoteRefs {
 
 /**
  * Lists a remote's branches, tags and default branch without cloning (source checks).
- * Failures map to `auth_failed` / `repo_not_found` (400) or `fetch_failed` (502).
+ * Failures map to `auth_failed` / `repo_not_found` (not retryable) or `fetch_failed` (retryable).
  */
 export async function lsRemote(
   url: string,

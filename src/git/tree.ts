@@ -5,7 +5,7 @@
  * `/etc/passwd` in a repo must not become spec content), and submodules are skipped.
  */
 import { FULL_SHA_RE } from '../contracts/common.js';
-import { BadRequestError, PayloadTooLargeError } from '../errors.js';
+import { SynclineError } from '../errors.js';
 import { CatFileBatchParser } from './cat-file-parser.js';
 import { GitError } from './git-error.js';
 import { runGit, spawnGit, type GitTimeouts } from './runner.js';
@@ -62,7 +62,7 @@ export function normalizeTreePath(path: string): string {
   const trimmed = path.trim().replace(/\/{2,}/g, '/').replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/+$/, '');
   if (trimmed === '' || trimmed === '.') return '';
   const bad = trimmed.split('/').some((seg) => seg === '..' || seg === '.' || seg === '') || /[\0-\x1f\x7f]/.test(trimmed);
-  if (bad) throw new BadRequestError('path_not_found', `Path '${printable(path)}' is not a valid repository path`);
+  if (bad) throw new SynclineError('path_not_found', `Path '${printable(path)}' is not a valid repository path`);
   return trimmed;
 }
 
@@ -71,8 +71,8 @@ function printable(text: string): string {
   return p.length > 200 ? `${p.slice(0, 200)}…` : p;
 }
 
-function tooLarge(message: string, details: Record<string, unknown>): PayloadTooLargeError {
-  return new PayloadTooLargeError('specs_too_large', message, details);
+function tooLarge(message: string, details: Record<string, unknown>): SynclineError {
+  return new SynclineError('specs_too_large', message, details);
 }
 
 /**
@@ -86,7 +86,7 @@ export async function listTree(
   opts: Pick<ReadTreeOptions, 'sourceName' | 'timeouts'> = {},
 ): Promise<TreeEntry[]> {
   if (!FULL_SHA_RE.test(commit)) {
-    throw new BadRequestError('ref_not_found', `'${printable(commit)}' is not a commit id`);
+    throw new SynclineError('ref_not_found', `'${printable(commit)}' is not a commit id`);
   }
   const normalized = normalizeTreePath(path);
   const args = ['ls-tree', '-r', '-z', '--long', commit];
@@ -106,14 +106,14 @@ export async function listTree(
       throw tooLarge(`Path '${printable(normalized || '.')}' holds too many entries to read`, { path: normalized });
     }
     if (err instanceof GitError && /not a (valid object name|tree object)/i.test(err.stderr)) {
-      throw new BadRequestError('ref_not_found', `Commit ${commit} not found in source '${opts.sourceName ?? 'source'}'`);
+      throw new SynclineError('ref_not_found', `Commit ${commit} not found in source '${opts.sourceName ?? 'source'}'`);
     }
     throw err;
   }
 
   const records = stdout.toString('utf8').split('\0').filter(Boolean);
   if (records.length === 0) {
-    throw new BadRequestError(
+    throw new SynclineError(
       'path_not_found',
       `Path '${printable(normalized || '.')}' not found at commit ${commit.slice(0, 12)} in source '${opts.sourceName ?? 'source'}'`,
       { path: normalized, commit },
@@ -133,7 +133,7 @@ export async function listTree(
 
 /**
  * Reads every regular file under `path` at `commit`. Caps are checked on the listing, so an
- * oversize file or tree fails with 413 `specs_too_large` before any content is read.
+ * oversize file or tree fails with `specs_too_large` before any content is read.
  */
 export async function readTree(dir: string, commit: string, path: string, opts: ReadTreeOptions = {}): Promise<TreeFile[]> {
   return readEntries(dir, await selectTree(dir, commit, path, opts), opts.timeouts);

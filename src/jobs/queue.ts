@@ -14,7 +14,7 @@
  * ## Registering a job kind
  * ```ts
  * // once per context, before ctx.jobs.start(): add your module's register…Jobs(ctx) call to
- * // registerJobKinds() in src/server/runtime.ts (openContext calls it)
+ * // registerJobKinds() in src/app-context.ts (openContext calls it)
  * ctx.jobs.register<{ source: string }>('source.fetch', async (payload, job) => {
  *   await doTheWork(ctx, payload.source);        // throw to retry (back-off with jitter)
  * }, { maxAttempts: 5 });

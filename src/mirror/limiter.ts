@@ -8,7 +8,7 @@
  * caller's signal aborts, it rejects with a `LimiterRejectedError` saying why and how long to
  * wait before retrying (for a `Retry-After` header).
  */
-import { UnavailableError } from '../errors.js';
+import { SynclineError } from '../errors.js';
 
 export interface LimiterOptions {
   /** Slots that may be held at once. At least 1. */
@@ -23,7 +23,7 @@ export interface LimiterOptions {
 
 export type LimiterRejectReason = 'queue_full' | 'queue_timeout' | 'aborted';
 
-export class LimiterRejectedError extends UnavailableError {
+export class LimiterRejectedError extends SynclineError {
   constructor(
     readonly reason: LimiterRejectReason,
     readonly retryAfterSeconds: number,

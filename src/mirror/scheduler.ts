@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../app-context.js';
 import { listSourceRows, type SourceRow } from '../store/sources.js';
 import { syncMirror } from './sync.js';
 

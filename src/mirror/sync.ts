@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ensureMirror, mirrorPath, openMirror, refreshCommitGraph } from '../git/mirror-cache.js';
 import { runGit } from '../git/runner.js';
 import { redact } from '../security/redact.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../app-context.js';
 import { nowIso } from '../store/json.js';
 import { LockTimeoutError, withLock } from '../store/locks.js';
 import { listSourceRows, mirrorSlug, setMirrorState, type SourceRow } from '../store/sources.js';

@@ -4,7 +4,7 @@
  * Every request goes through forgeFetch (URL guard, retries honouring Retry-After / rate limits).
  */
 import { Octokit } from '@octokit/rest';
-import { SynclineError, UpstreamError } from '../errors.js';
+import { SynclineError } from '../errors.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { GuardOptions } from '../security/url-guard.js';
 import { sourceApiUrl, sourceCredentials, type SourceRow } from '../store/sources.js';
@@ -58,7 +58,7 @@ const ANNOTATION_BATCH = 50;
 function failed(status: number, what: string, body: string): SynclineError {
   const msg = `${what} failed: HTTP ${status}${body ? ` ${body.slice(0, 300)}` : ''}`;
   // Server-side failures may pass; a refusal (401/403/404/422) will not.
-  return status >= 500 ? new UpstreamError('report_failed', msg) : new SynclineError('report_failed', msg);
+  return status >= 500 ? new SynclineError('report_failed', msg) : new SynclineError('report_failed', msg);
 }
 
 async function json(res: Response, what: string): Promise<any> {

@@ -6,7 +6,7 @@
  */
 import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
-import { BadRequestError, UpstreamError } from '../errors.js';
+import { SynclineError } from '../errors.js';
 import { registerSecret } from '../security/redact.js';
 import { defaultApiUrl } from './api-url.js';
 import type { FetchLike } from './http.js';
@@ -88,8 +88,8 @@ async function mint(opts: GithubAppOptions): Promise<CachedToken> {
     // GitHub refusing the app's key or installation is auth_failed (someone must fix the
     // source); no answer or a 5xx is a retryable fetch_failed.
     if (status !== undefined && status >= 400 && status < 500) {
-      throw new BadRequestError('auth_failed', `${what} failed (HTTP ${status})`, details);
+      throw new SynclineError('auth_failed', `${what} failed (HTTP ${status})`, details);
     }
-    throw new UpstreamError('fetch_failed', `${what} failed${status ? ` (HTTP ${status})` : ''}`, details);
+    throw new SynclineError('fetch_failed', `${what} failed${status ? ` (HTTP ${status})` : ''}`, details);
   }
 }

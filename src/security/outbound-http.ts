@@ -16,7 +16,7 @@ import https from 'node:https';
 import net from 'node:net';
 import dns from 'node:dns';
 import { Readable } from 'node:stream';
-import { BadRequestError } from '../errors.js';
+import { SynclineError } from '../errors.js';
 import { hostAllowListed, isBlockedAddress, pickAllowed, resolveHost, type GuardOptions } from './url-guard.js';
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;
@@ -39,7 +39,7 @@ export function guardedLookup(guard: GuardOptions): GuardedLookup {
         pickAllowed(host, addresses, guard.allowedHosts);
         answer(addresses);
       })
-      .catch((err: Error) => callback(Object.assign(err, { code: (err as BadRequestError).code ?? 'ENOTFOUND' }), ''));
+      .catch((err: Error) => callback(Object.assign(err, { code: (err as SynclineError).code ?? 'ENOTFOUND' }), ''));
   };
 }
 
@@ -47,7 +47,7 @@ export function guardedLookup(guard: GuardOptions): GuardedLookup {
 function literalRefusal(host: string | null | undefined, guard: GuardOptions): Error | null {
   const h = (host ?? '').replace(/^\[|\]$/g, '');
   if (!net.isIP(h) || hostAllowListed(h, guard.allowedHosts) || !isBlockedAddress(h)) return null;
-  return new BadRequestError('host_not_allowed', `Address ${h} is loopback, private, link-local, reserved or metadata; add it to SYNCLINE_ALLOWED_HOSTS to allow it`, {
+  return new SynclineError('host_not_allowed', `Address ${h} is loopback, private, link-local, reserved or metadata; add it to SYNCLINE_ALLOWED_HOSTS to allow it`, {
     host: h,
   });
 }
@@ -112,15 +112,15 @@ export function guardedFetch(guard: GuardOptions, opts: GuardedFetchOptions = {}
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const impl = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const raw = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    if (FORBIDDEN_URL_CHARS.test(raw)) throw new BadRequestError('invalid_url', 'Outbound URL contains whitespace, control characters or backslashes');
+    if (FORBIDDEN_URL_CHARS.test(raw)) throw new SynclineError('invalid_url', 'Outbound URL contains whitespace, control characters or backslashes');
     let url: URL;
     try {
       url = new URL(raw);
     } catch {
-      throw new BadRequestError('invalid_url', 'Outbound URL is not a valid URL');
+      throw new SynclineError('invalid_url', 'Outbound URL is not a valid URL');
     }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new BadRequestError('invalid_url', `Outbound URL scheme '${url.protocol}' is not allowed`);
-    if (url.username || url.password) throw new BadRequestError('invalid_url', 'Outbound URL must not embed credentials');
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new SynclineError('invalid_url', `Outbound URL scheme '${url.protocol}' is not allowed`);
+    if (url.username || url.password) throw new SynclineError('invalid_url', 'Outbound URL must not embed credentials');
     const request = new Request(input, init);
     const body = request.body ? Buffer.from(await request.arrayBuffer()) : undefined;
     const headers: Record<string, string> = {};

@@ -12,7 +12,7 @@
  */
 import dns from 'node:dns/promises';
 import net from 'node:net';
-import { BadRequestError } from '../errors.js';
+import { SynclineError } from '../errors.js';
 
 export interface ParsedGitUrl {
   scheme: 'https' | 'http' | 'ssh' | 'file';
@@ -163,7 +163,7 @@ export function parseGitUrl(raw: string): ParsedGitUrl {
     // A disguised address (`2130706433`, `[::ffff:127.0.0.1]`) is answered for what it is.
     const canonicalHost = parsed.hostname.replace(/^\[|\]$/g, '');
     if (net.isIP(canonicalHost) && isBlockedAddress(canonicalHost)) throw notAllowed(canonicalHost, canonicalHost);
-    throw new BadRequestError('invalid_url', `Source URL is not in canonical form; write it as ${parsed.href.slice(0, 300)}`, {
+    throw new SynclineError('invalid_url', `Source URL is not in canonical form; write it as ${parsed.href.slice(0, 300)}`, {
       url: raw.slice(0, 200),
       canonical: parsed.href.slice(0, 300),
     });
@@ -238,7 +238,7 @@ export async function checkOutbound(raw: string, opts: GuardOptions): Promise<Ou
   const port = urlPort(parsed);
   if (parsed.scheme === 'file') {
     if (!opts.allowFileSources) {
-      throw new BadRequestError('host_not_allowed', 'file:// sources are disabled (set SYNCLINE_ALLOW_FILE_SOURCES=true)', {
+      throw new SynclineError('host_not_allowed', 'file:// sources are disabled (set SYNCLINE_ALLOW_FILE_SOURCES=true)', {
         url: raw.slice(0, 200),
       });
     }
@@ -258,7 +258,7 @@ export async function resolveHost(host: string, lookup: Resolver = systemResolve
   try {
     return await lookup(host);
   } catch {
-    throw new BadRequestError('invalid_url', `Host '${host}' does not resolve`, { host });
+    throw new SynclineError('invalid_url', `Host '${host}' does not resolve`, { host });
   }
 }
 
@@ -275,14 +275,14 @@ export async function assertOutboundUrlAllowed(raw: string, opts: GuardOptions):
   return { scheme, host, url };
 }
 
-function notAllowed(host: string, address: string): BadRequestError {
-  return new BadRequestError(
+function notAllowed(host: string, address: string): SynclineError {
+  return new SynclineError(
     'host_not_allowed',
     `Host '${host}' resolves to a loopback, private, link-local, reserved, documentation or metadata address (${address}); add it to SYNCLINE_ALLOWED_HOSTS to allow it`,
     { host },
   );
 }
 
-function invalidUrl(raw: string, why: string): BadRequestError {
-  return new BadRequestError('invalid_url', `Source URL ${why}`, { url: raw.slice(0, 200) });
+function invalidUrl(raw: string, why: string): SynclineError {
+  return new SynclineError('invalid_url', `Source URL ${why}`, { url: raw.slice(0, 200) });
 }

@@ -11,7 +11,8 @@ import {
 import type { DestinationStream } from 'pino';
 import { authPlugin, ROOT_PRINCIPAL } from './auth.js';
 import { streamsPlugin } from './streams.js';
-import { contextPlugin, type AppContext } from './context.js';
+import type { AppContext } from '../app-context.js';
+import { contextPlugin } from './context.js';
 import { installErrorHandler } from './error-handler.js';
 import { installJsonBodyParser } from './json-body.js';
 import { loggerOptions } from './logger.js';

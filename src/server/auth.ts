@@ -31,7 +31,6 @@ export const CSRF_HEADER = 'x-syncline-request';
 
 /** A cookie-authenticated write without the CSRF header. */
 export class CsrfError extends SynclineError {
-  override readonly statusCode = 403;
   constructor() {
     super('csrf', `Requests authenticated by the session cookie must send the header 'X-Syncline-Request: 1' to change anything`, {
       header: 'X-Syncline-Request',

@@ -1,7 +1,53 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import type { ErrorCode } from '../contracts/errors.js';
 import { errorPayload, SynclineError } from '../errors.js';
 import { redact } from '../security/redact.js';
+
+/** The HTTP status of every error code: the only place that knows it. */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  invalid_request: 400,
+  invalid_url: 400,
+  host_not_allowed: 400,
+  invalid_source_url: 400,
+  invalid_source_name: 400,
+  invalid_credentials: 400,
+  invalid_path: 400,
+  invalid_kind: 400,
+  unsafe_pattern: 400,
+  git_not_configured: 400,
+  ref_not_found: 400,
+  ref_not_on_branch: 400,
+  path_not_found: 400,
+  auth_failed: 400,
+  repo_not_found: 400,
+  repo_empty: 400,
+  runtime_sync_disabled: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  csrf: 403,
+  not_found: 404,
+  already_exists: 409,
+  conflict: 409,
+  source_in_use: 409,
+  builtin_kind: 409,
+  sync_in_progress: 409,
+  field_managed_by_git: 409,
+  job_running: 409,
+  payload_too_large: 413,
+  specs_too_large: 413,
+  too_many_documents: 413,
+  unsupported_media_type: 415,
+  invalid_specs: 422,
+  invalid_spec: 422,
+  git_failed: 500,
+  internal: 500,
+  job_kind_unknown: 500,
+  fetch_failed: 502,
+  report_failed: 502,
+  busy: 503,
+  database_unavailable: 503,
+};
 
 interface ValidationIssue {
   keyword: string;
@@ -47,8 +93,9 @@ function send(reply: FastifyReply, status: number, body: unknown) {
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof SynclineError) {
-      if (err.statusCode >= 500) req.log.error({ err: { code: err.code, message: redact(err.message) } }, 'request failed');
-      return send(reply, err.statusCode, errorPayload(err.code, err.message, err.details));
+      const status = HTTP_STATUS[err.code];
+      if (status >= 500) req.log.error({ err: { code: err.code, message: redact(err.message) } }, 'request failed');
+      return send(reply, status, errorPayload(err.code, err.message, err.details));
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
       const { message, details } = describeValidation(err.validationContext, err.validation as ValidationIssue[]);

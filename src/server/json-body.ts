@@ -10,7 +10,7 @@
  * Bodies over `bodyLimit` are still 413 (Fastify counts the bytes before this parser runs).
  */
 import type { FastifyInstance } from 'fastify';
-import { BadRequestError } from '../errors.js';
+import { SynclineError } from '../errors.js';
 
 /** Deepest nesting of arrays/objects a request body may have. */
 export const MAX_JSON_DEPTH = 64;
@@ -46,10 +46,10 @@ export function assertCleanJson(value: unknown): void {
     } else if (v && typeof v === 'object') {
       for (const key of Object.keys(v)) {
         if (key.includes('\0')) throw nulError();
-        if (key === '__proto__') throw new BadRequestError('invalid_request', "Key '__proto__' is not allowed in a request body");
+        if (key === '__proto__') throw new SynclineError('invalid_request', "Key '__proto__' is not allowed in a request body");
         const child = (v as Record<string, unknown>)[key];
         if (key === 'constructor' && child && typeof child === 'object' && Object.hasOwn(child, 'prototype')) {
-          throw new BadRequestError('invalid_request', "Key 'constructor.prototype' is not allowed in a request body");
+          throw new SynclineError('invalid_request', "Key 'constructor.prototype' is not allowed in a request body");
         }
         stack.push(child);
       }
@@ -57,20 +57,20 @@ export function assertCleanJson(value: unknown): void {
   }
 }
 
-function nulError(): BadRequestError {
-  return new BadRequestError('invalid_request', 'NUL characters (\\u0000) are not allowed in request bodies');
+function nulError(): SynclineError {
+  return new SynclineError('invalid_request', 'NUL characters (\\u0000) are not allowed in request bodies');
 }
 
 export function parseJsonBody(text: string): unknown {
-  if (text.length === 0) throw new BadRequestError('invalid_request', 'Malformed JSON body: empty body');
+  if (text.length === 0) throw new SynclineError('invalid_request', 'Malformed JSON body: empty body');
   if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
-    throw new BadRequestError('invalid_request', `JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`, { max_depth: MAX_JSON_DEPTH });
+    throw new SynclineError('invalid_request', `JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`, { max_depth: MAX_JSON_DEPTH });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new BadRequestError('invalid_request', `Malformed JSON body: ${(err as Error).message}`);
+    throw new SynclineError('invalid_request', `Malformed JSON body: ${(err as Error).message}`);
   }
   assertCleanJson(parsed);
   return parsed;
@@ -90,7 +90,7 @@ export function installJsonBodyParser(app: FastifyInstance): void {
   app.addHook('onRequest', async (req) => {
     if (req.url.startsWith('/git/')) return; // the mirror endpoint refuses any '%' itself (404)
     if (/%00/.test(req.url) || req.url.includes('\0')) {
-      throw new BadRequestError('invalid_request', 'NUL characters are not allowed in the URL');
+      throw new SynclineError('invalid_request', 'NUL characters are not allowed in the URL');
     }
   });
 }

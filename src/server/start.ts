@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ResolvedSettings } from '../config/load.js';
 import { buildApp } from './app.js';
-import { openContext } from './runtime.js';
+import { openContext } from '../app-context.js';
 import { recordMirrorsOnDisk } from '../mirror/sync.js';
 import { startMirrorScheduler } from '../mirror/scheduler.js';
 import { createRelay } from '../events/relay.js';

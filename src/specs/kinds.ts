@@ -14,7 +14,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { KIND_NAME_RE } from '../contracts/common.js';
-import { BadRequestError } from '../errors.js';
+import { SynclineError } from '../errors.js';
 import { cloneJson, describeJson, hasOwn, isJsonObject, jsonEqual } from './json.js';
 import { escapeSegment, getAt, parsePointer } from './pointer.js';
 import type { Equivalents, JsonObject, JsonValue, KindDefinition, SpecValidationError } from './types.js';
@@ -157,8 +157,8 @@ function visitSub(sub: JsonValue | undefined, inPlaceOfUnevaluated: boolean): vo
 // ---------------------------------------------------------------------------------------------
 // Definition checks and compilation
 
-function invalidKind(message: string, details: Record<string, unknown> = {}): BadRequestError {
-  return new BadRequestError('invalid_kind', message, details);
+function invalidKind(message: string, details: Record<string, unknown> = {}): SynclineError {
+  return new SynclineError('invalid_kind', message, details);
 }
 
 function isJsonData(value: unknown, depth = 0): value is JsonValue {
@@ -281,7 +281,7 @@ const COMPILE_CACHE_LIMIT = 256;
 const compileCache = new Map<string, CompiledKind>();
 
 /**
- * Check and compile a kind definition; throws BadRequestError('invalid_kind') with Ajv's message
+ * Check and compile a kind definition; throws SynclineError('invalid_kind') with Ajv's message
  * for a bad schema, a bad name or bad equivalents. Memoised on the definition's JSON text, so
  * rebuilding a registry from the same rows does not recompile.
  */
@@ -311,7 +311,7 @@ function compileCached(def: unknown, builtin: boolean): CompiledKind {
 
 /**
  * Validate a kind definition `{name, schema, equivalents?}` (e.g. a `PUT /kinds/{kind}` body
- * with the name from the URL). Throws BadRequestError('invalid_kind', message) when it is bad —
+ * with the name from the URL). Throws SynclineError('invalid_kind', message) when it is bad —
  * including an attempt to redefine a built-in kind.
  */
 export function validateKindDefinition(def: unknown): asserts def is KindDefinition {

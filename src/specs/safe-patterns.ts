@@ -9,7 +9,7 @@
  *  - patterns longer than 1,000 characters, or that do not compile.
  * Both `pattern` and the keys of `patternProperties` are checked, anywhere in the schema.
  */
-import { BadRequestError } from '../errors.js';
+import { SynclineError } from '../errors.js';
 
 export const MAX_PATTERN_LENGTH = 1000;
 
@@ -96,7 +96,7 @@ export function assertSafePatterns(schema: unknown): void {
 function check(pattern: string, pointer: string): void {
   const why = unsafePatternReason(pattern);
   if (why) {
-    throw new BadRequestError('unsafe_pattern', `Schema pattern at ${pointer || '/'} ${why}; use a simpler pattern`, {
+    throw new SynclineError('unsafe_pattern', `Schema pattern at ${pointer || '/'} ${why}; use a simpler pattern`, {
       pointer,
       pattern: pattern.slice(0, 200),
     });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
-import { UnavailableError } from '../errors.js';
+import { SynclineError } from '../errors.js';
 import { migrationProvider, type Dialect } from './migrations/index.js';
 import type { Database } from './types.js';
 import { listenChannel } from './listen.js';
@@ -52,7 +52,7 @@ const POOL_TIMEOUT = /timeout exceeded when trying to connect/i;
 
 function poolError(err: unknown, what: string): unknown {
   if (err instanceof Error && POOL_TIMEOUT.test(err.message)) {
-    return new UnavailableError('database_unavailable', `No free database connection for ${what} within the acquire timeout`);
+    return new SynclineError('database_unavailable', `No free database connection for ${what} within the acquire timeout`);
   }
   return err;
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Kysely, Selectable } from 'kysely';
-import { BadRequestError, ForbiddenError, NotFoundError } from '../errors.js';
+import { ForbiddenError, NotFoundError, SynclineError } from '../errors.js';
 import { namespaceMatches } from '../security/roles.js';
 import type { DeploymentSummary } from '../contracts/deployments.js';
 import type { Namespace, NamespacePutBody } from '../contracts/namespaces.js';
@@ -19,7 +19,7 @@ export type NamespaceStatus = Namespace['status'];
 export function normaliseNamespacePath(raw: string | undefined): string {
   const p = (raw ?? '').replace(/\/+$/, '');
   if (p === '' || p === '.') return '';
-  const bad = (why: string) => new BadRequestError('invalid_path', `Path '${raw}' ${why}`, { path: raw });
+  const bad = (why: string) => new SynclineError('invalid_path', `Path '${raw}' ${why}`, { path: raw });
   if (p.startsWith('/')) throw bad('must be relative to the repository root');
   if (/[\\\x00-\x1f]/.test(p)) throw bad('must not contain backslashes or control characters');
   const segments = p.split('/');
@@ -127,7 +127,7 @@ export async function putNamespace(
     const before = await tx.selectFrom('namespaces').selectAll().where('name', '=', name).executeTakeFirst();
     if (source) {
       const row = await tx.selectFrom('sources').select(['name', 'namespaces']).where('name', '=', source).executeTakeFirst();
-      if (!row) throw new BadRequestError('invalid_request', `Source '${source}' does not exist`, { field: 'source' });
+      if (!row) throw new SynclineError('invalid_request', `Source '${source}' does not exist`, { field: 'source' });
       if (before?.source !== source) assertMayBind(opts, name, source, row.namespaces);
     }
     const now = nowIso();

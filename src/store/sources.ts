@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { NotFoundError, SynclineError } from '../errors.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { AuthType, MirrorAccess, Provider, Source, SourceAuthInput, SourceCreateBody, SourcePatchBody } from '../contracts/sources.js';
 import { parseGitUrl, urlPort } from '../security/url-guard.js';
@@ -146,7 +146,7 @@ async function assertSlugFree(db: Executor, slug: string, except: string | null)
     )
     .execute();
   if (clash.some((r) => r.name !== except)) {
-    throw new ConflictError('conflict', `Mirror slug '${slug}' is already used by another source`, { slug });
+    throw new SynclineError('conflict', `Mirror slug '${slug}' is already used by another source`, { slug });
   }
 }
 
@@ -183,7 +183,7 @@ export async function createSource(
   };
   await db.transaction().execute(async (tx) => {
     const existing = await tx.selectFrom('sources').select('name').where('name', '=', input.name).executeTakeFirst();
-    if (existing) throw new ConflictError('already_exists', `Source '${input.name}' already exists`, { name: input.name });
+    if (existing) throw new SynclineError('already_exists', `Source '${input.name}' already exists`, { name: input.name });
     await assertSlugFree(tx, mirrorSlug(row), null);
     await tx.insertInto('sources').values(row).execute();
     await recordAudit(tx, { actor, action: 'source.create', target: `source/${row.name}`, details: auditShape(row) });
@@ -260,7 +260,7 @@ export async function deleteSource(db: Kysely<Database>, name: string, actor: st
     const row = await getSourceRow(tx, name);
     const users = await tx.selectFrom('namespaces').select('name').where('source', '=', name).execute();
     if (users.length) {
-      throw new ConflictError('source_in_use', `Source '${name}' is used by namespace(s) ${users.map((u) => u.name).join(', ')}`, {
+      throw new SynclineError('source_in_use', `Source '${name}' is used by namespace(s) ${users.map((u) => u.name).join(', ')}`, {
         namespaces: users.map((u) => u.name),
       });
     }

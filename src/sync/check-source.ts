@@ -2,8 +2,8 @@ import { lsRemote } from '../git/refs.js';
 import { ensureMirror } from '../git/mirror-cache.js';
 import { resolveRef } from '../git/refs.js';
 import { SHA_LIKE_RE } from '../contracts/common.js';
-import { BadRequestError } from '../errors.js';
-import type { AppContext } from '../server/context.js';
+import { SynclineError } from '../errors.js';
+import type { AppContext } from '../app-context.js';
 import type { SourceRow } from '../store/sources.js';
 import { checkRepoApi } from '../providers/forge.js';
 import { connectSource, guardOptions } from './remote.js';
@@ -16,7 +16,7 @@ import { gitTimeouts } from './settings.js';
 export async function checkSource(ctx: AppContext, row: SourceRow, ref: string | undefined) {
   if (!ctx.settings.mirror_runtime_sync) {
     // Air-gap mode promises upstream is never contacted, even for an explicit check.
-    throw new BadRequestError('runtime_sync_disabled', 'Runtime sync is disabled (SYNCLINE_MIRROR_RUNTIME_SYNC=false): upstream is not contacted', {
+    throw new SynclineError('runtime_sync_disabled', 'Runtime sync is disabled (SYNCLINE_MIRROR_RUNTIME_SYNC=false): upstream is not contacted', {
       source: row.name,
     });
   }
@@ -46,7 +46,7 @@ export async function checkSource(ctx: AppContext, row: SourceRow, ref: string |
       );
       result.ref = { ref, commit: await resolveRef(mirror.dir, ref, { sourceName: row.name }) };
     } else {
-      throw new BadRequestError('ref_not_found', `Ref '${ref}' not found in source '${row.name}'`, { ref, source: row.name });
+      throw new SynclineError('ref_not_found', `Ref '${ref}' not found in source '${row.name}'`, { ref, source: row.name });
     }
   }
   return result;

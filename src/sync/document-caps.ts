@@ -4,7 +4,7 @@
  * `max_documents`). The per-file cap is checked on the raw text BEFORE parsing (a linear count of
  * `---` document markers), so an 18,000-document file is refused without being parsed.
  */
-import { PayloadTooLargeError } from '../errors.js';
+import { SynclineError } from '../errors.js';
 
 /** Upper bound on the documents in a YAML text: its `---` markers (+1 for content before the first). */
 export function countDocumentMarkers(text: string): number {
@@ -25,7 +25,7 @@ export function assertFileDocumentCap(path: string, content: Uint8Array | string
   const text = typeof content === 'string' ? content : Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('utf8');
   const n = countDocumentMarkers(text);
   if (n > max) {
-    throw new PayloadTooLargeError(
+    throw new SynclineError(
       'too_many_documents',
       `File '${path}' holds ${n} YAML documents; at most ${max} per file are allowed (SYNCLINE_MAX_DOCUMENTS_PER_FILE)`,
       { file: path, documents: n, limit: max },
@@ -35,7 +35,7 @@ export function assertFileDocumentCap(path: string, content: Uint8Array | string
 
 export function assertNamespaceDocumentCap(namespace: string, count: number, max: number): void {
   if (count > max) {
-    throw new PayloadTooLargeError(
+    throw new SynclineError(
       'too_many_documents',
       `Namespace '${namespace}' holds ${count} documents; at most ${max} are allowed (SYNCLINE_MAX_DOCUMENTS)`,
       { namespace, documents: count, limit: max },

@@ -1,4 +1,4 @@
-import { ConflictError, UnprocessableError } from '../errors.js';
+import { SynclineError } from '../errors.js';
 import type { ResourceEvent } from '../events/hub.js';
 import { declaredLeafPaths } from '../plan/diff.js';
 import { contentHash } from '../plan/hash.js';
@@ -7,7 +7,7 @@ import type { JsonObject, JsonValue } from '../specs/types.js';
 import { cloneJson, deleteOwn, getOwn, isJsonObject, setOwn } from '../specs/json.js';
 import { normalizeSpec } from '../specs/normalize.js';
 import { getAt, parsePointer } from '../specs/pointer.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../app-context.js';
 import { recordAudit } from '../store/audit.js';
 import { nowIso } from '../store/json.js';
 import { getResource, upsertResource, type LiveResource } from '../store/resources.js';
@@ -39,8 +39,8 @@ function mergePatch(target: JsonValue | undefined, patch: JsonValue): JsonValue 
 
 /**
  * Changes fields of a live resource that git does not manage. Touching a git-managed field is a
- * 409: the fix for those is a commit. The merged spec must pass the kind's schema. Serialised
- * with syncs of the namespace (409 `sync_in_progress` when one holds it too long).
+ * `field_managed_by_git`: the fix for those is a commit. The merged spec must pass the kind's schema. Serialised
+ * with syncs of the namespace (`sync_in_progress` when one holds it too long).
  */
 export async function patchResource(
   app: AppContext,
@@ -57,7 +57,7 @@ export async function patchResource(
     const doc = { spec: live.spec, metadata: live.metadata } as JsonObject;
     const managed = touched.filter((p) => live.managed_fields.some((m) => clashes(p, m, doc)));
     if (managed.length) {
-      throw new ConflictError('field_managed_by_git', `Field(s) ${managed.join(', ')} are managed by git; change them with a commit`, {
+      throw new SynclineError('field_managed_by_git', `Field(s) ${managed.join(', ')} are managed by git; change them with a commit`, {
         fields: managed,
       });
     }
@@ -68,7 +68,7 @@ export async function patchResource(
       spec = normalizeSpec(kind, spec);
       const errors = validateSpec(kind, spec);
       if (errors.length) {
-        throw new UnprocessableError('invalid_spec', `Patched spec fails kind '${ref.kind}': ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, {
+        throw new SynclineError('invalid_spec', `Patched spec fails kind '${ref.kind}': ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, {
           errors,
         });
       }

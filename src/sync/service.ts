@@ -1,6 +1,6 @@
-import { ConflictError, SynclineError, UnprocessableError } from '../errors.js';
+import { SynclineError } from '../errors.js';
 import { isInSync } from '../plan/drift.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../app-context.js';
 import type { Deployment, DriftReport, Plan } from '../contracts/deployments.js';
 import { nowIso } from '../store/json.js';
 import { withLock, LockTimeoutError } from '../store/locks.js';
@@ -30,14 +30,14 @@ export async function syncNamespace(
   actor: string,
   opts: SyncOptions = {},
 ): Promise<Deployment> {
-  await getNamespaceRow(app.db.db, namespace); // 404 before waiting on a lock
+  await getNamespaceRow(app.db.db, namespace); // not_found before waiting on a lock
   const startedAt = nowIso();
   const { deployment } = await withNamespaceLock(app, namespace, async () => {
     const run = await runSteps({ app, namespaceName: namespace, requestedRef: ref, skipFetch: opts.skipFetch }, PLAN_STEPS);
     if (run.plan!.summary.invalid > 0) {
       const failed = await recordFailedDeployment(run, actor, startedAt);
       outboxCommitted();
-      throw new UnprocessableError(
+      throw new SynclineError(
         'invalid_specs',
         `${run.plan!.summary.invalid} invalid document(s) at ${run.commit!.slice(0, 12)}; nothing was applied`,
         { deployment: failed },
@@ -56,14 +56,14 @@ export async function syncNamespace(
 /**
  * Runs `fn` holding the namespace's sync lock (every writer of live resources takes it: a sync
  * plans from live state and writes it back, so an unserialised write in between would be lost).
- * Waits up to `sync_lock_timeout`, then 409 `sync_in_progress`.
+ * Waits up to `sync_lock_timeout`, then `sync_in_progress`.
  */
 export async function withNamespaceLock<T>(app: AppContext, namespace: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await withLock(app.db, `namespace:${namespace}`, app.settings.sync_lock_timeout * 1000, fn);
   } catch (err) {
     if (err instanceof LockTimeoutError) {
-      throw new ConflictError('sync_in_progress', `Another sync of namespace '${namespace}' is still running`, { namespace });
+      throw new SynclineError('sync_in_progress', `Another sync of namespace '${namespace}' is still running`, { namespace });
     }
     throw err;
   }

@@ -4,7 +4,7 @@
  * SynclineError whose `retryable` says whether trying again can help (a network failure) or not
  * (a bad ref, bad YAML).
  */
-import { BadRequestError, UpstreamError } from '../errors.js';
+import { SynclineError } from '../errors.js';
 import type { GitAuth } from '../git/auth.js';
 import { ensureMirror, openMirror } from '../git/mirror-cache.js';
 import { commitInfo, isAncestor, resolveRef, type GitPerson } from '../git/refs.js';
@@ -14,7 +14,7 @@ import type { Plan } from '../plan/types.js';
 import type { KindRegistry } from '../specs/kinds.js';
 import { isSpecFile, ParseCache, parseSpecFiles } from '../specs/parse.js';
 import type { ParseResult, SpecFile } from '../specs/types.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../app-context.js';
 import { getNamespaceRow, type NamespaceRow } from '../store/namespaces.js';
 import { listResources, type LiveResource } from '../store/resources.js';
 import { getSourceRow, setMirrorState, type SourceRow } from '../store/sources.js';
@@ -61,7 +61,7 @@ export const loadBinding: Step = async (run) => {
   const db = run.app.db.db;
   run.namespace = await getNamespaceRow(db, run.namespaceName);
   if (!run.namespace.source) {
-    throw new BadRequestError('git_not_configured', `Namespace '${run.namespaceName}' has no git source`, {
+    throw new SynclineError('git_not_configured', `Namespace '${run.namespaceName}' has no git source`, {
       namespace: run.namespaceName,
     });
   }
@@ -78,7 +78,7 @@ export const fetchSource: Step = async (run) => {
   if (!run.app.settings.mirror_runtime_sync || run.skipFetch) {
     const existing = await openMirror(source.name, { mirrorsDir: run.app.settings.mirror_dir });
     if (!existing) {
-      throw new UpstreamError('fetch_failed', `No mirror of source '${source.name}' on disk and runtime sync is disabled`, {
+      throw new SynclineError('fetch_failed', `No mirror of source '${source.name}' on disk and runtime sync is disabled`, {
         source: source.name,
       });
     }
@@ -120,7 +120,7 @@ export const checkOnBranch: Step = async (run) => {
   if (run.ref === ns.branch) return;
   const onBranch = await isAncestor(run.mirrorDir!, run.commit!, ns.branch, { sourceName: run.source!.name });
   if (!onBranch) {
-    throw new BadRequestError(
+    throw new SynclineError(
       'ref_not_on_branch',
       `Commit ${run.commit} ('${run.ref}') is not on branch '${ns.branch}' of source '${run.source!.name}'`,
       { ref: run.ref, commit: run.commit, branch: ns.branch },

@@ -5,10 +5,10 @@
  */
 import crypto from 'node:crypto';
 import type { Transaction } from 'kysely';
-import { BadRequestError, NotFoundError, UnauthorizedError } from '../errors.js';
+import { NotFoundError, SynclineError, UnauthorizedError } from '../errors.js';
 import type { EnqueueResult, JobView } from '../jobs/queue.js';
 import { normaliseRepoUrl } from '../providers/repo-url.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../app-context.js';
 import { fromJson, nowIso, toJson } from '../store/json.js';
 import { listSourceRows, sourceWebhookSecret, type SourceRow } from '../store/sources.js';
 import type { Database } from '../store/types.js';
@@ -92,7 +92,7 @@ type Headers = Record<string, string | string[] | undefined>;
 
 /**
  * Handles one POST /webhooks/{provider}. Throws UnauthorizedError (no secret, missing or bad
- * signature, or a source's secret used for another repository) and BadRequestError (malformed).
+ * signature, or a source's secret used for another repository) and SynclineError (malformed).
  */
 export async function receiveDelivery(
   ctx: AppContext,
@@ -111,7 +111,7 @@ export async function receiveDelivery(
   if (!signer) throw new UnauthorizedError(`Missing or invalid ${provider} webhook signature`);
 
   const { event, id: givenId } = deliveryHeaders(provider, headers);
-  if (!event) throw new BadRequestError('invalid_request', `Missing ${provider} event header`);
+  if (!event) throw new SynclineError('invalid_request', `Missing ${provider} event header`);
   let body: unknown;
   let jsonText = rawBody.toString('utf8');
   try {
@@ -119,13 +119,13 @@ export async function receiveDelivery(
     if (contentType?.startsWith('application/x-www-form-urlencoded')) jsonText = new URLSearchParams(jsonText).get('payload') ?? '';
     body = JSON.parse(jsonText);
   } catch {
-    throw new BadRequestError('invalid_request', 'Webhook body is not valid JSON');
+    throw new SynclineError('invalid_request', 'Webhook body is not valid JSON');
   }
   let ev: WebhookEvent;
   try {
     ev = toEvent(provider, event, body);
   } catch (err) {
-    if (err instanceof PayloadError) throw new BadRequestError('invalid_request', `Invalid ${provider} '${event}' payload: ${err.message}`);
+    if (err instanceof PayloadError) throw new SynclineError('invalid_request', `Invalid ${provider} '${event}' payload: ${err.message}`);
     throw err;
   }
 

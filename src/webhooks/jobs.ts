@@ -1,4 +1,4 @@
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../app-context.js';
 import { PR_JOB, PUSH_JOB, type PrJobPayload, type PushJobPayload } from './ingest.js';
 import { planPullRequest } from './pulls.js';
 import { refreshSource } from './push.js';

@@ -5,7 +5,7 @@
  * coalesced `source.refresh` job a push does, so a webhook and a poll for one commit give one sync.
  */
 import { lsRemote } from '../git/refs.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../app-context.js';
 import { listSourceRows } from '../store/sources.js';
 import { connectSource } from '../sync/remote.js';
 import { gitTimeouts } from '../sync/settings.js';

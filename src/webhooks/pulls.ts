@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import { SynclineError } from '../errors.js';
 import { changedPaths, fetchRefObjects, hasCommit, mergeBase, pathTouched } from '../git/changes.js';
 import { resolveBranch } from '../git/refs.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../app-context.js';
 import type { Plan } from '../contracts/deployments.js';
 import { fromJson, nowIso, toJson } from '../store/json.js';
 import { getSourceRow, type SourceRow } from '../store/sources.js';

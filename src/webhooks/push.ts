@@ -8,12 +8,12 @@
  * change get no plan and no write. Idempotent: a re-run (at-least-once) or a second trigger for
  * the same commit finds the head already handled, or the namespace already at that commit.
  */
-import { UpstreamError, SynclineError } from '../errors.js';
+import { SynclineError } from '../errors.js';
 import { changedPaths, commitIsAncestor, hasCommit, pathTouched } from '../git/changes.js';
 import { ensureMirror, openMirror } from '../git/mirror-cache.js';
 import { resolveBranch } from '../git/refs.js';
 import type { JobInfo } from '../jobs/queue.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../app-context.js';
 import { nowIso } from '../store/json.js';
 import type { NamespaceRow } from '../store/namespaces.js';
 import { getSourceRow, type SourceRow } from '../store/sources.js';
@@ -32,7 +32,7 @@ export interface RefreshOutcome {
 export async function fetchSourceMirror(ctx: AppContext, src: SourceRow): Promise<string> {
   if (!ctx.settings.mirror_runtime_sync) {
     const m = await openMirror(src.name, { mirrorsDir: ctx.settings.mirror_dir });
-    if (!m) throw new UpstreamError('fetch_failed', `No mirror of source '${src.name}' on disk and runtime sync is disabled`);
+    if (!m) throw new SynclineError('fetch_failed', `No mirror of source '${src.name}' on disk and runtime sync is disabled`);
     return m.dir;
   }
   // Checked and pinned at the connection (sync/remote.ts), like every sync.

@@ -3,7 +3,7 @@
  * `forge.report` job so a failing forge retries on its own and, when it finally fails, the job
  * is listed as failed with the reason (nothing is dropped silently).
  */
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../app-context.js';
 import type { Deployment, Plan, ResultItem } from '../contracts/deployments.js';
 import { getSourceRow, type SourceRow } from '../store/sources.js';
 import { reportMode, sendReport, type Annotation, type ForgeReport } from '../providers/forge.js';

@@ -6,8 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import { loadSettings, type ResolvedSettings } from '../../src/config/load.js';
 import type { Settings } from '../../src/config/schema.js';
 import { buildApp } from '../../src/server/app.js';
-import type { AppContext } from '../../src/server/context.js';
-import { openContext } from '../../src/server/runtime.js';
+import type { AppContext } from '../../src/app-context.js';
+import { openContext } from '../../src/app-context.js';
 import { dropSchema, freshSchemaName, testPgUrl, type TestDialect } from './db.js';
 
 export const ADMIN_TOKEN = 'root-admin-token-for-tests-0123456789';

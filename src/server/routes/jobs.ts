@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ConflictError, NotFoundError } from '../../errors.js';
+import { NotFoundError, SynclineError } from '../../errors.js';
 import type { JobView } from '../../jobs/queue.js';
 import { errorBody, errorResponses } from '../../contracts/errors.js';
 import { job, jobList, jobParams, jobQuery, type Job } from '../../contracts/jobs.js';
@@ -28,7 +28,7 @@ export const jobRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req, reply) => {
       const j = await ctx.jobs.retry(req.params.id);
       if (!j) throw new NotFoundError(`Job '${req.params.id}' not found`);
-      if (j.state === 'running') throw new ConflictError('job_running', `Job '${j.id}' is running; retry it once it has finished`, { job: j.id });
+      if (j.state === 'running') throw new SynclineError('job_running', `Job '${j.id}' is running; retry it once it has finished`, { job: j.id });
       return reply.status(202).send(view(j));
     },
   );

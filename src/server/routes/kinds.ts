@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ConflictError, NotFoundError } from '../../errors.js';
+import { NotFoundError, SynclineError } from '../../errors.js';
 import { BUILTIN_KINDS, validateKindDefinition } from '../../specs/kinds.js';
 import { assertSafePatterns } from '../../specs/safe-patterns.js';
 import { listKindRows, putKind, toKind } from '../../store/kinds.js';
@@ -20,7 +20,7 @@ export const kindRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req) => {
       const name = req.params.kind;
-      if (builtinNames.has(name)) throw new ConflictError('builtin_kind', `Kind '${name}' is built in and cannot be replaced`, { kind: name });
+      if (builtinNames.has(name)) throw new SynclineError('builtin_kind', `Kind '${name}' is built in and cannot be replaced`, { kind: name });
       const def = { name, schema: req.body.schema, equivalents: req.body.equivalents ?? {} };
       // Compiles the schema (strict Ajv) so a bad one is refused before it is stored.
       validateKindDefinition(def);

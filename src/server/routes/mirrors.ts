@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { BadRequestError, NotFoundError } from '../../errors.js';
+import { NotFoundError, SynclineError } from '../../errors.js';
 import { isCompleteMirror } from '../../git/mirror-cache.js';
 import { mirrorDirFor, syncMirrors } from '../../mirror/sync.js';
 import { findMirrorSource, listSourceRows, mirrorSlug, toSource, type SourceRow } from '../../store/sources.js';
-import type { AppContext } from '../context.js';
+import type { AppContext } from '../../app-context.js';
 import { errorBody, errorResponses } from '../../contracts/errors.js';
 import { mirror, mirrorList, mirrorParams, mirrorSyncBody, mirrorSyncSummary, type Mirror } from '../../contracts/mirrors.js';
 
@@ -52,7 +52,7 @@ export const mirrorRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req, reply) => {
       const body = req.body ?? {};
       if (!ctx.settings.mirror_runtime_sync && !body.allow_runtime_sync) {
-        throw new BadRequestError(
+        throw new SynclineError(
           'runtime_sync_disabled',
           'Runtime mirror sync is disabled (SYNCLINE_MIRROR_RUNTIME_SYNC=false); pass "allow_runtime_sync": true to contact upstream anyway',
         );

@@ -8,7 +8,7 @@ import {
   subscriptionList,
   subscriptionParams,
 } from '../../contracts/subscriptions.js';
-import { BadRequestError } from '../../errors.js';
+import { SynclineError } from '../../errors.js';
 import { assertOutboundUrlAllowed } from '../../security/url-guard.js';
 import { registerSecret } from '../../security/redact.js';
 import { createSubscription, deleteSubscription, listDeliveries, listSubscriptions } from '../../store/subscriptions.js';
@@ -22,7 +22,7 @@ export const subscriptionRoutes: FastifyPluginAsyncZod = async (app) => {
     '/',
     { onRequest: admin, schema: { tags: ['events'], body: subscriptionCreateBody, response: { 201: subscriptionCreated, ...errorResponses } } },
     async (req, reply) => {
-      if (!/^https?:\/\//i.test(req.body.url)) throw new BadRequestError('invalid_url', 'A webhook URL must be http:// or https://', { field: 'url' });
+      if (!/^https?:\/\//i.test(req.body.url)) throw new SynclineError('invalid_url', 'A webhook URL must be http:// or https://', { field: 'url' });
       await assertOutboundUrlAllowed(req.body.url, { allowedHosts: app.ctx.settings.allowed_hosts, allowFileSources: false, lookup: app.ctx.resolver });
       if (req.body.secret) registerSecret(req.body.secret);
       const { subscription, secret } = await db.transaction().execute((tx) => createSubscription(tx, app.ctx.box, req.body, req.principal!.name));

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadSettings } from '../../../src/config/load.js';
 import { SECRET_KEY_FILE } from '../../../src/security/secret-box.js';
-import { openContext } from '../../../src/server/runtime.js';
+import { openContext } from '../../../src/app-context.js';
 import { migrationProvider } from '../../../src/store/migrations/index.js';
 import { getSourceRow, sourceCredentials, sourceWebhookSecret } from '../../../src/store/sources.js';
 import { makeTestApp, type TestApp } from '../../helpers/app.js';

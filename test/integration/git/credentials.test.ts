@@ -135,7 +135,7 @@ describe('token auth', () => {
     const mirrorsDir = await tempDir('syncline-mirrors-');
     await expect(ensureMirror({ name: 'private', url: server.repoUrl('private') }, { mirrorsDir })).rejects.toMatchObject({
       code: 'auth_failed',
-      statusCode: 400,
+      retryable: false,
     });
   });
 

@@ -222,7 +222,7 @@ describe('ensureMirror', () => {
     const mirrorsDir = await tempDir('syncline-mirrors-');
     await expect(ensureMirror({ name: 'ghost', url: server.repoUrl('ghost') }, { mirrorsDir })).rejects.toMatchObject({
       code: 'repo_not_found',
-      statusCode: 400,
+      retryable: false,
     });
     expect(await readdir(mirrorsDir)).toEqual([]);
   });

@@ -65,7 +65,7 @@ describe('resolveRef', () => {
   it('answers unknown refs with ref_not_found naming ref and source', async () => {
     await expect(resolveRef(dir, 'nope', opts)).rejects.toMatchObject({
       code: 'ref_not_found',
-      statusCode: 400,
+      retryable: false,
       message: "Ref 'nope' not found in source 'shop'",
     });
     await expect(resolveRef(dir, 'f'.repeat(40), opts)).rejects.toMatchObject({ code: 'ref_not_found' });
@@ -167,7 +167,7 @@ describe('lsRemote', () => {
   it('maps a missing repository to repo_not_found (400)', async () => {
     await expect(lsRemote(server.repoUrl('missing'), undefined, { sourceName: 'shop' })).rejects.toMatchObject({
       code: 'repo_not_found',
-      statusCode: 400,
+      retryable: false,
     });
   });
 
@@ -176,7 +176,6 @@ describe('lsRemote', () => {
     try {
       await expect(lsRemote(server.repoUrl('shop'), undefined, { sourceName: 'shop' })).rejects.toMatchObject({
         code: 'fetch_failed',
-        statusCode: 502,
         retryable: true,
       });
     } finally {

@@ -92,7 +92,7 @@ describe('readTree', () => {
   });
 
   it('answers a missing path with path_not_found', async () => {
-    await expect(readTree(dir, commit, 'config/nope')).rejects.toMatchObject({ code: 'path_not_found', statusCode: 400 });
+    await expect(readTree(dir, commit, 'config/nope')).rejects.toMatchObject({ code: 'path_not_found', retryable: false });
     await expect(readTree(dir, commit, 'config/prod/app.yaml/x')).rejects.toMatchObject({ code: 'path_not_found' });
     await expect(readTree(dir, commit, '../outside')).rejects.toMatchObject({ code: 'path_not_found' });
   });
@@ -107,7 +107,7 @@ describe('readTree', () => {
     const off = onGitSpawn((i) => i.args[0] === 'cat-file' && (catFiles += 1));
     await expect(readTree(dir, commit, 'config/big', { maxFileBytes: 1024 })).rejects.toMatchObject({
       code: 'specs_too_large',
-      statusCode: 413,
+      retryable: false,
       message: expect.stringContaining("'config/big/huge.yaml'"),
     });
     off();

@@ -11,7 +11,7 @@ import { DIALECTS, dropSchema, freshSchemaName, testPgUrl } from '../../helpers/
 import { cleanupTempDirs, commitFiles, makeRepo, serveGitHttp, tempDir, type GitHttpServer } from '../../helpers/git-fixtures.js';
 import { openDatabase, type DatabaseHandle } from '../../../src/store/db.js';
 import { withLock } from '../../../src/store/locks.js';
-import { UnavailableError } from '../../../src/errors.js';
+import { SynclineError } from '../../../src/errors.js';
 import { createSource, makeSyncApp, ok, putNamespace, syncReq, workload } from './support.js';
 
 const POOL = 3;
@@ -91,7 +91,7 @@ describe.runIf(DIALECTS.includes('postgres'))('postgres: lock and pool limits', 
       () => null,
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(UnavailableError);
+    expect(err).toBeInstanceOf(SynclineError);
     expect(err).toMatchObject({ code: 'database_unavailable', statusCode: 503 });
     release();
     await Promise.all(holders);

@@ -45,7 +45,7 @@ describe('ConcurrencyLimiter', () => {
     expect(err).toBeInstanceOf(LimiterRejectedError);
     expect((err as LimiterRejectedError).reason).toBe('queue_full');
     expect((err as LimiterRejectedError).retryAfterSeconds).toBe(3);
-    expect((err as LimiterRejectedError).statusCode).toBe(503);
+    expect(err).toMatchObject({ code: 'busy', retryable: true });
     held();
     (await queued)();
   });

@@ -53,20 +53,20 @@ describe('authorize', () => {
   const p = (role: Principal['role'], namespaces: string[] = []): Principal => ({ id: 't', name: 'tok', role, namespaces });
 
   it('403 below the role', () => {
-    expect(() => authorize(p('viewer'), 'admin')).toThrow(expect.objectContaining({ statusCode: 403, code: 'forbidden', details: { required_role: 'admin' } }));
+    expect(() => authorize(p('viewer'), 'admin')).toThrow(expect.objectContaining({ code: 'forbidden', details: { required_role: 'admin' } }));
     expect(() => authorize(p('admin'), 'viewer')).not.toThrow();
   });
 
   it('403 outside the namespace scope', () => {
     const scoped = p('admin', ['shop.*']);
     expect(() => authorize(scoped, 'admin', 'shop.prod')).not.toThrow();
-    expect(() => authorize(scoped, 'admin', 'billing.prod')).toThrow(expect.objectContaining({ statusCode: 403, details: { namespace: 'billing.prod' } }));
+    expect(() => authorize(scoped, 'admin', 'billing.prod')).toThrow(expect.objectContaining({ code: 'forbidden', details: { namespace: 'billing.prod' } }));
     expect(canSee(scoped, 'shop.prod')).toBe(true);
     expect(canSee(scoped, 'billing.prod')).toBe(false);
   });
 
   it('403 for a scoped token on an action that needs an unscoped one', () => {
-    expect(() => authorize(p('admin', ['shop.*']), 'admin', undefined, { unscoped: true })).toThrow(expect.objectContaining({ statusCode: 403 }));
+    expect(() => authorize(p('admin', ['shop.*']), 'admin', undefined, { unscoped: true })).toThrow(expect.objectContaining({ code: 'forbidden' }));
     expect(() => authorize(p('admin', ['*']), 'admin', undefined, { unscoped: true })).not.toThrow();
     expect(() => authorize(p('admin'), 'admin', undefined, { unscoped: true })).not.toThrow();
   });

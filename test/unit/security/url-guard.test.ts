@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequestError } from '../../../src/errors.js';
+import { SynclineError } from '../../../src/errors.js';
 import { assertOutboundUrlAllowed, checkOutbound, hostAllowListed, isBlockedAddress, parseGitUrl } from '../../../src/security/url-guard.js';
 
 /** A resolver that answers from a table, so these tests never touch DNS. */
@@ -10,13 +10,13 @@ const lookupFrom = (table: Record<string, string[]>) => async (host: string) => 
 };
 const PUBLIC = '140.82.121.4';
 
-async function refusal(url: string, opts: Partial<Parameters<typeof assertOutboundUrlAllowed>[1]> = {}): Promise<BadRequestError> {
+async function refusal(url: string, opts: Partial<Parameters<typeof assertOutboundUrlAllowed>[1]> = {}): Promise<SynclineError> {
   const err = await assertOutboundUrlAllowed(url, { allowedHosts: [], allowFileSources: false, lookup: lookupFrom({}), ...opts }).then(
     () => null,
     (e: unknown) => e,
   );
-  expect(err, url).toBeInstanceOf(BadRequestError);
-  return err as BadRequestError;
+  expect(err, url).toBeInstanceOf(SynclineError);
+  return err as SynclineError;
 }
 
 describe('parseGitUrl', () => {
@@ -70,7 +70,7 @@ describe('parseGitUrl', () => {
     ['https:///github.com/x.git', 'malformed scheme, empty host'],
     ['file://host/srv/x.git', 'file URL with a host'],
   ])('refuses %j (%s) with invalid_url', (url) => {
-    expect(() => parseGitUrl(url)).toThrow(expect.objectContaining({ code: 'invalid_url', statusCode: 400 }));
+    expect(() => parseGitUrl(url)).toThrow(expect.objectContaining({ code: 'invalid_url', retryable: false }));
   });
 });
 

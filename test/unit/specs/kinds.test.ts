@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequestError } from '../../../src/errors.js';
+import { SynclineError } from '../../../src/errors.js';
 import {
   BUILTIN_KINDS,
   CONFIG_KIND,
@@ -13,14 +13,14 @@ import type { CompiledKind } from '../../../src/specs/kinds.js';
 import type { JsonObject, KindDefinition } from '../../../src/specs/types.js';
 import { METRIC, WORKLOAD, exampleRegistry } from './fixtures.js';
 
-function kindError(fn: () => unknown): BadRequestError {
+function kindError(fn: () => unknown): SynclineError {
   try {
     fn();
   } catch (err) {
-    expect(err).toBeInstanceOf(BadRequestError);
-    const e = err as BadRequestError;
+    expect(err).toBeInstanceOf(SynclineError);
+    const e = err as SynclineError;
     expect(e.code).toBe('invalid_kind');
-    expect(e.statusCode).toBe(400);
+    expect(e.retryable).toBe(false);
     return e;
   }
   throw new Error('expected an invalid_kind error');

@@ -1,14 +1,37 @@
+/**
+ * The application context: what every layer that does work (sync, mirror, jobs, routes, CLI) is
+ * handed. It lives outside the HTTP layer so `sync/`, `mirror/` and `store/` never import `server/`.
+ */
 import fs from 'node:fs';
-import type { ResolvedSettings } from '../config/load.js';
-import { setGitHome } from '../git/env.js';
-import { assertGitVersion } from '../git/version.js';
-import { SecretBox, loadOrCreateSecretKey } from '../security/secret-box.js';
-import { openDatabase } from '../store/db.js';
-import type { AppContext } from './context.js';
 import path from 'node:path';
-import { EventHub } from '../events/hub.js';
-import { createJobQueue } from '../jobs/drivers.js';
-import { registerWebhookJobs } from '../webhooks/jobs.js';
+import type { ResolvedSettings } from './config/load.js';
+import { EventHub } from './events/hub.js';
+import type { ReplicaRegistry } from './cluster/registry.js';
+import type { OutboxRelay } from './events/relay.js';
+import { setGitHome } from './git/env.js';
+import { assertGitVersion } from './git/version.js';
+import { createJobQueue } from './jobs/drivers.js';
+import type { JobQueue } from './jobs/queue.js';
+import { registerWebhookJobs } from './webhooks/jobs.js';
+import { SecretBox, loadOrCreateSecretKey } from './security/secret-box.js';
+import type { Resolver } from './security/url-guard.js';
+import { openDatabase, type DatabaseHandle } from './store/db.js';
+
+/** Everything the app needs, built once by the entry point (or a test) and shared. */
+export interface AppContext {
+  settings: ResolvedSettings;
+  db: DatabaseHandle;
+  box: SecretBox;
+  events: EventHub;
+  /** The outbox relay, when this process runs one (`syncline serve`). */
+  relay?: OutboxRelay;
+  /** This process in the replica registry, when it serves (`syncline serve`). */
+  cluster?: ReplicaRegistry;
+  /** DNS resolver for the outbound URL guard; the system resolver when absent (tests inject one). */
+  resolver?: Resolver;
+  /** Background jobs (webhook work, polling, reports); workers run only once `jobs.start()` is called. */
+  jobs: JobQueue;
+}
 
 /**
  * Every job kind's handler, registered once per context. Add yours here (one line per module):
