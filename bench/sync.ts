@@ -39,7 +39,8 @@ import { applyPlan } from '../src/sync/apply.js';
 import { loadKindRegistry } from '../src/sync/kind-registry.js';
 import { syncNamespace } from '../src/sync/service.js';
 // Only PLAN_STEPS itself: the profile follows whatever the step list is today.
-import { PLAN_STEPS, type Step, type SyncRun } from '../src/sync/steps.js';
+import { PLAN_STEPS } from '../src/sync/steps.js';
+import { getNamespaceRow } from '../src/store/namespaces.js';
 // Neither helper imports vitest (checked): makeTestApp is src/ + pg, git-fixtures is node: only.
 import { makeTestApp, type TestApp } from '../test/helpers/app.js';
 import { cleanupTempDirs, serveGitHttp, type GitHttpServer } from '../test/helpers/git-fixtures.js';
@@ -516,10 +517,6 @@ async function timedBaseline(repoUrl: string, tmpRoot: string, want: { commit: s
 // ---------------------------------------------------------------------------------------------
 // profile (diagnostic): the steps of (b) and (c) timed one by one
 
-/** A step's label: its function name (`export const readSpecs: Step = …` names it). */
-function stepName(step: Step, i: number): string {
-  return step.name || `step${i + 1}`;
-}
 
 interface GitCall {
   step: string;
@@ -549,7 +546,7 @@ function upstreamFiles(upstream: Upstream): Array<{ path: string; content: Buffe
 async function stepwiseSync(ctx: TestApp['ctx'], calls: GitCall[], upstream: Upstream): Promise<StepwiseResult> {
   const times: Record<string, number> = {};
   const stepEnds: Record<string, [number, number]> = {};
-  const order = ['lock', ...PLAN_STEPS.map(stepName), 'applyPlan', 'publish'];
+  const order = ['lock', ...PLAN_STEPS.names, 'applyPlan', 'publish'];
   let current = 'lock';
   const off = onGitSpawn((info) => calls.push({ step: current, cmd: gitCmdName(info.args), at: performance.now() }));
   const first = calls.length;
@@ -558,17 +555,22 @@ async function stepwiseSync(ctx: TestApp['ctx'], calls: GitCall[], upstream: Ups
   try {
     await withLock(ctx.db, `namespace:${NAMESPACE}`, 30_000, async () => {
       times.lock = performance.now() - tStart;
-      const run: SyncRun = { app: ctx, namespaceName: NAMESPACE, requestedRef: undefined };
-      for (const [i, step] of PLAN_STEPS.entries()) {
-        const name = stepName(step, i);
-        current = name;
-        const t0 = performance.now();
-        await step(run);
-        const t1 = performance.now();
-        times[name] = (times[name] ?? 0) + (t1 - t0);
-        stepEnds[name] = [t0, t1];
-      }
-      if (run.plan!.summary.invalid > 0) fail(`profile: ${run.plan!.summary.invalid} invalid documents`);
+      let stepStart = 0;
+      const run = await PLAN_STEPS.run(
+        { app: ctx, namespace: await getNamespaceRow(ctx.db.db, NAMESPACE), requestedRef: undefined },
+        {
+          before: (name) => {
+            current = name;
+            stepStart = performance.now();
+          },
+          after: (name) => {
+            const end = performance.now();
+            times[name] = (times[name] ?? 0) + (end - stepStart);
+            stepEnds[name] = [stepStart, end];
+          },
+        },
+      );
+      if (run.plan.summary.invalid > 0) fail(`profile: ${run.plan.summary.invalid} invalid documents`);
       current = 'applyPlan';
       const t0 = performance.now();
       const out = await applyPlan(run, 'bench', nowIso());
@@ -662,7 +664,7 @@ interface ProfileResult {
  * through HTTP. (b2) and (b) differ when something is memoised against the live state.
  */
 async function runProfile(t: TestApp, upstream: Upstream, runs: number, log: (s: string) => void): Promise<ProfileResult> {
-  log(`  PLAN_STEPS today: ${PLAN_STEPS.map(stepName).join(' → ')}`);
+  log(`  PLAN_STEPS today: ${PLAN_STEPS.names.join(' → ')}`);
   const calls: GitCall[] = [];
   const empty = <T>(): Record<ProfileKey, T[]> => ({ b: [], b2: [], c: [] });
   const stepwise = empty<StepwiseResult>();
@@ -733,7 +735,7 @@ async function runProfile(t: TestApp, upstream: Upstream, runs: number, log: (s:
   const statsOf = (m: Record<ProfileKey, number[]>): Record<ProfileKey, Stats> => ({ b: stats(m.b), b2: stats(m.b2), c: stats(m.c) });
   return {
     runs,
-    plan_steps: PLAN_STEPS.map(stepName),
+    plan_steps: PLAN_STEPS.names,
     steps,
     git,
     direct_sync: statsOf(direct),

@@ -3,6 +3,9 @@ import { z } from 'zod';
 import { MIRROR_ACCESS } from './sources.js';
 import { mirrorSlug } from './common.js';
 
+export const MIRROR_SYNC_STATES = ['ok', 'waiting', 'stalled'] as const;
+export type MirrorSyncState = (typeof MIRROR_SYNC_STATES)[number];
+
 export const mirror = z.object({
   slug: z.string(),
   source: z.string(),
@@ -14,6 +17,14 @@ export const mirror = z.object({
   head_commit: z.string().nullable(),
   last_synced: z.string().nullable(),
   last_sync_error: z.string().nullable(),
+  /** The code of the last sync error (null after a success). */
+  last_sync_error_code: z.string().nullable(),
+  /**
+   * `ok` (last sync succeeded or none tried), `waiting` (it failed and will be retried next
+   * interval), `stalled` (it failed in a way retrying cannot fix: a missing repository, refused
+   * credentials; not retried until the source is edited).
+   */
+  sync_state: z.enum(MIRROR_SYNC_STATES),
 });
 export type Mirror = z.infer<typeof mirror>;
 

@@ -102,19 +102,16 @@ export async function resolveBranch(dir: string, branch: string, opts: { sourceN
 }
 
 /**
- * Whether `commit` is reachable from the tip of `branch` (the reviewed-branch check). Both are
- * resolved first, so git only ever sees commit ids.
+ * Whether `ancestor` is reachable from `descendant` (the reviewed-branch check: a commit against
+ * the branch tip from resolveBranch). Both must be full commit ids, so git only ever sees ids and
+ * nothing is resolved twice.
  */
-export async function isAncestor(
-  dir: string,
-  commit: string,
-  branch: string,
-  opts: { sourceName: string } = { sourceName: 'source' },
-): Promise<boolean> {
-  const commitSha = await resolveRef(dir, commit, opts);
-  const branchSha = await resolveBranch(dir, branch, opts);
-  // Exit 0: ancestor; 1: not; anything else is a real failure and throws.
-  const { code } = await runGit(['merge-base', '--is-ancestor', commitSha, branchSha], {
+export async function isAncestor(dir: string, ancestor: string, descendant: string): Promise<boolean> {
+  for (const sha of [ancestor, descendant]) {
+    if (!FULL_SHA_RE.test(sha)) throw new SynclineError('ref_not_found', `'${display(sha)}' is not a full commit id`, { ref: display(sha) });
+  }
+  // Exit 0: ancestor; 1: not; anything else (e.g. an unknown commit) is a real failure and throws.
+  const { code } = await runGit(['merge-base', '--is-ancestor', ancestor, descendant], {
     cwd: dir,
     okCodes: [0, 1],
     ...LOCAL,

@@ -5,12 +5,22 @@ import { syncMirror } from './sync.js';
 
 const TICK_MS = 10_000;
 
-function isDue(row: SourceRow, intervalMs: number, jitter: number, now: number, failedAt: number | undefined): boolean {
+/** This process's last failed try of a mirror: when, and whether trying again can help. */
+export interface Failure {
+  at: number;
+  retryable: boolean;
+}
+
+export function isDue(row: SourceRow, intervalMs: number, jitter: number, now: number, failure: Failure | undefined): boolean {
   // Each mirror gets its own fixed jitter (±10 %) so replicas and mirrors don't fetch in lockstep.
   const wait = intervalMs * (0.9 + 0.2 * jitter);
-  // last_synced only moves on success: without this a failing upstream would be hit every tick.
-  // A source edited since (new URL or credentials) is tried again right away.
-  if (failedAt !== undefined && now - failedAt < wait && Date.parse(row.updated_at) < failedAt) return false;
+  // A source edited since the failure (new URL or credentials) is tried again right away.
+  if (failure !== undefined && Date.parse(row.updated_at) < failure.at) {
+    // Stalled (a missing repo, refused credentials): retrying cannot help until the source changes.
+    if (!failure.retryable) return false;
+    // Waiting: last_synced only moves on success; without this a failing upstream would be hit every tick.
+    if (now - failure.at < wait) return false;
+  }
   if (row.mirror_status === 'pending' || !row.mirror_last_synced) return true;
   return now - Date.parse(row.mirror_last_synced) >= wait;
 }
@@ -23,8 +33,10 @@ function jitterFor(name: string): number {
 
 /**
  * Keeps mirrors fresh: every few seconds, fetch the mirrors whose last sync is older than
- * SYNCLINE_MIRROR_INTERVAL (new mirrors right away; a failing one waits an interval between
- * tries, unless its source is edited meanwhile). Disabled in air-gap mode
+ * SYNCLINE_MIRROR_INTERVAL (new mirrors right away). A mirror whose sync failed with a retryable
+ * error (a network failure) waits an interval between tries; one that failed for good (a missing
+ * repository, refused credentials) is stalled: not tried again until its source is edited (or
+ * the process restarts, or an admin asks with POST /mirrors/sync). Disabled in air-gap mode
  * (SYNCLINE_MIRROR_RUNTIME_SYNC=false) or with an interval of 0. Returns a stop function that
  * waits for the round in progress.
  */
@@ -37,21 +49,22 @@ export function startMirrorScheduler(ctx: AppContext, log: FastifyBaseLogger): (
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
-  /** When this process last failed to sync each mirror (source name → ms). */
-  const failedAt = new Map<string, number>();
+  /** This process's last failure per mirror (source name →); cleared by a success. */
+  const failures = new Map<string, Failure>();
 
   const round = async () => {
     const now = Date.now();
     const rows = (await listSourceRows(ctx.db.db)).filter((r) => r.mirror_enabled === 1);
     for (const row of rows) {
       if (stopped) return;
-      if (!isDue(row, intervalS * 1000, jitterFor(row.name), now, failedAt.get(row.name))) continue;
+      if (!isDue(row, intervalS * 1000, jitterFor(row.name), now, failures.get(row.name))) continue;
       const outcome = await syncMirror(ctx, row);
       if (outcome.status === 'error') {
-        failedAt.set(row.name, Date.now());
-        log.warn({ mirror: outcome.slug, error: outcome.error }, 'mirror sync failed');
+        const retryable = outcome.retryable !== false;
+        failures.set(row.name, { at: Date.now(), retryable });
+        log.warn({ mirror: outcome.slug, error: outcome.error, stalled: !retryable }, retryable ? 'mirror sync failed; will retry' : 'mirror sync stalled until the source is edited');
       } else if (outcome.status !== 'skipped') {
-        failedAt.delete(row.name);
+        failures.delete(row.name);
         if (outcome.status === 'updated') log.info({ mirror: outcome.slug }, 'mirror updated');
       }
     }

@@ -2,6 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ensureMirror, mirrorPath, openMirror, refreshCommitGraph } from '../git/mirror-cache.js';
 import { runGit } from '../git/runner.js';
+import type { MirrorSyncSummary as ContractSummary } from '../contracts/mirrors.js';
+import { SynclineError } from '../errors.js';
 import { redact } from '../security/redact.js';
 import type { AppContext } from '../app-context.js';
 import { nowIso } from '../store/json.js';
@@ -15,6 +17,8 @@ export interface MirrorSyncOutcome {
   source: string;
   status: 'updated' | 'unchanged' | 'skipped' | 'error';
   error?: string;
+  /** For an error: whether trying again later can help (false: stalled until the source changes). */
+  retryable?: boolean;
 }
 
 const MAX_ERROR_CHARS = 2000;
@@ -61,13 +65,21 @@ export async function syncMirror(ctx: AppContext, row: SourceRow): Promise<Mirro
           default_branch: result.defaultBranch ?? null,
           mirror_last_synced: nowIso(),
           mirror_last_error: null,
+          mirror_last_error_code: null,
         });
         return { ...base, status: result.updated ? 'updated' : 'unchanged' } as const;
       } catch (err) {
         const message = truncateError((err as Error).message);
+        // Unknown failures count as retryable: only a domain error can say trying again is futile.
+        const code = err instanceof SynclineError ? err.code : 'internal';
+        const retryable = err instanceof SynclineError ? err.retryable : true;
         const present = await openMirror(row.name, { mirrorsDir: ctx.settings.mirror_dir });
-        await setMirrorState(ctx.db.db, row.name, { mirror_status: present ? 'ready' : 'error', mirror_last_error: message });
-        return { ...base, status: 'error', error: message } as const;
+        await setMirrorState(ctx.db.db, row.name, {
+          mirror_status: present ? 'ready' : 'error',
+          mirror_last_error: message,
+          mirror_last_error_code: code,
+        });
+        return { ...base, status: 'error', error: message, retryable } as const;
       }
     });
   } catch (err) {
@@ -76,12 +88,7 @@ export async function syncMirror(ctx: AppContext, row: SourceRow): Promise<Mirro
   }
 }
 
-export interface MirrorSyncSummary {
-  repos_processed: number;
-  repos_updated: number;
-  errors: { slug: string; error: string }[];
-  skipped: string[];
-}
+export type MirrorSyncSummary = Required<ContractSummary>;
 
 export async function syncMirrors(ctx: AppContext, rows: SourceRow[]): Promise<MirrorSyncSummary> {
   const summary: MirrorSyncSummary = { repos_processed: 0, repos_updated: 0, errors: [], skipped: [] };

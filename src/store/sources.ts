@@ -175,6 +175,7 @@ export async function createSource(
     mirror_head_commit: null,
     mirror_last_synced: null,
     mirror_last_error: null,
+    mirror_last_error_code: null,
     default_branch: null,
     created_at: now,
     updated_at: now,
@@ -293,7 +294,7 @@ export function sourceWebhookSecret(box: SecretBox, row: SourceRow): string | nu
 export async function setMirrorState(
   db: Executor,
   name: string,
-  state: Partial<Pick<SourceRow, 'mirror_status' | 'mirror_head_commit' | 'mirror_last_synced' | 'mirror_last_error' | 'default_branch'>>,
+  state: Partial<Pick<SourceRow, 'mirror_status' | 'mirror_head_commit' | 'mirror_last_synced' | 'mirror_last_error' | 'mirror_last_error_code' | 'default_branch'>>,
 ): Promise<void> {
   await db.updateTable('sources').set(state).where('name', '=', name).execute();
 }

@@ -33,6 +33,8 @@ export interface SourcesTable {
   mirror_head_commit: string | null;
   mirror_last_synced: string | null;
   mirror_last_error: string | null;
+  /** Code of the last mirror sync error (see 002-mirror-error-code); null after a success. */
+  mirror_last_error_code: string | null;
   default_branch: string | null;
   created_at: string;
   updated_at: string;

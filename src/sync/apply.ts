@@ -7,7 +7,7 @@ import { recordDeploymentEvent } from '../events/outbox.js';
 import { insertDeployment } from '../store/deployments.js';
 import { nowIso } from '../store/json.js';
 import { deleteResource, upsertResource, type LiveResource } from '../store/resources.js';
-import type { SyncRun } from './steps.js';
+import type { PlannedRun } from './steps.js';
 import { appliedStatus, failedStatus, toResultItem } from './results.js';
 
 export function newDeploymentId(): string {
@@ -18,18 +18,18 @@ function sameFields(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-function baseDeployment(run: SyncRun, actor: string, startedAt: string): Omit<Deployment, 'status' | 'results'> {
+function baseDeployment(run: PlannedRun, actor: string, startedAt: string): Omit<Deployment, 'status' | 'results'> {
   return {
     id: newDeploymentId(),
-    namespace: run.namespaceName,
-    ref: run.ref!,
-    commit: run.commit ?? null,
-    source: run.source?.name ?? null,
+    namespace: run.namespace.name,
+    ref: run.ref,
+    commit: run.commit,
+    source: run.source.name,
     author: run.author ? { name: run.author.name, email: run.author.email } : null,
     actor,
     started_at: startedAt,
     finished_at: nowIso(),
-    summary: run.plan!.summary,
+    summary: run.plan.summary,
   };
 }
 
@@ -39,9 +39,9 @@ function baseDeployment(run: SyncRun, actor: string, startedAt: string): Omit<De
  * fields and file are unchanged are not rewritten. Returns the deployment and the events to
  * publish once the transaction has committed.
  */
-export async function applyPlan(run: SyncRun, actor: string, startedAt: string): Promise<{ deployment: Deployment; events: ResourceEvent[] }> {
-  const plan: Plan = run.plan!;
-  const live = new Map<string, LiveResource>((run.live ?? []).map((r) => [`${r.kind}\u0000${r.name}`, r]));
+export async function applyPlan(run: PlannedRun, actor: string, startedAt: string): Promise<{ deployment: Deployment; events: ResourceEvent[] }> {
+  const plan: Plan = run.plan;
+  const live = new Map<string, LiveResource>(run.live.map((r) => [`${r.kind}\u0000${r.name}`, r]));
   const changed = plan.results.some((r) => r.operation === 'create' || r.operation === 'update' || r.operation === 'delete');
   const deployment: Deployment = {
     ...baseDeployment(run, actor, startedAt),
@@ -56,11 +56,11 @@ export async function applyPlan(run: SyncRun, actor: string, startedAt: string):
       const key = `${r.kind}\u0000${r.name}`;
       const existing = live.get(key);
       if (r.operation === 'delete') {
-        await deleteResource(tx, run.namespaceName, r.kind!, r.name!);
+        await deleteResource(tx, run.namespace.name, r.kind!, r.name!);
       } else if (r.operation === 'create' || r.operation === 'update' || (r.operation === 'noop' && existing && (!sameFields(existing.managed_fields, r.managedFields) || existing.file !== r.file))) {
         await upsertResource(
           tx,
-          run.namespaceName,
+          run.namespace.name,
           {
             kind: r.kind!,
             name: r.name!,
@@ -70,19 +70,19 @@ export async function applyPlan(run: SyncRun, actor: string, startedAt: string):
             managed_fields: r.managedFields,
             file: r.file,
             // A noop keeps the commit its content came from.
-            commit: r.operation === 'noop' ? (existing?.commit ?? run.commit!) : run.commit!,
+            commit: r.operation === 'noop' ? (existing?.commit ?? run.commit) : run.commit,
           },
           !!existing,
         );
       }
       if (r.operation === 'create' || r.operation === 'update' || r.operation === 'delete') {
         events.push({
-          namespace: run.namespaceName,
+          namespace: run.namespace.name,
           operation: r.operation,
           kind: r.kind!,
           name: r.name!,
           hash: r.operation === 'delete' ? null : r.hash,
-          commit: run.commit!,
+          commit: run.commit,
           deployment: deployment.id,
           at,
         });
@@ -92,13 +92,13 @@ export async function applyPlan(run: SyncRun, actor: string, startedAt: string):
     await tx
       .updateTable('namespaces')
       .set({ status: 'synced', last_deployment_id: deployment.id, updated_at: at })
-      .where('name', '=', run.namespaceName)
+      .where('name', '=', run.namespace.name)
       .execute();
     await recordAudit(tx, {
       actor,
       action: 'namespace.sync',
-      target: `namespace/${run.namespaceName}`,
-      namespace: run.namespaceName,
+      target: `namespace/${run.namespace.name}`,
+      namespace: run.namespace.name,
       details: {
         deployment: deployment.id,
         status: deployment.status,
@@ -114,8 +114,8 @@ export async function applyPlan(run: SyncRun, actor: string, startedAt: string):
 }
 
 /** Records a deployment that failed validation: nothing is applied, the failure is kept. */
-export async function recordFailedDeployment(run: SyncRun, actor: string, startedAt: string): Promise<Deployment> {
-  const plan = run.plan!;
+export async function recordFailedDeployment(run: PlannedRun, actor: string, startedAt: string): Promise<Deployment> {
+  const plan = run.plan;
   const deployment: Deployment = {
     ...baseDeployment(run, actor, startedAt),
     status: 'failed',
@@ -126,13 +126,13 @@ export async function recordFailedDeployment(run: SyncRun, actor: string, starte
     await tx
       .updateTable('namespaces')
       .set({ status: 'error', last_deployment_id: deployment.id, updated_at: nowIso() })
-      .where('name', '=', run.namespaceName)
+      .where('name', '=', run.namespace.name)
       .execute();
     await recordAudit(tx, {
       actor,
       action: 'namespace.sync_failed',
-      target: `namespace/${run.namespaceName}`,
-      namespace: run.namespaceName,
+      target: `namespace/${run.namespace.name}`,
+      namespace: run.namespace.name,
       details: { deployment: deployment.id, ref: deployment.ref, commit: deployment.commit, summary: deployment.summary },
     });
     await recordDeploymentEvent(tx, run.app, deployment, { from: run.namespace?.status, to: 'error' });

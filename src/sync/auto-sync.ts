@@ -9,7 +9,7 @@ import { fromJson, nowIso, toJson } from '../store/json.js';
 import type { Kysely } from 'kysely';
 import { getNamespaceRow, type NamespaceRow } from '../store/namespaces.js';
 import type { Database } from '../store/types.js';
-import type { SyncRun } from './steps.js';
+import type { GitRun } from './steps.js';
 
 export interface AutoSyncPause {
   by: string;
@@ -28,18 +28,18 @@ export function autoSyncPause(row: Pick<NamespaceRow, 'auto_sync_paused'>): Auto
 }
 
 /** Called inside the namespace lock after a successful apply. */
-export async function pauseAutoSyncOnRollback(run: SyncRun, actor: string, reason: string | undefined): Promise<void> {
-  const ns = run.namespace!;
+export async function pauseAutoSyncOnRollback(run: GitRun, actor: string, reason: string | undefined): Promise<void> {
+  const ns = run.namespace;
   if (ns.auto_sync !== 1 || isAutomaticActor(actor) || autoSyncPause(ns)) return;
   if (run.ref === ns.branch) return;
   let head: string;
   try {
-    head = await resolveBranch(run.mirrorDir!, ns.branch, { sourceName: run.source!.name });
+    head = await resolveBranch(run.mirrorDir, ns.branch, { sourceName: run.source.name });
   } catch {
     return;
   }
   if (head === run.commit) return;
-  const pause: AutoSyncPause = { by: actor, reason: reason ?? null, at: nowIso(), commit: run.commit! };
+  const pause: AutoSyncPause = { by: actor, reason: reason ?? null, at: nowIso(), commit: run.commit };
   const db = run.app.db.db;
   await db.transaction().execute(async (tx) => {
     await tx.updateTable('namespaces').set({ auto_sync_paused: toJson(pause) }).where('name', '=', ns.name).execute();

@@ -9,7 +9,7 @@ import { applyPlan, recordFailedDeployment } from './apply.js';
 import { outboxCommitted, recordStatusChange } from '../events/outbox.js';
 import { planItems } from './results.js';
 import { readEntries } from '../git/tree.js';
-import { checkOnBranch, fetchSource, listSpecEntries, loadBinding, PLAN_STEPS, resolveCommit, runSteps, type SyncRun } from './steps.js';
+import { GIT_STEPS, listSpecEntries, PLAN_STEPS, type PlannedRun } from './steps.js';
 import { pauseAutoSyncOnRollback } from './auto-sync.js';
 
 export interface SyncOptions {
@@ -30,16 +30,17 @@ export async function syncNamespace(
   actor: string,
   opts: SyncOptions = {},
 ): Promise<Deployment> {
-  await getNamespaceRow(app.db.db, namespace); // not_found before waiting on a lock
   const startedAt = nowIso();
   const { deployment } = await withNamespaceLock(app, namespace, async () => {
-    const run = await runSteps({ app, namespaceName: namespace, requestedRef: ref, skipFetch: opts.skipFetch }, PLAN_STEPS);
-    if (run.plan!.summary.invalid > 0) {
+    // Read once, under the lock: the binding used is the one current when the sync runs.
+    const ns = await getNamespaceRow(app.db.db, namespace);
+    const run = await PLAN_STEPS.run({ app, namespace: ns, requestedRef: ref, skipFetch: opts.skipFetch });
+    if (run.plan.summary.invalid > 0) {
       const failed = await recordFailedDeployment(run, actor, startedAt);
       outboxCommitted();
       throw new SynclineError(
         'invalid_specs',
-        `${run.plan!.summary.invalid} invalid document(s) at ${run.commit!.slice(0, 12)}; nothing was applied`,
+        `${run.plan.summary.invalid} invalid document(s) at ${run.commit.slice(0, 12)}; nothing was applied`,
         { deployment: failed },
       );
     }
@@ -69,14 +70,14 @@ export async function withNamespaceLock<T>(app: AppContext, namespace: string, f
   }
 }
 
-function toPlan(run: SyncRun): Plan {
+function toPlan(run: PlannedRun): Plan {
   return {
-    namespace: run.namespaceName,
-    ref: run.ref!,
-    commit: run.commit!,
-    source: run.source?.name ?? null,
-    summary: run.plan!.summary,
-    results: planItems(run.plan!),
+    namespace: run.namespace.name,
+    ref: run.ref,
+    commit: run.commit,
+    source: run.source.name,
+    summary: run.plan.summary,
+    results: planItems(run.plan),
   };
 }
 
@@ -87,7 +88,8 @@ export async function planNamespace(
   ref: string | undefined,
   opts: { skipFetch?: boolean; allowUnmerged?: boolean } = {},
 ): Promise<Plan> {
-  return toPlan(await runSteps({ app, namespaceName: namespace, requestedRef: ref, ...opts }, PLAN_STEPS));
+  const ns = await getNamespaceRow(app.db.db, namespace);
+  return toPlan(await PLAN_STEPS.run({ app, namespace: ns, requestedRef: ref, ...opts }));
 }
 
 /**
@@ -97,22 +99,23 @@ export async function planNamespace(
  */
 export async function driftNamespace(app: AppContext, namespace: string, opts: { skipFetch?: boolean } = {}): Promise<DriftReport> {
   const ns = await getNamespaceRow(app.db.db, namespace);
-  const run: SyncRun = { app, namespaceName: namespace, requestedRef: undefined, skipFetch: opts.skipFetch };
+  // The commit, once resolved, is reported even when a later step fails.
+  let commit: string | null = null;
+  const keepCommit = { after: (_step: string, ctx: { commit?: string }) => void (commit = ctx.commit ?? commit) };
   let report: DriftReport;
   try {
-    await runSteps(run, PLAN_STEPS);
-    const plan = toPlan(run);
+    const plan = toPlan(await PLAN_STEPS.run({ app, namespace: ns, requestedRef: undefined, skipFetch: opts.skipFetch }, keepCommit));
     report = plan.summary.invalid > 0
-      ? { fetch_status: 'invalid', commit: run.commit!, message: `${plan.summary.invalid} invalid document(s)`, plan }
-      : { fetch_status: 'ok', commit: run.commit!, message: null, plan };
+      ? { fetch_status: 'invalid', commit: plan.commit, message: `${plan.summary.invalid} invalid document(s)`, plan }
+      : { fetch_status: 'ok', commit: plan.commit, message: null, plan };
   } catch (err) {
     if (!(err instanceof SynclineError)) throw err;
     if (err.code === 'git_not_configured') throw err;
     const noFile = err.code === 'path_not_found' || err.code === 'ref_not_found';
-    report = { fetch_status: noFile ? 'no_file' : 'fetch_failed', commit: run.commit ?? null, message: err.message, plan: null };
+    report = { fetch_status: noFile ? 'no_file' : 'fetch_failed', commit, message: err.message, plan: null };
   }
   if (report.plan && (ns.status === 'synced' || ns.status === 'out_of_sync')) {
-    const status = isInSync(run.plan!) ? 'synced' : 'out_of_sync';
+    const status = isInSync(report.plan) ? 'synced' : 'out_of_sync';
     if (status !== ns.status) {
       await app.db.db.transaction().execute(async (tx) => {
         await tx.updateTable('namespaces').set({ status, updated_at: nowIso() }).where('name', '=', namespace).execute();
@@ -130,11 +133,12 @@ export async function namespaceFiles(
   namespace: string,
   ref: string | undefined,
 ): Promise<{ commit: string; ref: string; files: { path: string; size: number; content: string }[] }> {
-  const run = await runSteps({ app, namespaceName: namespace, requestedRef: ref }, [loadBinding, fetchSource, resolveCommit, checkOnBranch]);
-  const files = await readEntries(run.mirrorDir!, await listSpecEntries(run));
+  const ns = await getNamespaceRow(app.db.db, namespace);
+  const run = await GIT_STEPS.run({ app, namespace: ns, requestedRef: ref });
+  const files = await readEntries(run.mirrorDir, await listSpecEntries(run));
   return {
-    commit: run.commit!,
-    ref: run.ref!,
+    commit: run.commit,
+    ref: run.ref,
     files: files.map((f) => ({ path: f.path, size: f.size, content: f.content.toString('utf8') })),
   };
 }

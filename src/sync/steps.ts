@@ -1,13 +1,13 @@
 /**
- * The sync as an ordered list of small steps sharing one typed context (Flux source-controller
- * style). Each step documents what it reads and what it sets. A step that fails throws a
- * SynclineError whose `retryable` says whether trying again can help (a network failure) or not
- * (a bad ref, bad YAML).
+ * The sync as an ordered list of small named steps sharing one typed context (Flux
+ * source-controller style). Each step's input type says what it reads; it returns only what it
+ * sets, and the Pipeline merges that into the context the next steps see, so nothing downstream
+ * reads a field an earlier step may not have set. A step that fails throws a SynclineError whose
+ * `retryable` says whether trying again can help (a network failure) or not (a bad ref, bad YAML).
  */
 import { SynclineError } from '../errors.js';
-import type { GitAuth } from '../git/auth.js';
 import { ensureMirror, openMirror } from '../git/mirror-cache.js';
-import { commitInfo, isAncestor, resolveRef, type GitPerson } from '../git/refs.js';
+import { commitInfo, isAncestor, resolveBranch, resolveRef, type GitPerson } from '../git/refs.js';
 import { normalizeTreePath, readEntries, selectTree, type TreeEntry } from '../git/tree.js';
 import { buildPlan, PlanMemo } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
@@ -15,7 +15,7 @@ import type { KindRegistry } from '../specs/kinds.js';
 import { isSpecFile, ParseCache, parseSpecFiles } from '../specs/parse.js';
 import type { ParseResult, SpecFile } from '../specs/types.js';
 import type { AppContext } from '../app-context.js';
-import { getNamespaceRow, type NamespaceRow } from '../store/namespaces.js';
+import type { NamespaceRow } from '../store/namespaces.js';
 import { listResources, type LiveResource } from '../store/resources.js';
 import { getSourceRow, setMirrorState, type SourceRow } from '../store/sources.js';
 import { assertFileDocumentCap, assertNamespaceDocumentCap } from './document-caps.js';
@@ -23,114 +23,151 @@ import { connectSource } from './remote.js';
 import { loadKindRegistry } from './kind-registry.js';
 import { gitTimeouts } from './settings.js';
 
-export interface SyncRun {
+/** What every run starts from: the app and the namespace row (read once, by the caller). */
+export interface RunStart {
   app: AppContext;
-  namespaceName: string;
+  namespace: NamespaceRow;
   /** The ref the caller asked for; the tracked branch when omitted. */
   requestedRef: string | undefined;
   /** The caller just fetched the mirror (a webhook job): use it as it is, no second fetch. */
   skipFetch?: boolean | undefined;
   /** Plan a commit that is not on the tracked branch (pull-request plans; never applied). */
   allowUnmerged?: boolean | undefined;
-  // Set by loadBinding:
-  namespace?: NamespaceRow;
-  source?: SourceRow;
-  ref?: string;
-  // Set by fetchSource:
-  auth?: GitAuth;
-  mirrorDir?: string;
-  // Set by resolveCommit:
-  commit?: string;
-  author?: GitPerson | null;
-  // Set by loadKinds:
-  registry?: KindRegistry;
-  // Set by readSpecs (content only for blobs the parse cache lacks):
-  files?: SpecFile[];
-  singleFile?: boolean;
-  // Set by parseSpecs:
-  parsed?: ParseResult;
-  // Set by planChanges:
-  live?: LiveResource[];
-  plan?: Plan;
 }
 
-export type Step = (run: SyncRun) => Promise<void>;
+/**
+ * One named step: reads what its input type names (everything earlier steps set) and returns
+ * only what it adds. A Pipeline runs steps in order, merging each output into the context.
+ */
+export interface Step<In, Out> {
+  name: string;
+  run(ctx: In): Promise<Out>;
+}
 
-/** Reads the namespace and its source; sets namespace, source, ref. */
-export const loadBinding: Step = async (run) => {
-  const db = run.app.db.db;
-  run.namespace = await getNamespaceRow(db, run.namespaceName);
-  if (!run.namespace.source) {
-    throw new SynclineError('git_not_configured', `Namespace '${run.namespaceName}' has no git source`, {
-      namespace: run.namespaceName,
-    });
+export interface StepHooks {
+  /** Called before each step (e.g. a profiler naming the current step). */
+  before?(name: string): void;
+  /** Called after each step with the context so far (e.g. to keep what a failed run resolved). */
+  after?(name: string, ctx: object): void;
+}
+
+/** An ordered list of steps whose context type grows with each step's output. */
+export class Pipeline<Start, Ctx> {
+  private constructor(private readonly steps: readonly Step<any, any>[]) {}
+
+  static from<Start>(): Pipeline<Start, Start> {
+    return new Pipeline<Start, Start>([]);
   }
-  run.source = await getSourceRow(db, run.namespace.source);
-  run.ref = run.requestedRef ?? run.namespace.branch;
+
+  then<Out extends object>(step: Step<Ctx, Out>): Pipeline<Start, Ctx & Out> {
+    return new Pipeline<Start, Ctx & Out>([...this.steps, step]);
+  }
+
+  get names(): string[] {
+    return this.steps.map((s) => s.name);
+  }
+
+  async run(start: Start, hooks: StepHooks = {}): Promise<Ctx> {
+    let ctx: object = start as object;
+    for (const step of this.steps) {
+      hooks.before?.(step.name);
+      ctx = { ...ctx, ...((await step.run(ctx)) as object) };
+      hooks.after?.(step.name, ctx);
+    }
+    return ctx as Ctx;
+  }
+}
+
+/** loadBinding: the namespace's source and the ref to use. */
+export interface Binding {
+  source: SourceRow;
+  ref: string;
+}
+
+/** Reads the namespace's source; sets source, ref (the requested one or the branch). */
+export const loadBinding: Step<RunStart, Binding> = {
+  name: 'loadBinding',
+  async run({ app, namespace, requestedRef }) {
+    if (!namespace.source) {
+      throw new SynclineError('git_not_configured', `Namespace '${namespace.name}' has no git source`, { namespace: namespace.name });
+    }
+    const source = await getSourceRow(app.db.db, namespace.source);
+    return { source, ref: requestedRef ?? namespace.branch };
+  },
 };
 
 /**
  * Brings the source's mirror up to date (incremental fetch); sets mirrorDir. In air-gap mode
  * (runtime sync off) upstream is never contacted: the mirror on disk is used as it is.
  */
-export const fetchSource: Step = async (run) => {
-  const source = run.source!;
-  if (!run.app.settings.mirror_runtime_sync || run.skipFetch) {
-    const existing = await openMirror(source.name, { mirrorsDir: run.app.settings.mirror_dir });
-    if (!existing) {
-      throw new SynclineError('fetch_failed', `No mirror of source '${source.name}' on disk and runtime sync is disabled`, {
-        source: source.name,
+export const fetchSource: Step<RunStart & Binding, { mirrorDir: string }> = {
+  name: 'fetchSource',
+  async run({ app, source, skipFetch }) {
+    if (!app.settings.mirror_runtime_sync || skipFetch) {
+      const existing = await openMirror(source.name, { mirrorsDir: app.settings.mirror_dir });
+      if (!existing) {
+        throw new SynclineError('fetch_failed', `No mirror of source '${source.name}' on disk and runtime sync is disabled`, {
+          source: source.name,
+        });
+      }
+      return { mirrorDir: existing.dir };
+    }
+    // The stored URL is checked again here, at the connection, and git is pinned to the address.
+    const remote = await connectSource(app, source);
+    const mirror = await ensureMirror(
+      { name: source.name, ...remote },
+      { mirrorsDir: app.settings.mirror_dir, timeouts: gitTimeouts(app.settings), keepMs: app.settings.mirror_keep_minutes * 60_000 },
+    );
+    // The fetch cache is the served mirror: keep its status as fresh as the mirror scheduler would.
+    if (source.mirror_enabled === 1 && (mirror.updated || source.mirror_status !== 'ready')) {
+      await setMirrorState(app.db.db, source.name, {
+        mirror_status: 'ready',
+        mirror_head_commit: mirror.headCommit ?? null,
+        default_branch: mirror.defaultBranch ?? null,
+        mirror_last_synced: new Date().toISOString(),
+        mirror_last_error: null,
+        mirror_last_error_code: null,
       });
     }
-    run.mirrorDir = existing.dir;
-    return;
-  }
-  // The stored URL is checked again here, at the connection, and git is pinned to the address.
-  const remote = await connectSource(run.app, source);
-  run.auth = remote.auth;
-  const mirror = await ensureMirror(
-    { name: source.name, ...remote },
-    { mirrorsDir: run.app.settings.mirror_dir, timeouts: gitTimeouts(run.app.settings), keepMs: run.app.settings.mirror_keep_minutes * 60_000 },
-  );
-  run.mirrorDir = mirror.dir;
-  // The fetch cache is the served mirror: keep its status as fresh as the mirror scheduler would.
-  if (source.mirror_enabled === 1 && (mirror.updated || source.mirror_status !== 'ready')) {
-    await setMirrorState(run.app.db.db, source.name, {
-      mirror_status: 'ready',
-      mirror_head_commit: mirror.headCommit ?? null,
-      default_branch: mirror.defaultBranch ?? null,
-      mirror_last_synced: new Date().toISOString(),
-      mirror_last_error: null,
-    });
-  }
+    return { mirrorDir: mirror.dir };
+  },
 };
 
-/** Resolves the ref to a commit and reads its author; sets commit, author. */
-export const resolveCommit: Step = async (run) => {
-  run.commit = await resolveRef(run.mirrorDir!, run.ref!, { sourceName: run.source!.name });
-  const info = await commitInfo(run.mirrorDir!, run.commit);
-  run.author = info.author;
+/** Resolves the ref to a full commit id and reads its author; sets commit, author. */
+export const resolveCommit: Step<RunStart & Binding & { mirrorDir: string }, { commit: string; author: GitPerson | null }> = {
+  name: 'resolveCommit',
+  async run({ mirrorDir, ref, source }) {
+    const commit = await resolveRef(mirrorDir, ref, { sourceName: source.name });
+    const info = await commitInfo(mirrorDir, commit);
+    return { commit, author: info.author };
+  },
 };
 
-/** Refuses a commit that is not on the tracked branch, unless the namespace allows it. */
-export const checkOnBranch: Step = async (run) => {
-  const ns = run.namespace!;
-  if (ns.allow_unmerged_refs === 1 || run.allowUnmerged) return;
-  // The branch name resolves to the branch tip (branches win over tags), trivially on the branch.
-  if (run.ref === ns.branch) return;
-  const onBranch = await isAncestor(run.mirrorDir!, run.commit!, ns.branch, { sourceName: run.source!.name });
-  if (!onBranch) {
-    throw new SynclineError(
-      'ref_not_on_branch',
-      `Commit ${run.commit} ('${run.ref}') is not on branch '${ns.branch}' of source '${run.source!.name}'`,
-      { ref: run.ref, commit: run.commit, branch: ns.branch },
-    );
-  }
+/** Refuses a commit that is not on the tracked branch, unless the namespace allows it; sets nothing. */
+export const checkOnBranch: Step<RunStart & Binding & { mirrorDir: string; commit: string }, object> = {
+  name: 'checkOnBranch',
+  async run({ namespace: ns, ref, commit, mirrorDir, source, allowUnmerged }) {
+    if (ns.allow_unmerged_refs === 1 || allowUnmerged) return {};
+    // The branch name resolves to the branch tip (branches win over tags), trivially on the branch.
+    if (ref === ns.branch) return {};
+    const tip = await resolveBranch(mirrorDir, ns.branch, { sourceName: source.name });
+    if (!(await isAncestor(mirrorDir, commit, tip))) {
+      throw new SynclineError(
+        'ref_not_on_branch',
+        `Commit ${commit} ('${ref}') is not on branch '${ns.branch}' of source '${source.name}'`,
+        { ref, commit, branch: ns.branch },
+      );
+    }
+    return {};
+  },
 };
 
 /** Loads the server's kinds (compiled once, cached until one changes); sets registry. */
-export const loadKinds: Step = async (run) => {
-  run.registry = await loadKindRegistry(run.app.db.db);
+export const loadKinds: Step<RunStart, { registry: KindRegistry }> = {
+  name: 'loadKinds',
+  async run({ app }) {
+    return { registry: await loadKindRegistry(app.db.db) };
+  },
 };
 
 /** Parse results per file, reused across syncs of unchanged blobs (see ParseCache). */
@@ -141,27 +178,36 @@ function parseCacheFor(app: AppContext): ParseCache {
   return cache;
 }
 
+/** What readSpecs sets: the files to parse (content only for blobs the parse cache lacks). */
+export interface ReadSpecs {
+  files: SpecFile[];
+  singleFile: boolean;
+}
+
 /**
  * Lists the spec files under the namespace path (one ls-tree) and reads, through one cat-file
  * process, only the blobs the parse cache does not already know; sets files, singleFile.
  */
-export const readSpecs: Step = async (run) => {
-  const entries = await listSpecEntries(run);
-  run.singleFile = entries.length === 1 && entries[0]!.path === normalizeTreePath(run.namespace!.path);
-  const cache = parseCacheFor(run.app);
-  const missing = entries.filter((e) => !cache.has(e.path, e.blobSha, { registry: run.registry }));
-  const read = new Map((await readEntries(run.mirrorDir!, missing)).map((f) => [f.path, f.content]));
-  run.files = entries.map((e) => ({ path: e.path, id: e.blobSha, content: read.get(e.path) }));
+export const readSpecs: Step<GitRun & { registry: KindRegistry }, ReadSpecs> = {
+  name: 'readSpecs',
+  async run(run) {
+    const entries = await listSpecEntries(run);
+    const singleFile = entries.length === 1 && entries[0]!.path === normalizeTreePath(run.namespace.path);
+    const cache = parseCacheFor(run.app);
+    const missing = entries.filter((e) => !cache.has(e.path, e.blobSha, { registry: run.registry }));
+    const read = new Map((await readEntries(run.mirrorDir, missing)).map((f) => [f.path, f.content]));
+    return { singleFile, files: entries.map((e) => ({ path: e.path, id: e.blobSha, content: read.get(e.path) })) };
+  },
 };
 
 /** The spec files under the namespace path at `run.commit` (one ls-tree, size caps applied). */
-export async function listSpecEntries(run: SyncRun): Promise<TreeEntry[]> {
+export async function listSpecEntries(run: GitRun): Promise<TreeEntry[]> {
   const s = run.app.settings;
-  const nsPath = normalizeTreePath(run.namespace!.path);
+  const nsPath = normalizeTreePath(run.namespace.path);
   // A path naming one file (`.syncline.yml`) is read whatever its extension; in a folder only
   // .yaml/.yml count. Entries under a folder never equal the folder path itself.
-  return selectTree(run.mirrorDir!, run.commit!, nsPath, {
-    sourceName: run.source!.name,
+  return selectTree(run.mirrorDir, run.commit, nsPath, {
+    sourceName: run.source.name,
     maxFileBytes: s.max_file_bytes,
     maxFiles: s.max_files,
     maxTotalBytes: s.max_total_bytes,
@@ -170,28 +216,32 @@ export async function listSpecEntries(run: SyncRun): Promise<TreeEntry[]> {
 }
 
 /** Parses and validates every document against the server's kinds; sets parsed. */
-export const parseSpecs: Step = async (run) => {
-  const s = run.app.settings;
-  for (const f of run.files!) if (f.content !== undefined) assertFileDocumentCap(f.path, f.content, s.max_documents_per_file);
-  run.parsed = parseSpecFiles(run.files!, {
-    registry: run.registry!,
-    singleFile: run.singleFile ?? false,
-    cache: parseCacheFor(run.app),
-  });
-  assertNamespaceDocumentCap(run.namespaceName, run.parsed.documents.length + run.parsed.invalid.length, s.max_documents);
+export const parseSpecs: Step<RunStart & ReadSpecs & { registry: KindRegistry }, { parsed: ParseResult }> = {
+  name: 'parseSpecs',
+  async run({ app, namespace, files, registry, singleFile }) {
+    const s = app.settings;
+    for (const f of files) if (f.content !== undefined) assertFileDocumentCap(f.path, f.content, s.max_documents_per_file);
+    const parsed = parseSpecFiles(files, { registry, singleFile, cache: parseCacheFor(app) });
+    assertNamespaceDocumentCap(namespace.name, parsed.documents.length + parsed.invalid.length, s.max_documents);
+    return { parsed };
+  },
 };
 
 /** Plans desired (git) against live state; sets live, plan. */
-export const planChanges: Step = async (run) => {
-  run.live = await listResources(run.app.db.db, run.namespaceName);
-  run.plan = buildPlan({
-    desired: run.parsed!.documents,
-    invalid: run.parsed!.invalid,
-    live: run.live,
-    registry: run.registry!,
-    prune: run.namespace!.prune === 1,
-    memo: planMemoFor(run.app),
-  });
+export const planChanges: Step<RunStart & { registry: KindRegistry; parsed: ParseResult }, { live: LiveResource[]; plan: Plan }> = {
+  name: 'planChanges',
+  async run({ app, namespace, registry, parsed }) {
+    const live = await listResources(app.db.db, namespace.name);
+    const plan = buildPlan({
+      desired: parsed.documents,
+      invalid: parsed.invalid,
+      live,
+      registry,
+      prune: namespace.prune === 1,
+      memo: planMemoFor(app),
+    });
+    return { live, plan };
+  },
 };
 
 /**
@@ -205,10 +255,12 @@ function planMemoFor(app: AppContext): PlanMemo {
   return memo;
 }
 
-/** Everything up to a plan: the shared prefix of sync, plan and drift. */
-export const PLAN_STEPS: Step[] = [loadBinding, fetchSource, resolveCommit, checkOnBranch, loadKinds, readSpecs, parseSpecs, planChanges];
+/** The git part every run shares: binding → fetch → commit → branch check. */
+export const GIT_STEPS = Pipeline.from<RunStart>().then(loadBinding).then(fetchSource).then(resolveCommit).then(checkOnBranch);
+/** The context after GIT_STEPS: a checked commit in a fetched mirror. */
+export type GitRun = RunStart & Binding & { mirrorDir: string; commit: string; author: GitPerson | null };
 
-export async function runSteps(run: SyncRun, steps: Step[]): Promise<SyncRun> {
-  for (const step of steps) await step(run);
-  return run;
-}
+/** Everything up to a plan: the shared prefix of sync, plan and drift. */
+export const PLAN_STEPS = GIT_STEPS.then(loadKinds).then(readSpecs).then(parseSpecs).then(planChanges);
+/** The context after PLAN_STEPS: what sync applies and plan and drift report. */
+export type PlannedRun = GitRun & ReadSpecs & { registry: KindRegistry; parsed: ParseResult; live: LiveResource[]; plan: Plan };

@@ -4,8 +4,14 @@ import { isCompleteMirror } from '../../git/mirror-cache.js';
 import { mirrorDirFor, syncMirrors } from '../../mirror/sync.js';
 import { findMirrorSource, listSourceRows, mirrorSlug, toSource, type SourceRow } from '../../store/sources.js';
 import type { AppContext } from '../../app-context.js';
-import { errorBody, errorResponses } from '../../contracts/errors.js';
-import { mirror, mirrorList, mirrorParams, mirrorSyncBody, mirrorSyncSummary, type Mirror } from '../../contracts/mirrors.js';
+import { mirror, mirrorList, mirrorParams, mirrorSyncBody, mirrorSyncSummary, type Mirror, type MirrorSyncState } from '../../contracts/mirrors.js';
+import { ERROR_CODES, errorBody, errorResponses, isErrorCode } from '../../contracts/errors.js';
+
+/** Stalled vs waiting, from the last error's code (Flux's Stalled / Reconciling split). */
+function syncState(code: string | null): MirrorSyncState {
+  if (code === null) return 'ok';
+  return isErrorCode(code) && !ERROR_CODES[code].retryable ? 'stalled' : 'waiting';
+}
 
 async function toMirror(ctx: AppContext, row: SourceRow): Promise<Mirror> {
   const present = await isCompleteMirror(mirrorDirFor(ctx, row));
@@ -21,6 +27,8 @@ async function toMirror(ctx: AppContext, row: SourceRow): Promise<Mirror> {
     head_commit: row.mirror_head_commit,
     last_synced: row.mirror_last_synced,
     last_sync_error: row.mirror_last_error,
+    last_sync_error_code: row.mirror_last_error_code,
+    sync_state: syncState(row.mirror_last_error_code),
   };
 }
 

@@ -2,6 +2,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { m001Initial } from './001-initial.js';
 import { m003SourceNamespaces } from './003-source-namespaces.js';
 import { m004JobsWebhooks } from './004-jobs-webhooks.js';
+import { m002MirrorErrorCode } from './002-mirror-error-code.js';
 import { m005Sessions } from './005-sessions.js';
 import { m008Outbox } from './008-outbox.js';
 import { m081Subscriptions } from './081-subscriptions.js';
@@ -20,6 +21,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '004-jobs-webhooks': {
           up: (db: Kysely<any>) => m004JobsWebhooks(db, dialect),
         },
+        '002-mirror-error-code': { up: (db: Kysely<any>) => m002MirrorErrorCode(db) },
         '005-sessions': { up: (db: Kysely<any>) => m005Sessions(db) },
         '008-outbox': { up: (db: Kysely<any>) => m008Outbox(db, dialect) },
         '003-source-namespaces': {

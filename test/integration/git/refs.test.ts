@@ -101,11 +101,14 @@ describe('resolveRef', () => {
 });
 
 describe('isAncestor', () => {
+  /** The reviewed-branch check as the sync does it: the branch tip first, then ids only. */
+  const onBranch = async (d: string, commit: string, branch: string) => isAncestor(d, commit, await resolveBranch(d, branch, opts));
+
   it('is true for commits on the branch and false for commits elsewhere', async () => {
-    expect(await isAncestor(dir, c1, 'main', opts)).toBe(true);
-    expect(await isAncestor(dir, c2, 'main', opts)).toBe(true);
-    expect(await isAncestor(dir, cFeature, 'main', opts)).toBe(false);
-    expect(await isAncestor(dir, c2, 'feature/x', opts)).toBe(true);
+    expect(await onBranch(dir, c1, 'main')).toBe(true);
+    expect(await onBranch(dir, c2, 'main')).toBe(true);
+    expect(await onBranch(dir, cFeature, 'main')).toBe(false);
+    expect(await onBranch(dir, c2, 'feature/x')).toBe(true);
   });
 
   it('follows a force-push: rewritten commits are no longer on the branch', async () => {
@@ -114,20 +117,22 @@ describe('isAncestor', () => {
     const doomed = await commitFiles(r, { 'x.yaml': 'x: 2\n' }, 'to be rewritten');
     const source = { name: 'rewrite', url: r.fileUrl };
     const { dir: d } = await ensureMirror(source, { mirrorsDir });
-    expect(await isAncestor(d, doomed, 'main', opts)).toBe(true);
+    expect(await onBranch(d, doomed, 'main')).toBe(true);
 
     await forcePush(r, 'main', base);
     const replacement = await commitFiles(r, { 'x.yaml': 'x: 3\n' }, 'replacement');
     await ensureMirror(source, { mirrorsDir });
-    expect(await isAncestor(d, doomed, 'main', opts)).toBe(false);
-    expect(await isAncestor(d, replacement, 'main', opts)).toBe(true);
+    expect(await onBranch(d, doomed, 'main')).toBe(false);
+    expect(await onBranch(d, replacement, 'main')).toBe(true);
     // The old commit is still in the object store, so it resolves; it just is not reviewed.
     expect(await resolveRef(d, doomed, opts)).toBe(doomed);
   });
 
-  it('answers an unknown branch or commit with ref_not_found', async () => {
-    await expect(isAncestor(dir, c1, 'nope', opts)).rejects.toMatchObject({ code: 'ref_not_found' });
-    await expect(isAncestor(dir, '0'.repeat(40), 'main', opts)).rejects.toMatchObject({ code: 'ref_not_found' });
+  it('takes full commit ids only; an unknown branch is ref_not_found when resolved', async () => {
+    await expect(onBranch(dir, c1, 'nope')).rejects.toMatchObject({ code: 'ref_not_found' });
+    await expect(isAncestor(dir, 'main', c1)).rejects.toMatchObject({ code: 'ref_not_found' });
+    await expect(isAncestor(dir, c1.slice(0, 12), c2)).rejects.toMatchObject({ code: 'ref_not_found' });
+    await expect(isAncestor(dir, '0'.repeat(40), c2)).rejects.toMatchObject({ code: 'git_failed' });
   });
 });
 

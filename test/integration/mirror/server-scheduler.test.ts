@@ -105,6 +105,8 @@ for (const dialect of DIALECTS) {
       for (const name of ['early', 'edited']) {
         await createSource(t2, name, failing.repoUrl(name), { mirror: { enabled: true, access: 'public' } });
       }
+      // A repository that does not exist: retrying cannot help, so it is stalled, not waiting.
+      await createSource(t2, 'gone', good.repoUrl('gone'), { mirror: { enabled: true, access: 'public' } });
       const stop = startMirrorScheduler(t2.ctx, t2.app.log);
       try {
         // Both tried (and failed) by the first round.
@@ -115,7 +117,8 @@ for (const dialect of DIALECTS) {
         );
         const tried = failing.requests.length;
         expect(tried).toBeGreaterThan(0);
-        expect(await getMirror(t2, 'early')).toMatchObject({ present: false, status: 'error' });
+        expect(await getMirror(t2, 'early')).toMatchObject({ present: false, status: 'error', sync_state: 'waiting', last_sync_error_code: 'fetch_failed' });
+        expect(await getMirror(t2, 'gone')).toMatchObject({ present: false, status: 'error', sync_state: 'stalled', last_sync_error_code: 'repo_not_found' });
 
         // One source is fixed (moved to a working upstream), and a new mirror is enabled.
         const patched = await api(t2, 'PATCH', '/sources/edited', { url: good.repoUrl('edited') });
@@ -127,7 +130,7 @@ for (const dialect of DIALECTS) {
         await until(async () => (await getMirror(t2, 'late')).status === 'ready', 'the new mirror', DEADLINE_MS);
         expect(failing.requests.length).toBe(tried);
         expect(await getMirror(t2, 'early')).toMatchObject({ present: false, status: 'error' });
-        expect(await getMirror(t2, 'edited')).toMatchObject({ present: true, status: 'ready', last_sync_error: null });
+        expect(await getMirror(t2, 'edited')).toMatchObject({ present: true, status: 'ready', last_sync_error: null, sync_state: 'ok' });
       } finally {
         await stop();
         await failing.close();
