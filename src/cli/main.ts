@@ -1,42 +1,4 @@
-import { Command } from 'commander';
-import { ConfigError } from '../config/load.js';
-import { SynclineError } from '../errors.js';
-import { redact } from '../security/redact.js';
-import { CliError } from './api-client.js';
-import { registerNamespaceCommands } from './commands/namespaces.js';
-import { registerServeCommand } from './commands/serve.js';
-import { registerSourceCommands } from './commands/sources.js';
-import { registerTokenCommands } from './commands/tokens.js';
-import { registerSyncCommands } from './commands/sync.js';
-import { registerMirrorCommands } from './commands/mirror.js';
-import { registerClusterCommands } from './commands/cluster.js';
-import { registerJobCommands } from './commands/jobs.js';
+/** The `syncline` executable: runs the CLI on the process's arguments and sets its exit code. */
+import { runCli } from './program.js';
 
-export function buildProgram(): Command {
-  const program = new Command('syncline')
-    .description('Syncline: a self-hosted GitOps configuration server')
-    .version('0.1.0')
-    .showHelpAfterError();
-  registerServeCommand(program);
-  registerTokenCommands(program);
-  registerSourceCommands(program);
-  registerNamespaceCommands(program);
-  registerSyncCommands(program);
-  registerMirrorCommands(program);
-  registerClusterCommands(program);
-  registerJobCommands(program);
-  return program;
-}
-
-async function main(): Promise<void> {
-  try {
-    await buildProgram().parseAsync(process.argv);
-  } catch (err) {
-    const code = err instanceof CliError ? err.exitCode : err instanceof ConfigError ? 2 : 1;
-    const message = err instanceof SynclineError ? `${err.code}: ${err.message}` : (err as Error).message;
-    console.error(`error: ${redact(message)}`);
-    process.exitCode = code;
-  }
-}
-
-await main();
+process.exitCode = await runCli(process.argv);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ConfigError, loadSettings } from '../../config/load.js';
+import { loadSettings } from '../../config/load.js';
 import { startServer } from '../../server/start.js';
 
 export function registerServeCommand(program: Command): void {
@@ -10,16 +10,7 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'listen address (SYNCLINE_HOST, default 0.0.0.0)')
     .option('--config <file>', 'config file (default ./syncline.yaml when present)')
     .action(async (opts) => {
-      let settings;
-      try {
-        settings = loadSettings({ file: opts.config, overrides: { port: opts.port, host: opts.host } });
-      } catch (err) {
-        if (err instanceof ConfigError) {
-          console.error(err.message);
-          process.exit(2);
-        }
-        throw err;
-      }
-      await startServer(settings);
+      // A bad setting throws ConfigError: runCli prints it and exits 2 before anything starts.
+      await startServer(loadSettings({ file: opts.config, overrides: { port: opts.port, host: opts.host } }));
     });
 }

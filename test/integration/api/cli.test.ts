@@ -1,13 +1,14 @@
 /**
- * The `syncline` CLI, run as a user runs it (`node bin/syncline.js …`), in local mode on a SQLite
- * data dir: the tokens it prints work against a server opened on the same data dir.
+ * The `syncline` CLI in local mode on a SQLite data dir: the tokens it prints work against a
+ * server opened on the same data dir. Run in-process (test/helpers/cli.ts); the executable itself
+ * (bin/syncline.js) is run for the first case and for two processes starting at once.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeTestApp } from '../../helpers/app.js';
-import { runCli } from './support.js';
+import { runCli, spawnCli } from '../../helpers/cli.js';
 
 const tmpDirs: string[] = [];
 function tmpDir(): string {
@@ -18,20 +19,6 @@ function tmpDir(): string {
 afterAll(() => {
   for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
 });
-
-/** Runs `fn` over `items`, `limit` at a time (each CLI start costs a CPU-second of module loading). */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 /** Subcommand names listed under "Commands:" in a commander help text. */
 function commandsIn(help: string): string[] {
@@ -45,7 +32,8 @@ function commandsIn(help: string): string[] {
 describe('CLI (local mode, SQLite)', () => {
   it('token create prints a token once, and it authenticates against the server', async () => {
     const dataDir = tmpDir();
-    const res = await runCli(['token', 'create', '--name', 'ci', '--role', 'admin'], { SYNCLINE_DATA_DIR: dataDir });
+    // The real executable, once: bin/syncline.js → tsx → the CLI.
+    const res = await spawnCli(['token', 'create', '--name', 'ci', '--role', 'admin'], { SYNCLINE_DATA_DIR: dataDir });
     expect(res.code, res.stderr).toBe(0);
     const token = res.stdout.trim();
     expect(token).toMatch(/^syl_[A-Za-z0-9_-]{40,}$/);
@@ -118,8 +106,8 @@ describe('CLI (local mode, SQLite)', () => {
     const dataDir = tmpDir();
     const env = { SYNCLINE_DATA_DIR: dataDir };
     const [a, b] = await Promise.all([
-      runCli(['token', 'create', '--name', 'a', '--role', 'viewer'], env),
-      runCli(['token', 'create', '--name', 'b', '--role', 'viewer'], env),
+      spawnCli(['token', 'create', '--name', 'a', '--role', 'viewer'], env),
+      spawnCli(['token', 'create', '--name', 'b', '--role', 'viewer'], env),
     ]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
@@ -155,7 +143,7 @@ describe('CLI (local mode, SQLite)', () => {
     const commands = commandsIn(top.stdout);
     expect(commands).toEqual(expect.arrayContaining(['serve', 'token', 'source', 'namespace']));
 
-    const helps = await mapLimit(commands, 3, async (c) => [c, await runCli([c, '--help'])] as const);
+    const helps = await Promise.all(commands.map(async (c) => [c, await runCli([c, '--help'])] as const));
     const nested: string[][] = [];
     for (const [c, res] of helps) {
       expect(res.code, `${c} --help: ${res.stderr}`).toBe(0);
@@ -173,7 +161,7 @@ describe('CLI (local mode, SQLite)', () => {
         ['namespace', 'list'],
       ]),
     );
-    const subHelps = await mapLimit(nested, 3, async (words) => [words, await runCli([...words, '--help'])] as const);
+    const subHelps = await Promise.all(nested.map(async (words) => [words, await runCli([...words, '--help'])] as const));
     for (const [words, res] of subHelps) {
       expect(res.code, `${words.join(' ')} --help: ${res.stderr}`).toBe(0);
       expect(res.stdout).toContain(`Usage: syncline ${words.join(' ')}`);

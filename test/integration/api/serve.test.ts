@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN } from '../../helpers/app.js';
-import { BIN, cliEnv, runCli } from './support.js';
+import { BIN, cliEnv, runCli } from '../../helpers/cli.js';
 
 interface Server {
   child: ChildProcessWithoutNullStreams;

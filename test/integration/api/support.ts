@@ -1,10 +1,6 @@
 /**
  * Small helpers shared by the API route tests (not a test file itself).
  */
-import { spawn } from 'node:child_process';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
@@ -72,32 +68,4 @@ export async function auditEvents(t: TestApp, query = ''): Promise<any[]> {
   const res = await t.app.inject({ method: 'GET', url: `/api/v1/audit${query}`, headers: t.auth() });
   expect(res.statusCode, res.body).toBe(200);
   return res.json().items;
-}
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const BIN = path.join(ROOT, 'bin/syncline.js');
-
-/** `bin/syncline.js`, run the way a user runs it. */
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The parent's environment without any SYNCLINE_* setting, plus `env`. */
-export function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SYNCLINE_')));
-  return { ...base, NO_COLOR: '1', ...env };
-}
-
-export function runCli(args: string[], env: Record<string, string> = {}, cwd = os.tmpdir()): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }

@@ -22,7 +22,7 @@ import {
   type FixtureRepo,
   type GitHttpServer,
 } from '../../helpers/git-fixtures.js';
-import { runCli, type CliResult } from '../sync/support.js';
+import { runCli, type CliResult } from '../../helpers/cli.js';
 import { clientOk } from './helpers.js';
 import { secretForms } from './server-support.js';
 

@@ -1,6 +1,6 @@
 /**
- * `syncline plan NS` and `syncline sync NS`, run as a user runs them (`node bin/syncline.js`) with
- * SYNCLINE_URL pointing at a listening test app and SYNCLINE_TOKEN: the output shows the diff,
+ * `syncline plan NS` and `syncline sync NS` (in-process, test/helpers/cli.ts) with SYNCLINE_URL
+ * pointing at a listening test app and SYNCLINE_TOKEN: the output shows the diff,
  * the exit code is 0 on success and non-zero on invalid specs or API errors.
  */
 import type { AddressInfo } from 'node:net';
@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../../helpers/app.js';
 import { DIALECTS } from '../../helpers/db.js';
 import { cleanupTempDirs, commitFiles, makeRepo, serveGitHttp, tempDir, type FixtureRepo, type GitHttpServer } from '../../helpers/git-fixtures.js';
-import { createSource, deployments, liveSnapshot, makeSyncApp, metric, namedToken, putNamespace, resource, runCli, workload, y, type CliResult } from './support.js';
+import { runCli, type CliResult } from '../../helpers/cli.js';
+import { createSource, deployments, liveSnapshot, makeSyncApp, metric, namedToken, putNamespace, resource, workload, y } from './support.js';
 
 const ANSI = /\x1b\[/;
 
