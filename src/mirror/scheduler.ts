@@ -3,6 +3,7 @@ import type { AppContext } from '../app-context.js';
 import { listSourceRows, type SourceRow } from '../store/sources.js';
 import { syncMirror } from './sync.js';
 
+/** How often the scheduler looks for due mirrors. */
 const TICK_MS = 10_000;
 
 /** This process's last failed try of a mirror: when, and whether trying again can help. */
@@ -40,7 +41,8 @@ function jitterFor(name: string): number {
  * (SYNCLINE_MIRROR_RUNTIME_SYNC=false) or with an interval of 0. Returns a stop function that
  * waits for the round in progress.
  */
-export function startMirrorScheduler(ctx: AppContext, log: FastifyBaseLogger): () => Promise<void> {
+export function startMirrorScheduler(ctx: AppContext, log: FastifyBaseLogger, opts: { tickMs?: number } = {}): () => Promise<void> {
+  const tickMs = opts.tickMs ?? TICK_MS;
   const { mirror_runtime_sync: enabled, mirror_interval: intervalS } = ctx.settings;
   if (!enabled || intervalS <= 0) {
     log.info({ runtime_sync: enabled, interval_s: intervalS }, 'mirror scheduler disabled');
@@ -75,7 +77,7 @@ export function startMirrorScheduler(ctx: AppContext, log: FastifyBaseLogger): (
       running = round()
         .catch((err) => log.error({ err }, 'mirror scheduler round failed'))
         .finally(schedule);
-    }, TICK_MS);
+    }, tickMs);
     timer.unref();
   };
   running = round().catch((err) => log.error({ err }, 'mirror scheduler round failed')).finally(schedule);

@@ -43,7 +43,7 @@ export interface OpenOptions {
   lockPoolSize?: number;
   /**
    * PostgreSQL only: how long a query waits for a free pooled connection before failing with
-   * 503 `database_unavailable` (default 10 s). Exhaustion is an error, never a hang.
+   * `database_unavailable` (503) (default 10 s). Exhaustion is an error, never a hang.
    */
   acquireTimeoutMs?: number;
 }

@@ -6,24 +6,14 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import type { TestApp } from '../../helpers/app.js';
 
+export { createSource, expectError, putNamespace } from '../../helpers/api.js';
+
 /**
  * Hosts the route tests use for ordinary sources. The test machine may have no DNS, so they are
  * allow-listed: the URL guard accepts an allow-listed host without resolving it.
  */
 export const TEST_ALLOWED_HOSTS = ['github.com', 'gitlab.com', 'git.example.com'];
 export const REPO_URL = 'https://github.com/acme/shop.git';
-
-/** Asserts the contract's error shape and returns `error`. */
-export function expectError(
-  res: LightMyRequestResponse,
-  status: number,
-  code: string,
-): { code: string; message: string; details: Record<string, unknown> } {
-  expect(res.statusCode, res.body).toBe(status);
-  const body = res.json();
-  expect(body).toEqual({ error: { code, message: expect.any(String), details: expect.any(Object) } });
-  return body.error;
-}
 
 export type Table = 'tokens' | 'sources' | 'kinds' | 'namespaces' | 'audit_events' | 'resources' | 'deployments';
 export const TABLES: Table[] = ['tokens', 'sources', 'kinds', 'namespaces', 'audit_events', 'resources', 'deployments'];
@@ -48,19 +38,6 @@ export async function expectNothingWritten(t: TestApp, req: InjectOptions): Prom
   const lastAfter = await t.ctx.db.db.selectFrom('audit_events').select('id').orderBy('id', 'desc').limit(1).executeTakeFirst();
   expect(lastAfter?.id).toEqual(lastAudit?.id);
   return res;
-}
-
-/** Creates a source through the API (root admin) and returns its JSON. */
-export async function createSource(t: TestApp, body: Record<string, unknown>): Promise<any> {
-  const res = await t.app.inject({ method: 'POST', url: '/api/v1/sources', headers: t.auth(), payload: body });
-  expect(res.statusCode, res.body).toBe(201);
-  return res.json();
-}
-
-export async function putNamespace(t: TestApp, name: string, body: Record<string, unknown> = {}): Promise<any> {
-  const res = await t.app.inject({ method: 'PUT', url: `/api/v1/namespaces/${name}`, headers: t.auth(), payload: body });
-  expect(res.statusCode, res.body).toBe(200);
-  return res.json();
 }
 
 /** Audit events as the API lists them (newest first). */

@@ -2,8 +2,8 @@
  * The mirror scheduler through the FULL app: with a small SYNCLINE_MIRROR_INTERVAL it clones a
  * pending mirror at once, picks up a mirror enabled later and refreshes a mirror whose upstream
  * moved on — all without any API call to /mirrors/sync — and stop() resolves. Disabled with an
- * interval of 0. The scheduler ticks every 10 s: the test polls GET /mirrors with a generous
- * deadline and asserts no timings.
+ * interval of 0. The scheduler ticks every 300 ms here: the test polls GET /mirrors with a
+ * generous deadline and asserts no timings.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +23,9 @@ import { api, createSource, until } from '../sync/support.js';
 import { clientOk } from './helpers.js';
 import { getMirror, listMirrors, makeServedApp, type ServedApp } from './server-support.js';
 
-/** Generous: two scheduler ticks (10 s each) plus clones on a loaded machine. */
+/** The scheduler looks for due mirrors this often here (10 s in production). */
+const TICK_MS = 300;
+/** Generous: clones on a loaded machine. */
 const DEADLINE_MS = 45_000;
 
 for (const dialect of DIALECTS) {
@@ -53,7 +55,7 @@ for (const dialect of DIALECTS) {
 
     it('clones pending mirrors, picks up new ones and refreshes due ones without any API call; stop() resolves', { timeout: 120_000 }, async () => {
       await createSource(t, 'alpha', server.repoUrl('alpha'), { mirror: { enabled: true, access: 'public' } });
-      const stop = startMirrorScheduler(t.ctx, t.app.log);
+      const stop = startMirrorScheduler(t.ctx, t.app.log, { tickMs: TICK_MS });
       let stopped = false;
       try {
         // Pending at start: the first round clones it. (On disk first, then recorded: wait for both.)
@@ -107,7 +109,7 @@ for (const dialect of DIALECTS) {
       }
       // A repository that does not exist: retrying cannot help, so it is stalled, not waiting.
       await createSource(t2, 'gone', good.repoUrl('gone'), { mirror: { enabled: true, access: 'public' } });
-      const stop = startMirrorScheduler(t2.ctx, t2.app.log);
+      const stop = startMirrorScheduler(t2.ctx, t2.app.log, { tickMs: TICK_MS });
       try {
         // Both tried (and failed) by the first round.
         await until(

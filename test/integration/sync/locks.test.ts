@@ -92,7 +92,7 @@ describe.runIf(DIALECTS.includes('postgres'))('postgres: lock and pool limits', 
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(SynclineError);
-    expect(err).toMatchObject({ code: 'database_unavailable', statusCode: 503 });
+    expect(err).toMatchObject({ code: 'database_unavailable', retryable: true });
     release();
     await Promise.all(holders);
     await handle.ping();

@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
+import { api, ok } from '../../helpers/api.js';
 import { makeTestApp, type TestApp, type TestAppOptions } from '../../helpers/app.js';
 import { testPgUrl, type TestDialect } from '../../helpers/db.js';
 
@@ -41,47 +41,7 @@ export async function makeSyncApp(dialect: TestDialect, settings: TestAppOptions
   return t;
 }
 
-type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-
-/** One API call as the root admin (or `token`). */
-export function api(
-  t: TestApp,
-  method: Method,
-  url: string,
-  payload?: object,
-  opts: { token?: string; headers?: Record<string, string> } = {},
-): Promise<LightMyRequestResponse> {
-  return t.app.inject({
-    method,
-    url: `/api/v1${url}`,
-    headers: { ...t.auth(opts.token), ...opts.headers },
-    ...(payload !== undefined ? { payload } : {}),
-  });
-}
-
-/** Asserts a 200 and returns the JSON body. */
-export function ok(res: LightMyRequestResponse): any {
-  expect(res.statusCode, res.body).toBe(200);
-  return res.json();
-}
-
-/** Asserts the contract's error shape and returns `error`. */
-export function expectError(res: LightMyRequestResponse, status: number, code: string): { code: string; message: string; details: any } {
-  expect(res.statusCode, res.body).toBe(status);
-  const body = res.json();
-  expect(body).toEqual({ error: { code, message: expect.any(String), details: expect.any(Object) } });
-  return body.error;
-}
-
-export async function createSource(t: TestApp, name: string, url: string, extra: Record<string, unknown> = {}): Promise<any> {
-  const res = await api(t, 'POST', '/sources', { name, url, ...extra });
-  expect(res.statusCode, res.body).toBe(201);
-  return res.json();
-}
-
-export async function putNamespace(t: TestApp, ns: string, body: Record<string, unknown>): Promise<any> {
-  return ok(await api(t, 'PUT', `/namespaces/${ns}`, body));
-}
+export { api, createSource, expectError, ok, putNamespace } from '../../helpers/api.js';
 
 export const syncReq = (t: TestApp, ns: string, ref?: string, token?: string) =>
   api(t, 'POST', `/namespaces/${ns}/sync-from-git`, ref === undefined ? {} : { ref }, { token });
