@@ -5,7 +5,8 @@
  * - no / malformed / unknown / revoked token → 401 on every endpoint;
  * - read (viewer+): sources, kinds, namespaces;
  * - admin on global objects (tokens, source and kind writes, audit): admin with an unscoped token;
- * - namespace-scoped (the `{ns}` routes): the role, and the token's namespace patterns.
+ * - namespace-scoped (the `{ns}` routes: read, plan, drift, resources, deployments; sync needs a
+ *   deployer; writes an admin): the role, and the token's namespace patterns.
  */
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +28,15 @@ type Caller =
   | 'admin scoped to *'
   | 'viewer scoped to shop.*';
 
-type EndpointClass = 'read' | 'admin' | 'ns-read in scope' | 'ns-read out of scope' | 'ns-admin in scope' | 'ns-admin out of scope';
+type EndpointClass =
+  | 'read'
+  | 'admin'
+  | 'ns-read in scope'
+  | 'ns-read out of scope'
+  | 'ns-deploy in scope'
+  | 'ns-deploy out of scope'
+  | 'ns-admin in scope'
+  | 'ns-admin out of scope';
 
 interface Endpoint {
   label: string;
@@ -80,6 +89,20 @@ const ENDPOINTS: Endpoint[] = [
 
   { label: 'GET /namespaces/{ns} (shop.prod)', cls: 'ns-read in scope', request: async () => ({ method: 'GET', url: '/api/v1/namespaces/shop.prod' }) },
   { label: 'GET /namespaces/{ns} (billing.prod)', cls: 'ns-read out of scope', request: async () => ({ method: 'GET', url: '/api/v1/namespaces/billing.prod' }) },
+  // The git-driven routes use namespaces bound to git.invalid: past auth, they fail in git, never 401/403.
+  ...(['shop', 'billing'] as const).flatMap((p): Endpoint[] => {
+    const read: EndpointClass = p === 'shop' ? 'ns-read in scope' : 'ns-read out of scope';
+    const deploy: EndpointClass = p === 'shop' ? 'ns-deploy in scope' : 'ns-deploy out of scope';
+    return [
+      { label: `POST /namespaces/{ns}/plan (${p}.git)`, cls: read, passOnly: true, request: async () => ({ method: 'POST', url: `/api/v1/namespaces/${p}.git/plan`, payload: {} }) },
+      { label: `GET /namespaces/{ns}/drift (${p}.git)`, cls: read, passOnly: true, request: async () => ({ method: 'GET', url: `/api/v1/namespaces/${p}.git/drift` }) },
+      { label: `GET /namespaces/{ns}/resources (${p}.prod)`, cls: read, request: async () => ({ method: 'GET', url: `/api/v1/namespaces/${p}.prod/resources` }) },
+      // No such resource: past auth it is a 404.
+      { label: `GET /namespaces/{ns}/resources/{kind}/{name} (${p}.prod)`, cls: read, passOnly: true, request: async () => ({ method: 'GET', url: `/api/v1/namespaces/${p}.prod/resources/Config/nope` }) },
+      { label: `GET /namespaces/{ns}/deployments (${p}.prod)`, cls: read, request: async () => ({ method: 'GET', url: `/api/v1/namespaces/${p}.prod/deployments` }) },
+      { label: `POST /namespaces/{ns}/sync-from-git (${p}.git)`, cls: deploy, passOnly: true, request: async () => ({ method: 'POST', url: `/api/v1/namespaces/${p}.git/sync-from-git`, payload: {} }) },
+    ];
+  }),
   {
     label: 'PUT /namespaces/{ns} (shop.*)',
     cls: 'ns-admin in scope',
@@ -115,6 +138,8 @@ const ALL_401: Record<EndpointClass, Outcome> = {
   admin: 401,
   'ns-read in scope': 401,
   'ns-read out of scope': 401,
+  'ns-deploy in scope': 401,
+  'ns-deploy out of scope': 401,
   'ns-admin in scope': 401,
   'ns-admin out of scope': 401,
 };
@@ -123,14 +148,19 @@ const READER: Record<EndpointClass, Outcome> = {
   admin: 403,
   'ns-read in scope': 'ok',
   'ns-read out of scope': 'ok',
+  'ns-deploy in scope': 403,
+  'ns-deploy out of scope': 403,
   'ns-admin in scope': 403,
   'ns-admin out of scope': 403,
 };
+const DEPLOYER: Record<EndpointClass, Outcome> = { ...READER, 'ns-deploy in scope': 'ok', 'ns-deploy out of scope': 'ok' };
 const FULL_ADMIN: Record<EndpointClass, Outcome> = {
   read: 'ok',
   admin: 'ok',
   'ns-read in scope': 'ok',
   'ns-read out of scope': 'ok',
+  'ns-deploy in scope': 'ok',
+  'ns-deploy out of scope': 'ok',
   'ns-admin in scope': 'ok',
   'ns-admin out of scope': 'ok',
 };
@@ -141,7 +171,7 @@ const EXPECTED: Record<Caller, Record<EndpointClass, Outcome>> = {
   'unknown token': ALL_401,
   'revoked token': ALL_401,
   viewer: READER,
-  deployer: READER,
+  deployer: DEPLOYER,
   admin: FULL_ADMIN,
   'root admin': FULL_ADMIN,
   'admin scoped to *': FULL_ADMIN,
@@ -150,6 +180,8 @@ const EXPECTED: Record<Caller, Record<EndpointClass, Outcome>> = {
     admin: 403,
     'ns-read in scope': 'ok',
     'ns-read out of scope': 403,
+    'ns-deploy in scope': 'ok',
+    'ns-deploy out of scope': 403,
     'ns-admin in scope': 'ok',
     'ns-admin out of scope': 403,
   },
@@ -158,6 +190,8 @@ const EXPECTED: Record<Caller, Record<EndpointClass, Outcome>> = {
     admin: 403,
     'ns-read in scope': 'ok',
     'ns-read out of scope': 403,
+    'ns-deploy in scope': 403,
+    'ns-deploy out of scope': 403,
     'ns-admin in scope': 403,
     'ns-admin out of scope': 403,
   },
@@ -175,6 +209,8 @@ for (const dialect of DIALECTS) {
       await createSource(t, { name: 'nowhere', url: 'https://git.invalid/acme/shop.git' });
       await putNamespace(t, 'shop.prod', { source: 'shop' });
       await putNamespace(t, 'billing.prod', { source: 'shop' });
+      await putNamespace(t, 'shop.git', { source: 'nowhere' });
+      await putNamespace(t, 'billing.git', { source: 'nowhere' });
       const revoked = await t.app.inject({ method: 'POST', url: '/api/v1/tokens', headers: t.auth(), payload: { name: 'old', role: 'admin' } });
       await t.app.inject({ method: 'DELETE', url: `/api/v1/tokens/${revoked.json().id}`, headers: t.auth() });
 
