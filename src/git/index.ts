@@ -45,7 +45,6 @@ export {
   type RemoteRefs,
 } from './refs.js';
 export {
-  readTree,
   listTree,
   normalizeTreePath,
   DEFAULT_TREE_LIMITS,

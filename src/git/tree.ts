@@ -132,16 +132,9 @@ export async function listTree(
 }
 
 /**
- * Reads every regular file under `path` at `commit`. Caps are checked on the listing, so an
- * oversize file or tree fails with `specs_too_large` before any content is read.
- */
-export async function readTree(dir: string, commit: string, path: string, opts: ReadTreeOptions = {}): Promise<TreeFile[]> {
-  return readEntries(dir, await selectTree(dir, commit, path, opts), opts.timeouts);
-}
-
-/**
- * The listing half of readTree: the regular files under `path` that pass `filter`, with the caps
- * checked. Lets a caller skip reading blobs it already knows (by blob id).
+ * The regular files under `path` at `commit` that pass `filter`, with the caps checked on the
+ * listing, so an oversize file or tree fails with `specs_too_large` before any content is read.
+ * Read them with readEntries (a caller may skip blobs it already knows, by blob id).
  */
 export async function selectTree(dir: string, commit: string, path: string, opts: ReadTreeOptions = {}): Promise<TreeEntry[]> {
   const limits: TreeLimits = {
@@ -155,7 +148,7 @@ export async function selectTree(dir: string, commit: string, path: string, opts
   return entries;
 }
 
-/** The reading half of readTree: the content of `entries` through one `cat-file --batch`. */
+/** The content of `entries` (from selectTree) through one `cat-file --batch`. */
 export async function readEntries(dir: string, entries: TreeEntry[], timeouts?: GitTimeouts): Promise<TreeFile[]> {
   if (entries.length === 0) return [];
   const blobs = await readBlobs(dir, [...new Set(entries.map((e) => e.blobSha))], timeouts);

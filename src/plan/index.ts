@@ -5,5 +5,4 @@ export { canonicalJson, contentHash } from './hash.js';
 export { declaredLeafPaths, diffDeclared, diffPaths } from './diff.js';
 export { mergeDeclared, staleManagedPaths } from './merge.js';
 export type { MergeOptions, MergeResult } from './merge.js';
-export { isInSync, driftState, driftedResults } from './drift.js';
-export type { DriftState } from './drift.js';
+export { isInSync } from './drift.js';

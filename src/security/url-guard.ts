@@ -193,6 +193,15 @@ export function urlPort(parsed: ParsedGitUrl): number | null {
   return parsed.scheme === 'https' ? 443 : parsed.scheme === 'http' ? 80 : 22;
 }
 
+/** The host of a git URL as the guard sees it (lower case, no brackets), or '' when it has none or is not a valid URL. */
+export function hostOf(raw: string): string {
+  try {
+    return parseGitUrl(raw).host;
+  } catch {
+    return '';
+  }
+}
+
 export const systemResolver: Resolver = async (host) => {
   const rows = await dns.lookup(host, { all: true, verbatim: true });
   return rows.map((r) => r.address);

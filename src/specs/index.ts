@@ -14,5 +14,5 @@ export {
   KIND_NAME_PATTERN,
 } from './kinds.js';
 export type { CompiledKind, EquivalenceRule } from './kinds.js';
-export { normalizeContent, normalizeSpec, applyDefaults, canonicalizeEquivalents } from './normalize.js';
+export { normalizeContent, normalizeSpec, canonicalizeEquivalents } from './normalize.js';
 export { jsonEqual, cloneJson, isJsonObject } from './json.js';

@@ -26,13 +26,6 @@ import type { JsonObject, JsonValue, SpecContent, SpecMetadata } from './types.j
 const MAX_SCHEMA_DEPTH = 64;
 const MAX_ROUNDS = 5;
 
-/** Returns a copy of `value` with the schema's defaults filled in. */
-export function applyDefaults<T extends JsonValue>(schema: JsonValue, value: T): T {
-  const out = cloneJson(value);
-  fillDefaults(schema, out, isJsonObject(schema) ? schema : {}, 0);
-  return out;
-}
-
 function resolveRef(schema: JsonObject, root: JsonObject): JsonValue | undefined {
   const ref = getOwn(schema, '$ref');
   if (typeof ref !== 'string' || !ref.startsWith('#')) return undefined;

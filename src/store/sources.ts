@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { NotFoundError, SynclineError } from '../errors.js';
 import type { SecretBox } from '../security/secret-box.js';
+import { hostOf } from '../security/url-guard.js';
 import type { AuthType, MirrorAccess, Provider, Source, SourceAuthInput, SourceCreateBody, SourcePatchBody } from '../contracts/sources.js';
 import { parseGitUrl, urlPort } from '../security/url-guard.js';
 import { recordAudit, type Executor } from './audit.js';
@@ -30,7 +31,7 @@ const authContext = (name: string) => `source:${name}:auth`;
 const webhookContext = (name: string) => `source:${name}:webhook`;
 
 export function inferProvider(url: string): Provider {
-  const host = /^(?:[a-z+]+:\/\/)?(?:[^@/]+@)?([^/:]+)/i.exec(url)?.[1]?.toLowerCase() ?? '';
+  const host = hostOf(url);
   if (host === 'github.com' || host.endsWith('.github.com')) return 'github';
   if (host === 'gitlab.com' || host.startsWith('gitlab.')) return 'gitlab';
   if (host === 'gitea.com' || host.startsWith('gitea.') || host === 'codeberg.org') return 'gitea';

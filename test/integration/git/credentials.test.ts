@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getGitHome } from '../../../src/git/env.js';
 import { ensureMirror } from '../../../src/git/mirror-cache.js';
 import { lsRemote } from '../../../src/git/refs.js';
-import { readTree } from '../../../src/git/tree.js';
+import { readEntries, selectTree } from '../../../src/git/tree.js';
 import {
   cleanupTempDirs,
   commitFiles,
@@ -125,7 +125,7 @@ describe('token auth', () => {
       // The server saw Basic auth with the token.
       const authed = server.requests.filter((r) => r.authorization?.startsWith('Basic '));
       expect(authed.length).toBeGreaterThan(0);
-      await expect(readTree(dir, headCommit ?? '', 'config')).resolves.toHaveLength(1);
+      await expect(selectTree(dir, headCommit ?? '', 'config').then((e) => readEntries(dir, e))).resolves.toHaveLength(1);
     } finally {
       server.setFault(null);
     }

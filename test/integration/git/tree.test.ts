@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureMirror } from '../../../src/git/mirror-cache.js';
 import { onGitSpawn } from '../../../src/git/runner.js';
-import { listTree, readTree } from '../../../src/git/tree.js';
+import { listTree, readEntries, selectTree, type ReadTreeOptions, type TreeFile } from '../../../src/git/tree.js';
 import { cleanupTempDirs, commitFiles, makeRepo, tempDir } from '../../helpers/git-fixtures.js';
+
+/** Every file under `path` at `commit`: selectTree (caps checked on the listing) then readEntries. */
+async function readTree(dir: string, commit: string, path: string, opts: ReadTreeOptions = {}): Promise<TreeFile[]> {
+  return readEntries(dir, await selectTree(dir, commit, path, opts), opts.timeouts);
+}
 
 let dir: string;
 let commit: string;

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN } from '../../helpers/app.js';
 import { DIALECTS, dropSchema, freshSchemaName, testPgUrl } from '../../helpers/db.js';
 import { cleanupTempDirs, commitFiles, makeRepo, serveGitHttp, tempDir, upstreamCommit, type FixtureRepo, type GitHttpServer } from '../../helpers/git-fixtures.js';
-import { BIN, cliEnv } from '../api/support.js';
+import { BIN, cliEnv } from '../../helpers/cli.js';
 import { kindBody, workload } from '../sync/support.js';
 import { githubPush, signedHeaders, SECRET } from './support.js';
 

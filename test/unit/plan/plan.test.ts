@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { driftState, isInSync } from '../../../src/plan/drift.js';
+import { isInSync } from '../../../src/plan/drift.js';
 import { buildPlan, contentHash } from '../../../src/plan/plan.js';
 import type { LiveResource, Plan, PlanResult } from '../../../src/plan/types.js';
 import { parseSpecFiles } from '../../../src/specs/parse.js';
@@ -239,7 +239,7 @@ describe('buildPlan: prune', () => {
   it('never deletes a resource whose document is merely invalid', () => {
     const p = plan({ 'a.yaml': y('kind: Metric', 'name: old', 'spec:', '  name: old', '  query: 42') }, [orphan], true);
     expect(p.summary).toEqual({ create: 0, update: 0, delete: 0, noop: 0, invalid: 1 });
-    expect(driftState(p)).toBe('invalid');
+    expect(isInSync(p)).toBe(false);
   });
 });
 

@@ -231,3 +231,29 @@ describe('checkOutbound (at every connection)', () => {
     ).rejects.toMatchObject({ code: 'host_not_allowed' });
   });
 });
+
+describe('hostOf: the one host parser (provider inference and API base URLs use it)', () => {
+  it.each([
+    ['https://GitHub.com/acme/shop.git', 'github.com'],
+    ['https://git.example.com:8443/acme/shop.git', 'git.example.com'],
+    ['ssh://git@gitlab.com/acme/shop.git', 'gitlab.com'],
+    ['git@github.com:acme/shop.git', 'github.com'],
+    ['https://[::1]/x.git', '::1'],
+    ['file:///srv/repo.git', ''],
+    ['not a url', ''],
+  ])('%s → %o', async (url, host) => {
+    const { hostOf } = await import('../../../src/security/url-guard.js');
+    expect(hostOf(url)).toBe(host);
+  });
+
+  it('drives provider inference and the GitHub API base URL', async () => {
+    const { inferProvider } = await import('../../../src/store/sources.js');
+    const { githubApiBaseUrl } = await import('../../../src/providers/github-app.js');
+    expect(inferProvider('git@github.com:acme/shop.git')).toBe('github');
+    expect(inferProvider('https://gitlab.example.org/a/b.git')).toBe('gitlab');
+    expect(inferProvider('https://code.example.org:8443/a/b.git')).toBe('git');
+    expect(inferProvider('https://gitea.example.org/a/b.git')).toBe('gitea');
+    expect(githubApiBaseUrl('https://github.com/acme/shop.git')).toBe('https://api.github.com');
+    expect(githubApiBaseUrl('git@ghe.example.com:acme/shop.git')).toBe('https://ghe.example.com/api/v3');
+  });
+});

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileKind } from '../../../src/specs/kinds.js';
 import type { CompiledKind } from '../../../src/specs/kinds.js';
 import { jsonEqual } from '../../../src/specs/json.js';
-import { applyDefaults, canonicalizeEquivalents, normalizeContent, normalizeSpec } from '../../../src/specs/normalize.js';
+import { canonicalizeEquivalents, normalizeContent, normalizeSpec } from '../../../src/specs/normalize.js';
 import type { JsonObject, SpecContent } from '../../../src/specs/types.js';
 import { WORKLOAD, exampleRegistry } from './fixtures.js';
 
@@ -76,12 +76,6 @@ describe('normalizeSpec: defaults', () => {
     });
   });
 
-  it('applyDefaults works on a bare schema and does not mutate its input', () => {
-    const input: JsonObject = { a: {} };
-    const out = applyDefaults({ type: 'object', properties: { a: { type: 'object', properties: { b: { type: 'integer', default: 2 } } } } }, input);
-    expect(out).toEqual({ a: { b: 2 } });
-    expect(input).toEqual({ a: {} });
-  });
 });
 
 describe('normalizeSpec: equivalents', () => {
