@@ -234,7 +234,8 @@ describe('checkOutbound (at every connection)', () => {
 
 describe('hostOf: the one host parser (provider inference and API base URLs use it)', () => {
   it.each([
-    ['https://GitHub.com/acme/shop.git', 'github.com'],
+    ['https://github.com/acme/shop.git', 'github.com'],
+    ['https://GitHub.com/acme/shop.git', ''], // not canonical: the guard refuses it
     ['https://git.example.com:8443/acme/shop.git', 'git.example.com'],
     ['ssh://git@gitlab.com/acme/shop.git', 'gitlab.com'],
     ['git@github.com:acme/shop.git', 'github.com'],
