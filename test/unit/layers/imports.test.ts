@@ -39,6 +39,9 @@ const RULES: { layer: string; forbidden: string[] }[] = [
   { layer: 'security', forbidden: ['server', 'cli', 'store', 'sync', 'mirror'] },
   { layer: 'providers', forbidden: ['server', 'cli', 'sync', 'mirror'] },
   { layer: 'events', forbidden: ['server', 'cli'] },
+  { layer: 'jobs', forbidden: ['server', 'cli'] },
+  { layer: 'webhooks', forbidden: ['server', 'cli'] },
+  { layer: 'cluster', forbidden: ['server', 'cli'] },
 ];
 
 describe('layers', () => {
