@@ -67,10 +67,13 @@ export const eventRoutes: FastifyPluginAsyncZod = async (app) => {
       const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
       const end = () => res.end();
       streams.add(end);
+      // Ends within a second of the token being revoked (here or on another replica).
+      const untrack = app.streams.track(principal, end);
       res.on('close', () => {
         clearInterval(heartbeat);
         unsubscribe();
         streams.delete(end);
+        untrack();
       });
     },
   );
