@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { ConfigError } from '../config/load.js';
 import { SynclineError } from '../errors.js';
 import { redact } from '../security/redact.js';
 import { CliError } from './api-client.js';
@@ -32,7 +31,7 @@ async function main(): Promise<void> {
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (err) {
-    const code = err instanceof CliError ? err.exitCode : err instanceof ConfigError ? 2 : 1;
+    const code = err instanceof CliError ? err.exitCode : err instanceof Error && err.name === 'ConfigError' ? 2 : 1;
     const message = err instanceof SynclineError ? `${err.code}: ${err.message}` : (err as Error).message;
     console.error(`error: ${redact(message)}`);
     process.exitCode = code;

@@ -46,6 +46,8 @@ export interface KindsTable {
   name: string;
   schema: string;
   equivalents: string;
+  /** JSON array of apiVersions the kind accepts (`["apps/v1"]`); NULL = any. */
+  api_versions: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -58,6 +60,9 @@ export interface NamespacesTable {
   auto_sync: number;
   prune: number;
   allow_unmerged_refs: number;
+  /** JSON arrays of globs choosing the spec files; NULL = the defaults. */
+  include_globs: string | null;
+  exclude_globs: string | null;
   status: string;
   last_deployment_id: string | null;
   created_at: string;

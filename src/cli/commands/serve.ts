@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { ConfigError, loadSettings } from '../../config/load.js';
-import { startServer } from '../../server/start.js';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -10,6 +8,10 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'listen address (SYNCLINE_HOST, default 0.0.0.0)')
     .option('--config <file>', 'config file (default ./syncline.yaml when present)')
     .action(async (opts) => {
+      const [{ ConfigError, loadSettings }, { startServer }] = await Promise.all([
+        import('../../config/load.js'),
+        import('../../server/start.js'),
+      ]);
       let settings;
       try {
         settings = loadSettings({ file: opts.config, overrides: { port: opts.port, host: opts.host } });

@@ -24,8 +24,7 @@ export function registerSourceCommands(program: Command): void {
       .option('--mirror', 'serve a read-only mirror at /git/<slug>.git')
       .option('--mirror-access <access>', 'token | public', 'token')
       .option('--mirror-slug <slug>', 'mirror slug (default: the source name)')
-      .option('--webhook-secret-env <VAR>', 'read the webhook secret from this environment variable')
-      .option('--json', 'print JSON'),
+      .option('--webhook-secret-env <VAR>', 'read the webhook secret from this environment variable'),
     async (client, opts, name: string, url: string) => {
       const token = fromEnv(opts.tokenEnv);
       const password = fromEnv(opts.passwordEnv);
@@ -52,7 +51,7 @@ export function registerSourceCommands(program: Command): void {
       else console.log(`Added source ${body.name} (${body.provider}, auth ${body.auth.type})`);
     },
   );
-  withClient(source.command('list').description('List sources').option('--json', 'print JSON'), async (client, opts) => {
+  withClient(source.command('list').description('List sources'), async (client, opts) => {
     const body = expectOk<SourceList>(await client.request('GET', '/sources'));
     if (opts.json) printJson(body);
     else {
