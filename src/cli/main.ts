@@ -10,6 +10,8 @@ import { registerSyncCommands } from './commands/sync.js';
 import { registerMirrorCommands } from './commands/mirror.js';
 import { registerClusterCommands } from './commands/cluster.js';
 import { registerJobCommands } from './commands/jobs.js';
+import { registerKindCommands } from './commands/kinds.js';
+import { registerReadCommands } from './commands/read.js';
 
 export function buildProgram(): Command {
   const program = new Command('syncline')
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   registerSourceCommands(program);
   registerNamespaceCommands(program);
   registerSyncCommands(program);
+  registerKindCommands(program);
+  registerReadCommands(program);
   registerMirrorCommands(program);
   registerClusterCommands(program);
   registerJobCommands(program);
