@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import type { Kind } from '../../contracts/kinds.js';
+import type { ErrorBody } from '../../contracts/errors.js';
 import { CliError, expectOk } from '../api-client.js';
 import { printJson, printTable } from '../output.js';
 import { emit, withClient } from './shared.js';
@@ -66,16 +68,16 @@ function kindFiles(target: string): string[] {
 export function registerKindCommands(program: Command): void {
   const kind = program.command('kind').description('Kinds: the JSON Schemas the server validates specs with');
   withClient(kind.command('list').description('List kinds'), async (client, opts) => {
-    const body = expectOk(await client.request('GET', '/kinds'));
+    const body = expectOk<{ items: Kind[] }>(await client.request('GET', '/kinds'));
     emit(opts, body, () =>
       printTable(
-        body.items.map((k: any) => ({ ...k, api_versions: k.api_versions ?? null })),
+        body.items.map((k) => ({ ...k, api_versions: (k as { api_versions?: string[] | null }).api_versions ?? null })),
         ['name', 'api_versions', 'builtin', 'updated_at'],
       ),
     );
   });
   withClient(kind.command('get <name>').description('Show a kind with its schema'), async (client, opts, name: string) => {
-    const body = expectOk(await client.request('GET', `/kinds/${enc(name)}`));
+    const body = expectOk<Kind>(await client.request('GET', `/kinds/${enc(name)}`));
     emit(opts, body, () => printJson(body));
   });
   withClient(
@@ -83,7 +85,7 @@ export function registerKindCommands(program: Command): void {
     async (client, opts, name: string, file: string) => {
       const uploads = await kindUploadsFromFile(file);
       if (uploads.length !== 1) throw new CliError(`${file}: expected exactly one kind definition (found ${uploads.length}); use 'kind import' for several`, 2);
-      const body = expectOk(await client.request('PUT', `/kinds/${enc(name)}`, uploads[0]!.body));
+      const body = expectOk<Kind>(await client.request('PUT', `/kinds/${enc(name)}`, uploads[0]!.body));
       emit(opts, body, () => console.log(`Kind ${body.name} saved`));
     },
   );
@@ -95,14 +97,14 @@ export function registerKindCommands(program: Command): void {
       const uploads: KindUpload[] = [];
       for (const file of kindFiles(target)) uploads.push(...(await kindUploadsFromFile(file)));
       if (!uploads.length) throw new CliError(`${target}: no kind definitions found`, 1);
-      const saved: any[] = [];
+      const saved: Kind[] = [];
       for (const u of uploads) {
         const res = await client.request('PUT', `/kinds/${enc(u.name)}`, u.body);
         if (res.status !== 200) {
-          const err = res.body?.error;
+          const err = (res.body as Partial<ErrorBody> | null)?.error;
           throw new CliError(`${u.file}: kind ${u.name}: ${err ? `${err.code}: ${err.message}` : `HTTP ${res.status}`}${saved.length ? ` (saved before it: ${saved.map((k) => k.name).join(', ')})` : ''}`);
         }
-        saved.push(res.body);
+        saved.push(res.body as Kind);
       }
       emit(opts, { items: saved }, () => {
         for (const k of saved) console.log(`Kind ${k.name} saved`);

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import type { Deployment, DriftReport } from '../../contracts/deployments.js';
+import type { Resource } from '../../contracts/resources.js';
 import { CliError, expectOk } from '../api-client.js';
 import { colour, printJson, printTable } from '../output.js';
 import { formatResults } from './sync.js';
@@ -10,16 +12,16 @@ const enc = encodeURIComponent;
 export function registerReadCommands(program: Command): void {
   const resources = program.command('resources').description('Live resources of a namespace (what applications read)');
   withClient(resources.command('list <namespace>').description('List the live resources of a namespace'), async (client, opts, ns: string) => {
-    const body = expectOk(await client.request('GET', `/namespaces/${enc(ns)}/resources`));
+    const body = expectOk<{ items: Resource[] }>(await client.request('GET', `/namespaces/${enc(ns)}/resources`));
     emit(opts, body, () =>
       printTable(
-        body.items.map((r: any) => ({ ...r, commit: r.commit ? String(r.commit).slice(0, 12) : null })),
+        body.items.map((r) => ({ ...r, commit: r.commit ? String(r.commit).slice(0, 12) : null })),
         ['kind', 'name', 'commit', 'file', 'updated_at'],
       ),
     );
   });
   withClient(resources.command('get <namespace> <kind> <name>').description('Show one live resource (spec and metadata)'), async (client, opts, ns: string, kind: string, name: string) => {
-    const body = expectOk(await client.request('GET', `/namespaces/${enc(ns)}/resources/${enc(kind)}/${enc(name)}`));
+    const body = expectOk<Resource>(await client.request('GET', `/namespaces/${enc(ns)}/resources/${enc(kind)}/${enc(name)}`));
     emit(opts, body, () => printJson({ kind: body.kind, name: body.name, metadata: body.metadata, spec: body.spec }));
   });
 
@@ -28,10 +30,10 @@ export function registerReadCommands(program: Command): void {
     async (client, opts, ns: string) => {
       const limit = Number.parseInt(opts.limit, 10);
       if (!Number.isInteger(limit) || limit < 1) throw new CliError('--limit must be a positive integer', 2);
-      const body = expectOk(await client.request('GET', `/namespaces/${enc(ns)}/deployments?limit=${limit}`));
+      const body = expectOk<{ items: Deployment[] }>(await client.request('GET', `/namespaces/${enc(ns)}/deployments?limit=${limit}`));
       emit(opts, body, () =>
         printTable(
-          body.items.map((d: any) => ({
+          body.items.map((d) => ({
             ...d,
             commit: d.commit ? String(d.commit).slice(0, 12) : null,
             changes: `+${d.summary.create} ~${d.summary.update} -${d.summary.delete} !${d.summary.invalid}`,
@@ -42,7 +44,7 @@ export function registerReadCommands(program: Command): void {
     },
   );
   withClient(program.command('deployment <id>').description('Show one deployment with its per-resource results'), async (client, opts, id: string) => {
-    const d = expectOk(await client.request('GET', `/deployments/${enc(id)}`));
+    const d = expectOk<Deployment>(await client.request('GET', `/deployments/${enc(id)}`));
     emit(opts, d, () => {
       console.log(colour.bold(`Deployment ${d.id}: ${d.status} in ${d.namespace} at ${String(d.commit ?? '?').slice(0, 12)} (${d.ref}) by ${d.actor}`));
       const text = formatResults(d.results, { showNoop: true });
@@ -53,7 +55,7 @@ export function registerReadCommands(program: Command): void {
   withClient(
     program.command('drift <namespace>').description('Compare the tracked branch head with the live state (exits 1 when out of sync or invalid)'),
     async (client, opts, ns: string) => {
-      const body = expectOk(await client.request('GET', `/namespaces/${enc(ns)}/drift`));
+      const body = expectOk<DriftReport>(await client.request('GET', `/namespaces/${enc(ns)}/drift`));
       const plan = body.plan;
       const drifted = plan ? plan.summary.create + plan.summary.update + plan.summary.delete + plan.summary.invalid > 0 : true;
       emit(opts, body, () => {

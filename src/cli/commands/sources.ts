@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import type { Source, SourceList } from '../../contracts/sources.js';
+import type { ErrorBody } from '../../contracts/errors.js';
+import type { Source, SourceCheckResult, SourceList } from '../../contracts/sources.js';
 import { CliError, expectOk } from '../api-client.js';
 import { printJson, printTable } from '../output.js';
 import { emit, withClient } from './shared.js';
@@ -48,12 +49,12 @@ export function registerSourceCommands(program: Command): void {
           ...(webhookSecret ? { webhook_secret: webhookSecret } : {}),
         }),
       );
-      let check: any = null;
+      let check: SourceCheckResult | null = null;
       if (opts.check !== false) {
         // Check the repository now, not at the first plan: a wrong URL or token is reported here.
         const res = await client.request('POST', `/sources/${encodeURIComponent(name)}/check`, {});
-        const err = res.body?.error;
-        if (res.status === 200) check = res.body;
+        const err = (res.body as Partial<ErrorBody> | null)?.error;
+        if (res.status === 200) check = res.body as SourceCheckResult;
         else if (err?.code !== 'runtime_sync_disabled') {
           // Leave nothing half-made: the same command can be run again once fixed.
           await client.request('DELETE', `/sources/${encodeURIComponent(name)}`);
@@ -71,11 +72,11 @@ export function registerSourceCommands(program: Command): void {
     },
   );
   withClient(source.command('get <name>').description('Show a source (never its secrets)'), async (client, opts, name: string) => {
-    const body = expectOk(await client.request('GET', `/sources/${encodeURIComponent(name)}`));
+    const body = expectOk<Source>(await client.request('GET', `/sources/${encodeURIComponent(name)}`));
     emit(opts, body, () => printTable([{ ...body, auth: body.auth.type, mirror: body.mirror.enabled ? body.mirror.status : '-' }], ['name', 'url', 'provider', 'auth', 'mirror', 'default_branch']));
   });
   withClient(source.command('check <name>').description('Check the repository is reachable with its credentials').option('--ref <ref>', 'also resolve this ref'), async (client, opts, name: string) => {
-    const body = expectOk(await client.request('POST', `/sources/${encodeURIComponent(name)}/check`, opts.ref ? { ref: opts.ref } : {}));
+    const body = expectOk<SourceCheckResult>(await client.request('POST', `/sources/${encodeURIComponent(name)}/check`, opts.ref ? { ref: opts.ref } : {}));
     emit(opts, body, () => console.log(`ok: default branch ${body.default_branch ?? '(none)'}${body.head ? ` at ${body.head.commit.slice(0, 12)}` : ''}${body.ref ? `; ${body.ref.ref} = ${body.ref.commit.slice(0, 12)}` : ''}`));
   });
   withClient(source.command('delete <name>').description('Delete a source (refused while a namespace uses it)').requiredOption('--yes', 'confirm'), async (client, opts, name: string) => {
