@@ -36,6 +36,8 @@ export const INVALID_CODES = [
   'schema_violation', // the spec fails its kind's JSON Schema
   'duplicate_resource', // two documents with the same kind and name
   'merged_invalid', // declared fields merged onto live state fail the kind's schema
+  'mixed_forms', // a document mixes the Syncline form (top-level name) and the Kubernetes form (apiVersion, metadata.name)
+  'unsupported_api_version', // the kind declares api_versions and the document's apiVersion is not one of them
 ] as const;
 export type InvalidCode = (typeof INVALID_CODES)[number];
 
