@@ -101,6 +101,8 @@ export interface DeploymentsTable {
   results: string;
   /** sync-from-git's optional `reason`. */
   reason: Generated<string | null>;
+  /** JSON [{path, rule}] (migration 006); NULL on older rows. */
+  skipped_files: string | null;
 }
 
 export interface AuditEventsTable {

@@ -30,6 +30,7 @@ function baseDeployment(run: SyncRun, actor: string, startedAt: string): Omit<De
     started_at: startedAt,
     finished_at: nowIso(),
     summary: run.plan!.summary,
+    skipped_files: run.skippedFiles ?? [],
   };
 }
 

@@ -77,6 +77,7 @@ function toPlan(run: SyncRun): Plan {
     source: run.source?.name ?? null,
     summary: run.plan!.summary,
     results: planItems(run.plan!),
+    skipped_files: run.skippedFiles ?? [],
   };
 }
 

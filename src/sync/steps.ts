@@ -13,9 +13,11 @@ import { buildPlan, PlanMemo } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
 import type { KindRegistry } from '../specs/kinds.js';
 import { isSpecFile, ParseCache, parseSpecFiles } from '../specs/parse.js';
+import { IGNORE_FILE, selectSpecFiles, type SkippedFile } from '../specs/select.js';
+import { minimatch } from 'minimatch';
 import type { ParseResult, SpecFile } from '../specs/types.js';
 import type { AppContext } from '../server/context.js';
-import { getNamespaceRow, type NamespaceRow } from '../store/namespaces.js';
+import { getNamespaceRow, namespaceGlobs, type NamespaceRow } from '../store/namespaces.js';
 import { listResources, type LiveResource } from '../store/resources.js';
 import { getSourceRow, setMirrorState, type SourceRow } from '../store/sources.js';
 import { assertFileDocumentCap, assertNamespaceDocumentCap } from './document-caps.js';
@@ -47,6 +49,8 @@ export interface SyncRun {
   // Set by readSpecs (content only for blobs the parse cache lacks):
   files?: SpecFile[];
   singleFile?: boolean;
+  /** Files under the namespace path that its include/exclude globs or .synclineignore skipped. */
+  skippedFiles?: SkippedFile[];
   // Set by parseSpecs:
   parsed?: ParseResult;
   // Set by planChanges:
@@ -154,19 +158,37 @@ export const readSpecs: Step = async (run) => {
   run.files = entries.map((e) => ({ path: e.path, id: e.blobSha, content: read.get(e.path) }));
 };
 
-/** The spec files under the namespace path at `run.commit` (one ls-tree, size caps applied). */
+/**
+ * The spec files under the namespace path at `run.commit` (one ls-tree, size caps applied),
+ * chosen by the namespace's include/exclude globs and the `.synclineignore` at its path (read
+ * at the same commit); sets skippedFiles to what a rule skipped.
+ */
 export async function listSpecEntries(run: SyncRun): Promise<TreeEntry[]> {
   const s = run.app.settings;
   const nsPath = normalizeTreePath(run.namespace!.path);
-  // A path naming one file (`.syncline.yml`) is read whatever its extension; in a folder only
-  // .yaml/.yml count. Entries under a folder never equal the folder path itself.
-  return selectTree(run.mirrorDir!, run.commit!, nsPath, {
+  const ignorePath = nsPath === '' ? IGNORE_FILE : `${nsPath}/${IGNORE_FILE}`;
+  const { include, exclude } = namespaceGlobs(run.namespace!);
+  const prefix = nsPath === '' ? '' : `${nsPath}/`;
+  const included = (p: string) => include.some((g) => minimatch(p.slice(prefix.length), g, { dot: true }));
+  // A path naming one file (`.syncline.yml`) is read whatever its extension; in a folder the
+  // candidates are .yaml/.yml files, files the include globs name, and the ignore file.
+  const entries = await selectTree(run.mirrorDir!, run.commit!, nsPath, {
     sourceName: run.source!.name,
     maxFileBytes: s.max_file_bytes,
     maxFiles: s.max_files,
     maxTotalBytes: s.max_total_bytes,
-    filter: (p) => p === nsPath || isSpecFile(p),
+    filter: (p) => p === nsPath || isSpecFile(p) || p === ignorePath || included(p),
   });
+  if (entries.length === 1 && entries[0]!.path === nsPath) {
+    run.skippedFiles = [];
+    return entries;
+  }
+  const ignoreEntry = entries.find((e) => e.path === ignorePath);
+  const ignoreFile = ignoreEntry ? (await readEntries(run.mirrorDir!, [ignoreEntry]))[0]!.content.toString('utf8') : null;
+  const chosen = selectSpecFiles(entries.map((e) => e.path), nsPath, { include, exclude, ignoreFile });
+  run.skippedFiles = chosen.skipped;
+  const keep = new Set(chosen.selected);
+  return entries.filter((e) => keep.has(e.path));
 }
 
 /** Parses and validates every document against the server's kinds; sets parsed. */
@@ -175,7 +197,8 @@ export const parseSpecs: Step = async (run) => {
   for (const f of run.files!) if (f.content !== undefined) assertFileDocumentCap(f.path, f.content, s.max_documents_per_file);
   run.parsed = parseSpecFiles(run.files!, {
     registry: run.registry!,
-    singleFile: run.singleFile ?? false,
+    // The files were chosen by the namespace's rules (listSpecEntries): parse them all.
+    singleFile: true,
     cache: parseCacheFor(run.app),
   });
   assertNamespaceDocumentCap(run.namespaceName, run.parsed.documents.length + run.parsed.invalid.length, s.max_documents);

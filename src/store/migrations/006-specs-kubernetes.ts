@@ -9,4 +9,6 @@ export async function m006SpecsKubernetes(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('namespaces').addColumn('include_globs', 'text').execute();
   await db.schema.alterTable('namespaces').addColumn('exclude_globs', 'text').execute();
   await db.schema.alterTable('kinds').addColumn('api_versions', 'text').execute();
+  // JSON [{path, rule}]: files under the namespace path that a rule skipped (NULL = none recorded).
+  await db.schema.alterTable('deployments').addColumn('skipped_files', 'text').execute();
 }
