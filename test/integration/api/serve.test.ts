@@ -125,7 +125,8 @@ function portAcceptsConnections(port: number): Promise<boolean> {
   });
 }
 
-describe('syncline serve', () => {
+// Each test starts one to three server processes: on a loaded 2-CPU machine that takes a while.
+describe('syncline serve', { timeout: 180_000 }, () => {
   it('answers on its port, and SIGTERM makes it exit 0 and close the port', async () => {
     const s = await startServe();
     const health = await fetch(`http://127.0.0.1:${s.port}/healthz`);
