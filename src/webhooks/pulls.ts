@@ -50,7 +50,8 @@ export async function storePlan(
 
 type PlanRow = { id: string; trigger: string; pull_request: string | null; body: string; created_at: string };
 const toStored = (r: PlanRow): StoredPlan => ({
-  skipped_files: [], // plans stored before skipped_files existed
+  // Plans stored before skipped_files existed have none.
+  ...({ skipped_files: [] } as Pick<Plan, 'skipped_files'>),
   ...fromJson<Plan>(r.body, {} as Plan),
   id: r.id,
   trigger: r.trigger as StoredPlan['trigger'],
