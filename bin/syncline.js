@@ -1,6 +1,11 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader so the installed package needs no build step.
-import { register } from 'tsx/esm/api';
+// Runs the compiled CLI (dist/, built by `npm ci` / `npm run build`): plain JavaScript, no
+// TypeScript loader, so a CLI call starts quickly.
+import fs from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const main = new URL('../dist/cli/main.js', import.meta.url);
+if (!fs.existsSync(main)) {
+  console.error('error: Syncline is not built (dist/ is missing): run `npm run build` (npm ci does it)');
+  process.exit(2);
+}
+await import(main.href);

@@ -1,9 +1,7 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { loadSettings } from '../config/load.js';
 import type { ErrorBody } from '../contracts/errors.js';
-import { buildApp } from '../server/app.js';
-import { openContext } from '../app-context.js';
 
 export interface ApiResponse {
   status: number;
@@ -63,10 +61,17 @@ function remoteClient(base: string, token: string): ApiClient {
 }
 
 async function localClient(): Promise<ApiClient> {
+  // Loaded only in local mode: a remote call never pays for the server's modules.
+  const [{ loadSettings }, { buildApp }, { openContext }] = await Promise.all([
+    import('../config/load.js'),
+    import('../server/app.js'),
+    import('../app-context.js'),
+  ]);
   const cliToken = crypto.randomBytes(32).toString('hex');
   // Quieter than the server by default; a SYNCLINE_LOG_LEVEL the user set is read (and, if bad,
   // named) by loadSettings itself.
   const settings = loadSettings(process.env.SYNCLINE_LOG_LEVEL ? {} : { overrides: { log_level: 'warn' } });
+  refuseSilentNewDatabase(settings);
   const ctx = await openContext(settings);
   let app: FastifyInstance;
   try {
@@ -90,6 +95,24 @@ async function localClient(): Promise<ApiClient> {
       await ctx.db.close();
     },
   };
+}
+
+/**
+ * Local mode on the default data dir (`./data`, relative to where the CLI runs) with no database
+ * there: probably the wrong directory, not a new install. Creating an empty database silently
+ * would hide that (the token made there would never work), so refuse and say what to do.
+ */
+function refuseSilentNewDatabase(settings: { database_url: string; data_dir: string; data_dir_origin?: string }): void {
+  if (!settings.database_url.startsWith('sqlite:')) return;
+  if (settings.data_dir_origin && settings.data_dir_origin !== 'default') return;
+  const file = settings.database_url.slice('sqlite:'.length);
+  if (!file || file === ':memory:' || fs.existsSync(file)) return;
+  throw new CliError(
+    `No Syncline database in ${settings.data_dir} (the default data dir, relative to the current directory). ` +
+      'Run the CLI where the server runs, set SYNCLINE_DATA_DIR to the server\'s data dir (setting it also allows creating a new one), ' +
+      'or talk to a running server with --url/SYNCLINE_URL and SYNCLINE_TOKEN.',
+    2,
+  );
 }
 
 function safeJson(text: string): unknown {

@@ -3,7 +3,6 @@
  * process, so tests run it in-process (src/cli/main.ts is the executable entry).
  */
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config/load.js';
 import { SynclineError } from '../errors.js';
 import { redact } from '../security/redact.js';
 import { CliError } from './api-client.js';
@@ -15,6 +14,8 @@ import { registerSyncCommands } from './commands/sync.js';
 import { registerMirrorCommands } from './commands/mirror.js';
 import { registerClusterCommands } from './commands/cluster.js';
 import { registerJobCommands } from './commands/jobs.js';
+import { registerKindCommands } from './commands/kinds.js';
+import { registerReadCommands } from './commands/read.js';
 
 export function buildProgram(): Command {
   const program = new Command('syncline')
@@ -28,6 +29,8 @@ export function buildProgram(): Command {
   registerSourceCommands(program);
   registerNamespaceCommands(program);
   registerSyncCommands(program);
+  registerKindCommands(program);
+  registerReadCommands(program);
   registerMirrorCommands(program);
   registerClusterCommands(program);
   registerJobCommands(program);
@@ -42,7 +45,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   } catch (err) {
     // Help, version and usage errors: commander has already printed what it had to say.
     if (err instanceof CommanderError) return err.exitCode;
-    const code = err instanceof CliError ? err.exitCode : err instanceof ConfigError ? 2 : 1;
+    const code = err instanceof CliError ? err.exitCode : err instanceof Error && err.name === 'ConfigError' ? 2 : 1;
     const message = err instanceof SynclineError ? `${err.code}: ${err.message}` : (err as Error).message;
     console.error(`error: ${redact(message)}`);
     return code;

@@ -26,6 +26,8 @@ export interface ResolvedSettings extends Settings {
   database_url: string;
   /** Absolute mirror dir: SYNCLINE_MIRROR_DIR or <data_dir>/mirrors. */
   mirror_dir: string;
+  /** Where the data dir (or database URL) came from: the env var / file key, or 'default'. */
+  data_dir_origin?: string;
 }
 
 export function envName(key: string): string {
@@ -93,5 +95,6 @@ export function loadSettings(opts: LoadOptions = {}): ResolvedSettings {
     data_dir: dataDir,
     database_url: s.database_url ?? `sqlite:${path.join(dataDir, 'syncline.db')}`,
     mirror_dir: path.resolve(s.mirror_dir ?? path.join(dataDir, 'mirrors')),
+    data_dir_origin: origin['database_url'] ?? origin['data_dir'] ?? 'default',
   };
 }

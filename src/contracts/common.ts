@@ -8,8 +8,11 @@ import { z } from 'zod';
 export const NAMESPACE_NAME_RE = /^[a-z0-9]([a-z0-9_-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]*[a-z0-9])?)*$/;
 /** A source name; also the name of its mirror directory on disk. */
 export const SOURCE_NAME_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-/** A kind name: `Workload`, `Config`. */
-export const KIND_NAME_RE = /^[A-Z][A-Za-z0-9]{0,62}$/;
+/**
+ * A kind name: `Workload`, `Config` — or a kind qualified by its API group, `Deployment.apps`,
+ * `Widget.example.com` (two kinds of one name in different groups coexist).
+ */
+export const KIND_NAME_RE = /^[A-Z][A-Za-z0-9]{0,62}(?:\.[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?){0,8}$/;
 /** A resource name inside a namespace. */
 export const RESOURCE_NAME_RE = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/;
 /** A mirror slug (`/git/<slug>.git`); callers also refuse `..` inside it. */

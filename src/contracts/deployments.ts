@@ -36,6 +36,8 @@ export const INVALID_CODES = [
   'schema_violation', // the spec fails its kind's JSON Schema
   'duplicate_resource', // two documents with the same kind and name
   'merged_invalid', // declared fields merged onto live state fail the kind's schema
+  'mixed_forms', // a document mixes the Syncline form (top-level name) and the Kubernetes form (apiVersion, metadata.name)
+  'unsupported_api_version', // the kind declares api_versions and the document's apiVersion is not one of them
 ] as const;
 export type InvalidCode = (typeof INVALID_CODES)[number];
 
@@ -81,6 +83,10 @@ export type Summary = z.infer<typeof summary>;
 export const DEPLOYMENT_STATUSES = ['success', 'noop', 'failed'] as const;
 export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
 
+/** A file a namespace's rules skipped, with the rule (`exclude: charts/**`, `.synclineignore: charts/`, `include: …`). */
+export const skippedFile = z.object({ path: z.string(), rule: z.string() });
+export type SkippedFile = z.infer<typeof skippedFile>;
+
 export const deployment = z.object({
   id: z.string(),
   namespace: z.string(),
@@ -94,6 +100,8 @@ export const deployment = z.object({
   finished_at: z.string().nullable(),
   summary,
   results: z.array(resultItem),
+  /** Files under the namespace path that a rule skipped (include/exclude globs, .synclineignore). */
+  skipped_files: z.array(skippedFile).optional(),
 });
 export type Deployment = z.infer<typeof deployment>;
 
@@ -120,6 +128,7 @@ export const plan = z.object({
   source: z.string().nullable(),
   summary,
   results: z.array(resultItem),
+  skipped_files: z.array(skippedFile),
 });
 export type Plan = z.infer<typeof plan>;
 

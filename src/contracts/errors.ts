@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   unsafe_pattern: { retryable: false, description: 'a kind’s schema has a regular expression that could backtrack catastrophically' },
   builtin_kind: { retryable: false, description: 'a built-in kind cannot be replaced' },
   git_not_configured: { retryable: false, description: 'the namespace has no source' },
+  branch_not_found: { retryable: false, description: 'the namespace’s branch does not exist in its (reachable) source' },
   ref_not_found: { retryable: false, description: 'the ref does not exist in the source' },
   ref_not_on_branch: { retryable: false, description: 'the commit is not reachable from the tracked branch' },
   path_not_found: { retryable: false, description: 'the namespace path does not exist at that commit' },

@@ -3,17 +3,35 @@ import { z } from 'zod';
 import { kindName } from './common.js';
 import { jsonObject, jsonValue } from './json.js';
 
-export const kindPutBody = z
-  .object({
-    schema: jsonObject,
-    equivalents: z.record(z.string(), z.array(z.array(jsonValue).min(2))).optional(),
-  })
-  .strict();
+const apiVersionList = z.array(z.string().min(1).max(253)).min(1).max(50);
+
+/**
+ * `{schema, equivalents?, api_versions?}` — or `{crd}`: a CustomResourceDefinition (as JSON, or
+ * its YAML text) whose stored version's schema becomes the kind's (with `equivalents?`).
+ */
+export const kindPutBody = z.union([
+  z
+    .object({
+      schema: jsonObject,
+      equivalents: z.record(z.string(), z.array(z.array(jsonValue).min(2))).optional(),
+      api_versions: apiVersionList.nullable().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      crd: z.union([jsonObject, z.string().min(1).max(4 * 1024 * 1024)]),
+      equivalents: z.record(z.string(), z.array(z.array(jsonValue).min(2))).optional(),
+    })
+    .strict(),
+]);
+export type KindPutBody = z.infer<typeof kindPutBody>;
 
 export const kind = z.object({
   name: z.string(),
   schema: jsonObject,
   equivalents: z.record(z.string(), z.array(z.array(jsonValue))),
+  /** apiVersions accepted from Kubernetes-form documents; null = any. */
+  api_versions: z.array(z.string()).nullable(),
   builtin: z.boolean(),
   updated_at: z.string().nullable(),
 });

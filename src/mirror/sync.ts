@@ -110,18 +110,24 @@ export async function syncMirrors(ctx: AppContext, rows: SourceRow[]): Promise<M
  * `ready` with their head commit, without contacting upstream.
  */
 export async function recordMirrorsOnDisk(ctx: AppContext): Promise<void> {
-  for (const row of await listSourceRows(ctx.db.db)) {
-    if (row.mirror_enabled !== 1) continue;
-    const info = await openMirror(row.name, { mirrorsDir: ctx.settings.mirror_dir });
-    if (info) {
-      await setMirrorState(ctx.db.db, row.name, {
-        mirror_status: 'ready',
-        mirror_head_commit: info.headCommit ?? null,
-        default_branch: info.defaultBranch ?? row.default_branch,
-      });
-    } else if (row.mirror_status === 'ready') {
-      await setMirrorState(ctx.db.db, row.name, { mirror_status: 'pending', mirror_head_commit: null });
-    }
+  for (const row of await listSourceRows(ctx.db.db)) await recordMirrorOnDisk(ctx, row);
+}
+
+/**
+ * The same for one source — also run when a source is registered or changed after start, so a
+ * mirror dropped on disk (baked) is served and reported present without a restart.
+ */
+export async function recordMirrorOnDisk(ctx: AppContext, row: SourceRow): Promise<void> {
+  if (row.mirror_enabled !== 1) return;
+  const info = await openMirror(row.name, { mirrorsDir: ctx.settings.mirror_dir });
+  if (info) {
+    await setMirrorState(ctx.db.db, row.name, {
+      mirror_status: 'ready',
+      mirror_head_commit: info.headCommit ?? null,
+      default_branch: info.defaultBranch ?? row.default_branch,
+    });
+  } else if (row.mirror_status === 'ready') {
+    await setMirrorState(ctx.db.db, row.name, { mirror_status: 'pending', mirror_head_commit: null });
   }
 }
 

@@ -6,8 +6,8 @@
  * - a list — lists are compared as whole values, never item by item;
  * - an EMPTY mapping (`data: {}`) — a "presence" leaf: it declares that the mapping exists, not
  *   what is inside it (a live mapping with content satisfies it; an absent one is created empty).
- * Non-empty mappings are recursed into. Under `metadata`, every label (`/metadata/labels/team`)
- * and the description (`/metadata/description`) are leaves.
+ * Non-empty mappings are recursed into. Under `metadata`, every label (`/metadata/labels/team`),
+ * every annotation, the description, the apiVersion and the namespace are leaves.
  *
  * Paths are document-relative JSON pointers: `/spec/port`, `/spec/healthcheck/path`.
  */
@@ -27,6 +27,14 @@ export function declaredLeafPaths(doc: { spec: JsonObject; metadata?: SpecMetada
     for (const k of keys) out.push(`/metadata/labels/${escapeSegment(k)}`);
   }
   if (metadata.description !== undefined) out.push('/metadata/description');
+  // Kubernetes form: each annotation, the apiVersion and the namespace are leaves too.
+  if (metadata.annotations !== undefined) {
+    const keys = Object.keys(metadata.annotations);
+    if (keys.length === 0) out.push('/metadata/annotations');
+    for (const k of keys) out.push(`/metadata/annotations/${escapeSegment(k)}`);
+  }
+  if (metadata.apiVersion !== undefined) out.push('/metadata/apiVersion');
+  if (metadata.namespace !== undefined) out.push('/metadata/namespace');
   return out;
 }
 

@@ -26,6 +26,7 @@ import { jsonEqual } from '../specs/json.js';
 import { compareStrings } from '../specs/kinds.js';
 import { normalizeContent } from '../specs/normalize.js';
 import { positionFor } from '../specs/parse.js';
+import { validatedContent } from '../specs/validated.js';
 import type { InvalidCode, InvalidResult, JsonObject, SpecContent, SpecDocument } from '../specs/types.js';
 import { declaredLeafPaths, diffPaths } from './diff.js';
 import { contentHash } from './hash.js';
@@ -138,13 +139,20 @@ function planDocument(doc: SpecDocument, live: LiveResource | null, registry: Bu
   }
   const declared = declaredLeafPaths(doc);
   const base: SpecContent | null = live ? normalizeContent(kind, { spec: live.spec, metadata: live.metadata ?? {} }) : null;
-  const { merged: raw, removed } = mergeDeclared(base, doc, {
-    declared,
-    previouslyManaged: live?.managed_fields ?? [],
-  });
-  const merged = normalizeContent(kind, raw);
+  // A create is the document itself, already normalised and validated when it was parsed:
+  // reuse that instead of doing both again. An update merges onto live state and must be
+  // normalised and validated as merged.
+  const parsed = base === null ? validatedContent(doc, kind) : undefined;
+  let merged: SpecContent;
+  let removed: string[] = [];
+  if (parsed) merged = parsed;
+  else {
+    const out = mergeDeclared(base, doc, { declared, previouslyManaged: live?.managed_fields ?? [] });
+    merged = normalizeContent(kind, out.merged);
+    removed = out.removed;
+  }
 
-  const errors = kind.validate(merged.spec);
+  const errors = parsed ? [] : kind.validate(merged.spec);
   if (errors.length > 0) {
     const located = errors
       .map((e) => ({ e, pos: at(doc, e.path) }))

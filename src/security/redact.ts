@@ -24,7 +24,8 @@ export function registerBasicAuthSecret(username: string, secret: string): void 
 }
 
 const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/@\s:]+)(?::([^/@\s]*))?@/gi;
-const AUTH_HEADER = /(authorization:\s*(?:basic|bearer|token)\s+)[^\s"']+/gi;
+// The value, unless it is a placeholder such as `<token>` (as in "send Authorization: Bearer <token>").
+const AUTH_HEADER = /(authorization:\s*(?:basic|bearer|token)\s+)(?!<[^>\s]*>)[^\s"']+/gi;
 
 export function redact(text: string): string {
   let out = text;

@@ -30,6 +30,11 @@ export interface GuardOptions {
   allowFileSources: boolean;
   /** Injectable for tests; defaults to the system resolver. */
   lookup?: Resolver | undefined;
+  /**
+   * Accept a host that does not resolve now (air-gapped set-up with runtime sync off: the mirror
+   * is on disk and upstream is never contacted). It is still checked at every connection.
+   */
+  allowUnresolved?: boolean;
 }
 
 /** `user@host:path`: a plain host name or a bracketed IPv6 literal, then a path not starting with ':' or '//'. */
@@ -258,7 +263,13 @@ export async function checkOutbound(raw: string, opts: GuardOptions): Promise<Ou
     if (isBlockedAddress(parsed.host)) throw notAllowed(parsed.host, parsed.host);
     return { ...parsed, port, address: null };
   }
-  const addresses = await resolveHost(parsed.host, opts.lookup);
+  let addresses: string[];
+  try {
+    addresses = await resolveHost(parsed.host, opts.lookup);
+  } catch (err) {
+    if (opts.allowUnresolved && err instanceof SynclineError && err.code === 'invalid_url') return { ...parsed, port, address: null };
+    throw err;
+  }
   return { ...parsed, port, address: pickAllowed(parsed.host, addresses, opts.allowedHosts) };
 }
 

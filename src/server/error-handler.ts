@@ -19,6 +19,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   ref_not_found: 400,
   ref_not_on_branch: 400,
   path_not_found: 400,
+  branch_not_found: 400,
   auth_failed: 400,
   repo_not_found: 400,
   repo_empty: 400,

@@ -1,6 +1,11 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../app-context.js';
 import type { ResolvedSettings } from '../config/load.js';
 import { buildApp } from './app.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { openContext } from '../app-context.js';
 import { recordMirrorsOnDisk } from '../mirror/sync.js';
 import { startMirrorScheduler } from '../mirror/scheduler.js';
@@ -15,8 +20,18 @@ import { startPoller } from '../webhooks/poll.js';
  * in-flight requests finish, then the database closes.
  */
 export async function startServer(settings: ResolvedSettings): Promise<FastifyInstance> {
-  const ctx = await openContext(settings);
-  const app = await buildApp({ ctx });
+  // SQLite: one server per data dir (two would fight over the file and the mirrors).
+  fs.mkdirSync(settings.data_dir, { recursive: true, mode: 0o700 });
+  const unlock = settings.database_url.startsWith('sqlite:') ? lockDataDir(settings.data_dir, { port: settings.port }) : () => undefined;
+  let ctx: AppContext;
+  let app: FastifyInstance;
+  try {
+    ctx = await openContext(settings);
+    app = await buildApp({ ctx });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const stops: (() => Promise<void>)[] = [];
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -32,6 +47,7 @@ export async function startServer(settings: ResolvedSettings): Promise<FastifyIn
       for (const stop of stops) await stop();
       await app.close();
       await ctx.db.close();
+      unlock();
       app.log.info('shutdown complete');
       process.exit(0);
     } catch (err) {
@@ -61,7 +77,17 @@ export async function startServer(settings: ResolvedSettings): Promise<FastifyIn
     'syncline listening',
   );
   if (!settings.admin_token) {
-    app.log.warn('SYNCLINE_ADMIN_TOKEN is not set: create a token with `syncline token create --name NAME --role admin`');
+    app.log.warn(`SYNCLINE_ADMIN_TOKEN is not set: create a token with \`${cliHint(settings)} token create --name NAME --role admin\``);
   }
   return app;
+}
+
+/** A CLI command line that works from the current directory against this server's database. */
+export function cliHint(settings: Pick<ResolvedSettings, 'data_dir' | 'data_dir_origin' | 'database_url'>): string {
+  const bin = fileURLToPath(new URL('../../bin/syncline.js', import.meta.url));
+  const rel = path.relative(process.cwd(), bin);
+  const command = rel.startsWith('..') || path.isAbsolute(rel) ? bin : `./${rel}`;
+  if (!settings.data_dir_origin || settings.data_dir_origin === 'default') return command;
+  const env = settings.database_url.startsWith('sqlite:') ? `SYNCLINE_DATA_DIR=${settings.data_dir}` : 'SYNCLINE_DATABASE_URL=…';
+  return `${env} ${command}`;
 }

@@ -64,6 +64,10 @@ export interface CompiledKind {
   readonly effectiveSchema: JsonObject;
   readonly equivalents: Equivalents;
   readonly equivalenceRules: readonly EquivalenceRule[];
+  /** apiVersions accepted from Kubernetes-form documents; null = any. */
+  readonly apiVersions: readonly string[] | null;
+  /** The API group in the kind's name (`Deployment.apps` → `apps`), or null. */
+  readonly group: string | null;
   /** Validate a spec; errors carry document-relative pointers (`/spec/...`). */
   validate(spec: unknown): SpecValidationError[];
 }
@@ -114,6 +118,9 @@ export function closeObjectSchemas(schema: JsonValue): JsonValue {
   return out;
 }
 
+/** Kubernetes: unknown fields are allowed at this level (and the level is not closed). */
+export const PRESERVE_UNKNOWN = 'x-kubernetes-preserve-unknown-fields';
+
 /** Keywords whose subschemas apply to the SAME instance as their parent. */
 const IN_PLACE_KEYWORDS = ['allOf', 'anyOf', 'oneOf', 'if', 'then', 'else', 'dependentSchemas'] as const;
 
@@ -126,6 +133,7 @@ const IN_PLACE_KEYWORDS = ['allOf', 'anyOf', 'oneOf', 'if', 'then', 'else', 'dep
 function walkClose(schema: JsonObject, inPlaceOfUnevaluated = false): void {
   if (
     !inPlaceOfUnevaluated &&
+    schema[PRESERVE_UNKNOWN] !== true &&
     describesObject(schema) &&
     !hasOwn(schema, 'additionalProperties') &&
     !hasOwn(schema, 'unevaluatedProperties') &&
@@ -232,7 +240,67 @@ function newAjv(): Ajv2020 {
     logger: false,
   });
   addFormats(ajv);
+  addKubernetesVocabulary(ajv);
   return ajv;
+}
+
+/**
+ * Kubernetes' OpenAPI extensions and formats, so schemas taken from Kubernetes or a CRD compile
+ * in strict mode:
+ * - `x-kubernetes-preserve-unknown-fields: true`: unknown fields are allowed there (the level is
+ *   left open by closeObjectSchemas);
+ * - `x-kubernetes-int-or-string: true`: an integer or a string;
+ * - `x-kubernetes-list-type: set` (items unique) and `map` (unique by `x-kubernetes-list-map-keys`);
+ * - `x-kubernetes-embedded-resource`, `-map-type`, `-list-map-keys`, `-patch-*`, `-validations`
+ *   (CEL is not evaluated), `-group-version-kind`: accepted as annotations;
+ * - the OpenAPI formats int32, int64, float, double, byte, int-or-string (Ajv knows `nullable`).
+ */
+function addKubernetesVocabulary(ajv: Ajv2020): void {
+  for (const keyword of [
+    'x-kubernetes-embedded-resource',
+    'x-kubernetes-map-type',
+    'x-kubernetes-list-map-keys',
+    'x-kubernetes-patch-strategy',
+    'x-kubernetes-patch-merge-key',
+    'x-kubernetes-validations',
+    'x-kubernetes-group-version-kind',
+    'x-kubernetes-unions',
+  ]) {
+    ajv.addKeyword({ keyword });
+  }
+  ajv.addKeyword({ keyword: PRESERVE_UNKNOWN, schemaType: 'boolean' });
+  ajv.addKeyword({
+    keyword: 'x-kubernetes-int-or-string',
+    schemaType: 'boolean',
+    errors: false,
+    validate: (on: boolean, data: unknown) => !on || typeof data === 'string' || (typeof data === 'number' && Number.isInteger(data)),
+  });
+  ajv.addKeyword({
+    keyword: 'x-kubernetes-list-type',
+    type: 'array',
+    schemaType: 'string',
+    errors: false,
+    validate: function listType(this: unknown, type: string, data: unknown[], parentSchema?: Record<string, unknown>) {
+      if (type === 'set') return new Set(data.map((v) => JSON.stringify(v))).size === data.length;
+      if (type === 'map') {
+        const keys = Array.isArray(parentSchema?.['x-kubernetes-list-map-keys']) ? (parentSchema['x-kubernetes-list-map-keys'] as string[]) : [];
+        if (!keys.length) return true;
+        const seen = new Set<string>();
+        for (const item of data) {
+          const k = JSON.stringify(keys.map((key) => (item && typeof item === 'object' ? (item as Record<string, unknown>)[key] : undefined)));
+          if (seen.has(k)) return false;
+          seen.add(k);
+        }
+      }
+      return true;
+    },
+  });
+  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
+  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
+  ajv.addFormat('float', { type: 'number', validate: () => true });
+  ajv.addFormat('double', { type: 'number', validate: () => true });
+  ajv.addFormat('byte', /^[A-Za-z0-9+/]*={0,2}$/);
+  ajv.addFormat('int-or-string', true);
 }
 
 function compileDefinition(def: unknown, builtin: boolean): CompiledKind {
@@ -254,6 +322,8 @@ function compileDefinition(def: unknown, builtin: boolean): CompiledKind {
     throw invalidKind(`Kind '${name}': the schema must have "type": "object" (spec is always a mapping)`);
   }
   const equivalenceRules = compileEquivalents(name, def['equivalents']);
+  const group = kindGroup(name);
+  const apiVersions = compileApiVersions(name, group, def['api_versions']);
   const effectiveSchema = closeObjectSchemas(schema) as JsonObject;
 
   let validateFn: ValidateFunction;
@@ -270,11 +340,34 @@ function compileDefinition(def: unknown, builtin: boolean): CompiledKind {
     effectiveSchema,
     equivalents: cloneJson(equivalents as JsonObject) as Equivalents,
     equivalenceRules,
+    apiVersions,
+    group,
     validate(spec: unknown): SpecValidationError[] {
       if (validateFn(spec)) return [];
-      return mapAjvErrors(validateFn.errors ?? [], spec as JsonValue);
+      return mapAjvErrors(validateFn.errors ?? [], spec as JsonValue, schema);
     },
   });
+}
+
+/** `Deployment.apps` → `apps`; `Workload` → null. */
+export function kindGroup(name: string): string | null {
+  const dot = name.indexOf('.');
+  return dot < 0 ? null : name.slice(dot + 1);
+}
+
+/** `group/version` or a core `version`. */
+export const API_VERSION_RE = /^(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?v[0-9]+(?:(?:alpha|beta)[0-9]+)?$/;
+
+function compileApiVersions(kind: string, group: string | null, value: unknown): string[] | null {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string' && API_VERSION_RE.test(v))) {
+    throw invalidKind(`Kind '${kind}': api_versions must be a non-empty list like ["apps/v1"] or ["v1"]`);
+  }
+  if (group !== null) {
+    const outside = (value as string[]).find((v) => !v.startsWith(`${group}/`));
+    if (outside) throw invalidKind(`Kind '${kind}': apiVersion '${outside}' is not in the kind's group '${group}' (use ${group}/<version>)`);
+  }
+  return [...new Set(value as string[])];
 }
 
 const COMPILE_CACHE_LIMIT = 256;
@@ -342,6 +435,19 @@ export class KindRegistry {
     return this.kinds.has(name);
   }
 
+  /**
+   * The kind a document names: with an apiVersion in a group (`apps/v1`), `<kind>.<group>` when
+   * defined, else `<kind>` itself.
+   */
+  resolve(kind: string, apiVersion: string | null): CompiledKind | undefined {
+    const slash = apiVersion?.indexOf('/') ?? -1;
+    if (apiVersion && slash > 0) {
+      const qualified = this.kinds.get(`${kind}.${apiVersion.slice(0, slash)}`);
+      if (qualified) return qualified;
+    }
+    return this.kinds.get(kind);
+  }
+
   /** Kind names, sorted. */
   names(): string[] {
     return [...this.kinds.keys()].sort(compareStrings);
@@ -363,7 +469,20 @@ export function validateSpec(kind: CompiledKind, spec: unknown): SpecValidationE
 // ---------------------------------------------------------------------------------------------
 // Ajv errors → SpecValidationError
 
-function mapAjvErrors(errors: readonly ErrorObject[], spec: JsonValue): SpecValidationError[] {
+/**
+ * Whether the `additionalProperties: false` that failed was added by closeObjectSchemas (the
+ * kind's own schema says nothing there) rather than written by the kind's author.
+ */
+function implicitlyClosed(schemaPath: string, defined: JsonObject): { implicit: boolean; at: string } {
+  const segs = schemaPath.replace(/^#/, '').split('/').filter((x) => x !== '').map((x) => x.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (segs[segs.length - 1] !== 'additionalProperties') return { implicit: false, at: '' };
+  const parentSegs = segs.slice(0, -1);
+  const parent = getAt(defined, parentSegs);
+  const at = `#/${parentSegs.map(escapeSegment).join('/')}`;
+  return { implicit: isJsonObject(parent) && !hasOwn(parent, 'additionalProperties'), at: at === '#/' ? '#' : at };
+}
+
+function mapAjvErrors(errors: readonly ErrorObject[], spec: JsonValue, defined: JsonObject): SpecValidationError[] {
   const out: SpecValidationError[] = [];
   const seen = new Set<string>();
   for (const e of errors) {
@@ -381,7 +500,11 @@ function mapAjvErrors(errors: readonly ErrorObject[], spec: JsonValue): SpecVali
       case 'unevaluatedProperties': {
         const prop = String(params['additionalProperty'] ?? params['unevaluatedProperty']);
         path = `${base}/${escapeSegment(prop)}`;
-        message = `unknown field '${prop}' (not allowed by the schema)`;
+        const closed = e.keyword === 'additionalProperties' ? implicitlyClosed(e.schemaPath, defined) : { implicit: false, at: '' };
+        message = closed.implicit
+          ? `unknown field '${prop}' (not allowed by the schema: its object schema at ${closed.at} has no "additionalProperties", so Syncline closes it — ` +
+            `to allow unknown fields there, set "additionalProperties": true or "x-kubernetes-preserve-unknown-fields": true at ${closed.at})`
+          : `unknown field '${prop}' (not allowed by the schema)`;
         break;
       }
       case 'type':

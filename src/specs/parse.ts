@@ -31,8 +31,8 @@ import { RESOURCE_NAME_RE } from '../contracts/common.js';
 import { describeJson, hasOwn, isJsonObject, setOwn } from './json.js';
 import { KIND_NAME_PATTERN, compareStrings } from './kinds.js';
 import type { KindRegistry } from './kinds.js';
-import { normalizeSpec } from './normalize.js';
-import { formatPointer, parsePointer } from './pointer.js';
+import { escapeSegment, formatPointer, parsePointer } from './pointer.js';
+import { validateOnce } from './validated.js';
 import type {
   InvalidCode,
   InvalidResult,
@@ -359,6 +359,12 @@ function yamlIssue(e: YAMLError, contents: unknown, posOf: (o: number) => Positi
   return { code, line: pos.line, column: pos.column, path: null, text: message };
 }
 
+/**
+ * One YAML document → a valid SpecDocument, an invalid result, or null (empty document). The
+ * named steps, in order: YAML problems, empty and non-mapping documents, conversion to JSON
+ * (positions, limits), the envelope (which form, kind, name, metadata, spec), the kind (known,
+ * apiVersion accepted) and its schema (validated once, on the normalised content).
+ */
 function checkDocument(
   doc: Document.Parsed,
   file: string,
@@ -367,151 +373,340 @@ function checkDocument(
   limits: Limits,
 ): SpecDocument | InvalidEntry | null {
   const contents = doc.contents;
-  const yamlProblems = [...doc.errors, ...doc.warnings];
-  if (yamlProblems.length > 0) {
-    const issues = yamlProblems.map((e) => yamlIssue(e, contents, posOf));
-    const identity = guessIdentity(contents);
-    return { result: toInvalid(file, identity.kind, identity.name, issues), namePos: null };
+  const early = yamlProblems(doc, file, posOf) ?? notAMapping(contents, file, posOf);
+  if (early !== undefined) return early;
+
+  const docPos = posOf((contents as { range: [number, number, number] }).range[0]);
+  const converted = convertDocument(doc, contents, file, posOf, limits);
+  if ('result' in converted) return converted;
+  const { json } = converted;
+  let positions = converted.positions;
+  const issues = new IssueList(positions, docPos);
+
+  const envelope = readEnvelope(json, issues);
+  const kind = resolveKind(envelope, registry, issues);
+  const namePointer = envelope.form === 'kubernetes' ? '/metadata/name' : '/name';
+  const namePos = positions[namePointer] ?? null;
+  if (issues.length > 0 || envelope.name === null || envelope.spec === null) {
+    return { result: toInvalid(file, envelope.kindName, envelope.name, issues.list), namePos };
   }
+  if (envelope.form === 'kubernetes') positions = kubernetesPositions(positions, envelope.specFromBody);
 
-  // Empty documents (only comments, a trailing `---`) are skipped. An explicit `~` is not empty.
-  if (contents === null) return null;
-  if (isScalar(contents) && contents.value === null && contents.range[0] === contents.range[1] && !contents.tag && !contents.anchor) {
-    return null;
-  }
-
-  const docPos = posOf(contents.range[0]);
-  if (!isMap(contents)) {
-    const what = isSeq(contents) ? 'a list' : isAlias(contents) ? 'an alias' : `a scalar (${describeScalar(contents)})`;
-    const issue: Issue = {
-      code: 'not_a_mapping',
-      ...docPos,
-      path: '',
-      text: `a spec document must be a mapping with kind, name and spec, got ${what}`,
-    };
-    return { result: toInvalid(file, null, null, [issue]), namePos: null };
-  }
-
-  const converter = new Converter(doc, posOf, limits);
-  let json: JsonObject;
-  try {
-    json = converter.convert(contents, [], 0, null) as JsonObject;
-  } catch (err) {
-    if (!(err instanceof IssueError)) throw err;
-    const identity = guessIdentity(contents);
-    return { result: toInvalid(file, identity.kind, identity.name, [err.issue]), namePos: null };
-  }
-  const positions = converter.positions;
-  const at = (pointer: string): Position => positions[pointer] ?? docPos;
-  const issues: Issue[] = [];
-  const issue = (code: InvalidCode, pointer: string, msg: string): void => {
-    issues.push({ code, ...at(pointer), path: pointer, text: msg });
-  };
-
-  for (const key of Object.keys(json)) {
-    if (!(TOP_LEVEL_KEYS as readonly string[]).includes(key)) {
-      issue('unknown_field', formatPointer([key]), `unknown top-level field '${key}' (allowed: kind, name, spec, metadata)`);
-    }
-  }
-
-  const kindValue = hasOwn(json, 'kind') ? json['kind'] : undefined;
-  let kind: string | null = null;
-  if (kindValue === undefined) issue('missing_field', '', "missing required field 'kind'");
-  else if (typeof kindValue !== 'string') issue('invalid_field', '/kind', `kind must be a string (got ${describeJson(kindValue)})`);
-  else if (registry) {
-    if (registry.has(kindValue)) kind = kindValue;
-    else issue('unknown_kind', '/kind', `unknown kind '${kindValue}' (known kinds: ${registry.names().join(', ')})`);
-  } else if (!KIND_NAME_PATTERN.test(kindValue)) {
-    issue('invalid_field', '/kind', `kind '${kindValue}' is not a valid kind name (must match ${KIND_NAME_PATTERN.source})`);
-  } else kind = kindValue;
-
-  const nameValue = hasOwn(json, 'name') ? json['name'] : undefined;
-  let name: string | null = null;
-  if (nameValue === undefined) issue('missing_field', '', "missing required field 'name'");
-  else if (typeof nameValue !== 'string') {
-    const hint = typeof nameValue === 'number' || typeof nameValue === 'boolean' ? ` — quote it: "${String(nameValue)}"` : '';
-    issue('invalid_field', '/name', `name must be a string (got ${describeJson(nameValue)})${hint}`);
-  } else if (!NAME_PATTERN.test(nameValue)) {
-    issue(
-      'invalid_field',
-      '/name',
-      `name ${JSON.stringify(nameValue)} is not valid: use 1-253 letters, digits, '.', '_' or '-', starting and ending with a letter or digit`,
-    );
-  } else name = nameValue;
-
-  const specValue = hasOwn(json, 'spec') ? json['spec'] : undefined;
-  if (specValue === undefined) issue('missing_field', '', "missing required field 'spec'");
-  else if (!isJsonObject(specValue)) issue('invalid_field', '/spec', `spec must be a mapping (got ${describeJson(specValue)})`);
-
-  const metadata: SpecMetadata = {};
-  const metaValue = hasOwn(json, 'metadata') ? json['metadata'] : undefined;
-  if (metaValue !== undefined) {
-    if (!isJsonObject(metaValue)) {
-      issue('invalid_field', '/metadata', `metadata must be a mapping with labels and/or description (got ${describeJson(metaValue)})`);
-    } else {
-      for (const key of Object.keys(metaValue)) {
-        if (!(METADATA_KEYS as readonly string[]).includes(key)) {
-          issue('unknown_field', formatPointer(['metadata', key]), `unknown metadata field '${key}' (allowed: labels, description)`);
-        }
-      }
-      const labels = hasOwn(metaValue, 'labels') ? metaValue['labels'] : undefined;
-      if (labels !== undefined) {
-        if (!isJsonObject(labels)) {
-          issue('invalid_field', '/metadata/labels', `metadata.labels must be a mapping of strings (got ${describeJson(labels)})`);
-        } else {
-          const out: Record<string, string> = {};
-          for (const key of Object.keys(labels)) {
-            const ptr = formatPointer(['metadata', 'labels', key]);
-            const v = labels[key] as JsonValue;
-            if (!LABEL_KEY_PATTERN.test(key)) {
-              issue('invalid_field', ptr, `label key ${JSON.stringify(key)} is not valid: use letters, digits, '.', '_', '-' or '/', starting and ending with a letter or digit`);
-            } else if (typeof v !== 'string') {
-              issue('invalid_field', ptr, `label '${key}' must be a string (got ${describeJson(v)}) — quote it`);
-            } else {
-              setOwn(out as JsonObject, key, v);
-            }
-          }
-          metadata.labels = out;
-        }
-      }
-      const description = hasOwn(metaValue, 'description') ? metaValue['description'] : undefined;
-      if (description !== undefined) {
-        if (typeof description !== 'string') {
-          issue('invalid_field', '/metadata/description', `metadata.description must be a string (got ${describeJson(description)})`);
-        } else {
-          metadata.description = description;
-        }
-      }
-    }
-  }
-
-  const namePos = positions['/name'] ?? null;
-  const identityKind = typeof kindValue === 'string' ? kindValue : null;
-  if (issues.length > 0) {
-    return { result: toInvalid(file, identityKind, name, issues), namePos };
-  }
-  const spec = specValue as JsonObject;
-  if (registry && kind !== null) {
-    const compiled = registry.get(kind);
-    if (compiled) {
-      const errors = compiled.validate(normalizeSpec(compiled, spec));
-      for (const e of errors) {
-        issues.push({ code: 'schema_violation', ...positionFor(positions, e.path, docPos), path: e.path, text: `${e.path}: ${e.message}` });
-      }
-    }
-  }
-  if (issues.length > 0) return { result: toInvalid(file, kind, name, issues), namePos };
-
-  return {
-    kind: kind as string,
-    name: name as string,
-    spec,
-    metadata,
+  const document: SpecDocument = {
+    kind: kind ?? (envelope.kindName as string),
+    name: envelope.name,
+    spec: envelope.spec,
+    metadata: envelope.metadata,
     file,
     line: docPos.line,
     column: docPos.column,
     positions,
   };
+  const compiled = registry && kind !== null ? registry.get(kind) : undefined;
+  if (compiled) {
+    const errors = validateOnce(compiled, document);
+    if (errors.length > 0) {
+      const schemaIssues = errors.map((e) => ({ code: 'schema_violation' as const, ...positionFor(positions, e.path, docPos), path: e.path, text: `${e.path}: ${e.message}` }));
+      return { result: toInvalid(file, document.kind, document.name, schemaIssues), namePos };
+    }
+  }
+  return document;
+}
+
+/** Collects issues with the position of their JSON pointer (or the document's). */
+class IssueList {
+  readonly list: Issue[] = [];
+  constructor(
+    private readonly positions: Record<string, Position>,
+    private readonly docPos: Position,
+  ) {}
+  add(code: InvalidCode, pointer: string, text: string): void {
+    this.list.push({ code, ...(this.positions[pointer] ?? this.docPos), path: pointer, text });
+  }
+  get length(): number {
+    return this.list.length;
+  }
+}
+
+/** The parser's own errors and warnings (syntax, tabs, duplicate keys, …), or undefined. */
+function yamlProblems(doc: Document.Parsed, file: string, posOf: (o: number) => Position): InvalidEntry | undefined {
+  const problems = [...doc.errors, ...doc.warnings];
+  if (problems.length === 0) return undefined;
+  const issues = problems.map((e) => yamlIssue(e, doc.contents, posOf));
+  const identity = guessIdentity(doc.contents);
+  return { result: toInvalid(file, identity.kind, identity.name, issues), namePos: null };
+}
+
+/** Null for an empty document (only comments, a trailing `---`); an invalid entry for a list or scalar. */
+function notAMapping(contents: unknown, file: string, posOf: (o: number) => Position): InvalidEntry | null | undefined {
+  // An explicit `~` is not empty.
+  if (contents === null) return null;
+  if (isScalar(contents) && contents.value === null && contents.range?.[0] === contents.range?.[1] && !contents.tag && !contents.anchor) {
+    return null;
+  }
+  if (isMap(contents)) return undefined;
+  const range = (contents as { range?: [number, number, number] }).range;
+  const what = isSeq(contents) ? 'a list' : isAlias(contents) ? 'an alias' : `a scalar (${describeScalar(contents)})`;
+  const issue: Issue = {
+    code: 'not_a_mapping',
+    ...posOf(range?.[0] ?? 0),
+    path: '',
+    text: `a spec document must be a mapping (kind, name, spec — or apiVersion, kind, metadata, spec), got ${what}`,
+  };
+  return { result: toInvalid(file, null, null, [issue]), namePos: null };
+}
+
+function convertDocument(
+  doc: Document.Parsed,
+  contents: unknown,
+  file: string,
+  posOf: (o: number) => Position,
+  limits: Limits,
+): { json: JsonObject; positions: Record<string, Position> } | InvalidEntry {
+  const converter = new Converter(doc, posOf, limits);
+  try {
+    const json = converter.convert(contents, [], 0, null) as JsonObject;
+    return { json, positions: converter.positions };
+  } catch (err) {
+    if (!(err instanceof IssueError)) throw err;
+    const identity = guessIdentity(contents);
+    return { result: toInvalid(file, identity.kind, identity.name, [err.issue]), namePos: null };
+  }
+}
+
+/** What a document says about itself, in either form; null fields are missing or invalid (with an issue). */
+interface Envelope {
+  form: 'syncline' | 'kubernetes';
+  kindName: string | null;
+  apiVersion: string | null;
+  name: string | null;
+  spec: JsonObject | null;
+  /** Kubernetes form without `spec`: the spec is the body (every other top-level key). */
+  specFromBody: boolean;
+  metadata: SpecMetadata;
+}
+
+/** `group/version` or a core `version` (`v1`, `v1beta1`). */
+const API_VERSION_PATTERN = /^(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?v[0-9]+(?:(?:alpha|beta)[0-9]+)?$/;
+const KUBERNETES_RESERVED = ['apiVersion', 'kind', 'metadata', 'status'] as const;
+const KUBERNETES_METADATA_KEYS = ['name', 'labels', 'annotations', 'namespace'] as const;
+
+/**
+ * Which form a document has: Kubernetes when it has `apiVersion` or `metadata.name`, Syncline
+ * otherwise. Both at once (a top-level `name` beside them) is refused: which name is meant?
+ */
+function readEnvelope(json: JsonObject, issues: IssueList): Envelope {
+  const meta = hasOwn(json, 'metadata') ? json['metadata'] : undefined;
+  const kubernetes = hasOwn(json, 'apiVersion') || (isJsonObject(meta) && hasOwn(meta, 'name'));
+  if (kubernetes && hasOwn(json, 'name')) {
+    issues.add(
+      'mixed_forms',
+      '/name',
+      "mixes the two document forms: a top-level 'name' (Syncline form) with apiVersion/metadata.name (Kubernetes form) — " +
+        'use either kind, name, spec or apiVersion, kind, metadata.name, spec',
+    );
+  }
+  return kubernetes ? readKubernetesEnvelope(json, issues) : readSynclineEnvelope(json, issues);
+}
+
+function readKindField(json: JsonObject, issues: IssueList): string | null {
+  const value = hasOwn(json, 'kind') ? json['kind'] : undefined;
+  if (value === undefined) issues.add('missing_field', '', "missing required field 'kind'");
+  else if (typeof value !== 'string') issues.add('invalid_field', '/kind', `kind must be a string (got ${describeJson(value)})`);
+  else return value;
+  return null;
+}
+
+function readName(value: JsonValue | undefined, pointer: string, field: string, issues: IssueList): string | null {
+  if (value === undefined) issues.add('missing_field', pointer === '/name' ? '' : '/metadata', `missing required field '${field}'`);
+  else if (typeof value !== 'string') {
+    const hint = typeof value === 'number' || typeof value === 'boolean' ? ` — quote it: "${String(value)}"` : '';
+    issues.add('invalid_field', pointer, `${field} must be a string (got ${describeJson(value)})${hint}`);
+  } else if (!NAME_PATTERN.test(value)) {
+    issues.add(
+      'invalid_field',
+      pointer,
+      `${field} ${JSON.stringify(value)} is not valid: use 1-253 letters, digits, '.', '_' or '-', starting and ending with a letter or digit`,
+    );
+  } else return value;
+  return null;
+}
+
+/** A mapping of string → string (labels, annotations); keys checked with `keyPattern` when given. */
+function readStringMap(value: JsonValue, pointer: string, what: string, issues: IssueList, keyPattern?: RegExp): Record<string, string> | undefined {
+  if (!isJsonObject(value)) {
+    issues.add('invalid_field', pointer, `${pointer.slice(1).replace('/', '.')} must be a mapping of strings (got ${describeJson(value)})`);
+    return undefined;
+  }
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(value)) {
+    const ptr = `${pointer}/${escapeSegment(key)}`;
+    const v = value[key] as JsonValue;
+    if (keyPattern && !keyPattern.test(key)) {
+      issues.add('invalid_field', ptr, `${what} key ${JSON.stringify(key)} is not valid: use letters, digits, '.', '_', '-' or '/', starting and ending with a letter or digit`);
+    } else if (typeof v !== 'string') {
+      issues.add('invalid_field', ptr, `${what} '${key}' must be a string (got ${describeJson(v)}) — quote it`);
+    } else {
+      setOwn(out as JsonObject, key, v);
+    }
+  }
+  return out;
+}
+
+function readSpecMapping(value: JsonValue | undefined, issues: IssueList): JsonObject | null {
+  if (value === undefined) issues.add('missing_field', '', "missing required field 'spec'");
+  else if (!isJsonObject(value)) issues.add('invalid_field', '/spec', `spec must be a mapping (got ${describeJson(value)})`);
+  else return value;
+  return null;
+}
+
+/** `kind`, `name`, `spec`, optional `metadata` (`labels`, `description`). */
+function readSynclineEnvelope(json: JsonObject, issues: IssueList): Envelope {
+  for (const key of Object.keys(json)) {
+    if (!(TOP_LEVEL_KEYS as readonly string[]).includes(key)) {
+      issues.add('unknown_field', formatPointer([key]), `unknown top-level field '${key}' (allowed: kind, name, spec, metadata; or use the Kubernetes form with apiVersion)`);
+    }
+  }
+  const kindName = readKindField(json, issues);
+  const name = readName(hasOwn(json, 'name') ? json['name'] : undefined, '/name', 'name', issues);
+  const spec = readSpecMapping(hasOwn(json, 'spec') ? json['spec'] : undefined, issues);
+  const metadata: SpecMetadata = {};
+  const metaValue = hasOwn(json, 'metadata') ? json['metadata'] : undefined;
+  if (metaValue !== undefined) {
+    if (!isJsonObject(metaValue)) {
+      issues.add('invalid_field', '/metadata', `metadata must be a mapping with labels and/or description (got ${describeJson(metaValue)})`);
+    } else {
+      for (const key of Object.keys(metaValue)) {
+        if (!(METADATA_KEYS as readonly string[]).includes(key)) {
+          issues.add('unknown_field', formatPointer(['metadata', key]), `unknown metadata field '${key}' (allowed: labels, description)`);
+        }
+      }
+      if (hasOwn(metaValue, 'labels')) {
+        const labels = readStringMap(metaValue['labels'] as JsonValue, '/metadata/labels', 'label', issues, LABEL_KEY_PATTERN);
+        if (labels) metadata.labels = labels;
+      }
+      if (hasOwn(metaValue, 'description')) {
+        const description = metaValue['description'];
+        if (typeof description !== 'string') {
+          issues.add('invalid_field', '/metadata/description', `metadata.description must be a string (got ${describeJson(description as JsonValue)})`);
+        } else metadata.description = description;
+      }
+    }
+  }
+  return { form: 'syncline', kindName, apiVersion: null, name, spec, specFromBody: false, metadata };
+}
+
+/**
+ * `apiVersion`, `kind`, `metadata` (`name`, `labels`, `annotations`, `namespace`) and `spec` —
+ * or, without `spec`, the body: every top-level key but apiVersion, kind, metadata and status.
+ * `status` is ignored. apiVersion, annotations and namespace are kept in the metadata.
+ */
+function readKubernetesEnvelope(json: JsonObject, issues: IssueList): Envelope {
+  const kindName = readKindField(json, issues);
+  const metadata: SpecMetadata = {};
+  let apiVersion: string | null = null;
+  const apiValue = hasOwn(json, 'apiVersion') ? json['apiVersion'] : undefined;
+  if (apiValue === undefined) issues.add('missing_field', '', "missing required field 'apiVersion' (a document with metadata.name is in the Kubernetes form)");
+  else if (typeof apiValue !== 'string' || !API_VERSION_PATTERN.test(apiValue)) {
+    issues.add('invalid_field', '/apiVersion', `apiVersion must be 'group/version' or 'version', e.g. apps/v1 or v1 (got ${describeJson(apiValue)})`);
+  } else {
+    apiVersion = apiValue;
+    metadata.apiVersion = apiValue;
+  }
+
+  let name: string | null = null;
+  const metaValue = hasOwn(json, 'metadata') ? json['metadata'] : undefined;
+  if (metaValue === undefined) issues.add('missing_field', '', "missing required field 'metadata' (with metadata.name)");
+  else if (!isJsonObject(metaValue)) issues.add('invalid_field', '/metadata', `metadata must be a mapping with name (got ${describeJson(metaValue)})`);
+  else {
+    for (const key of Object.keys(metaValue)) {
+      if (!(KUBERNETES_METADATA_KEYS as readonly string[]).includes(key)) {
+        issues.add('unknown_field', formatPointer(['metadata', key]), `unknown metadata field '${key}' (allowed: name, labels, annotations, namespace)`);
+      }
+    }
+    name = readName(hasOwn(metaValue, 'name') ? metaValue['name'] : undefined, '/metadata/name', 'metadata.name', issues);
+    if (hasOwn(metaValue, 'labels')) {
+      const labels = readStringMap(metaValue['labels'] as JsonValue, '/metadata/labels', 'label', issues, LABEL_KEY_PATTERN);
+      if (labels) metadata.labels = labels;
+    }
+    if (hasOwn(metaValue, 'annotations')) {
+      const annotations = readStringMap(metaValue['annotations'] as JsonValue, '/metadata/annotations', 'annotation', issues, LABEL_KEY_PATTERN);
+      if (annotations) metadata.annotations = annotations;
+    }
+    if (hasOwn(metaValue, 'namespace')) {
+      const ns = metaValue['namespace'];
+      if (typeof ns !== 'string' || ns === '') issues.add('invalid_field', '/metadata/namespace', `metadata.namespace must be a string (got ${describeJson(ns as JsonValue)})`);
+      else metadata.namespace = ns;
+    }
+  }
+
+  const bodyKeys = Object.keys(json).filter((k) => !(KUBERNETES_RESERVED as readonly string[]).includes(k));
+  let spec: JsonObject | null;
+  let specFromBody = false;
+  if (hasOwn(json, 'spec')) {
+    for (const key of bodyKeys) {
+      if (key !== 'spec') {
+        issues.add('unknown_field', formatPointer([key]), `unknown top-level field '${key}' beside spec (with spec, only apiVersion, kind, metadata, spec and status are allowed)`);
+      }
+    }
+    spec = readSpecMapping(json['spec'], issues);
+  } else {
+    spec = {};
+    specFromBody = true;
+    for (const key of bodyKeys) setOwn(spec, key, json[key] as JsonValue);
+  }
+  return { form: 'kubernetes', kindName, apiVersion, name, spec, specFromBody, metadata };
+}
+
+/**
+ * The kind a document names. Syncline form: the kind itself. Kubernetes form with a group
+ * (`apps/v1`): the kind `<Kind>.<group>` when the server has it, else `<Kind>`. A kind that
+ * declares `api_versions` refuses any other apiVersion. Without a registry only the name's shape
+ * is checked.
+ */
+function resolveKind(envelope: Envelope, registry: KindRegistry | undefined, issues: IssueList): string | null {
+  const name = envelope.kindName;
+  if (name === null) return null;
+  if (!registry) {
+    if (!KIND_NAME_PATTERN.test(name)) {
+      issues.add('invalid_field', '/kind', `kind '${name}' is not a valid kind name (must match ${KIND_NAME_PATTERN.source})`);
+      return null;
+    }
+    return name;
+  }
+  const found = registry.resolve(name, envelope.apiVersion);
+  if (!found) {
+    const tried = envelope.apiVersion?.includes('/') ? ` (looked for '${name}.${envelope.apiVersion.split('/')[0]}' and '${name}')` : '';
+    issues.add('unknown_kind', '/kind', `unknown kind '${name}'${tried} (known kinds: ${registry.names().join(', ')})`);
+    return null;
+  }
+  if (found.apiVersions && envelope.apiVersion !== null && !found.apiVersions.includes(envelope.apiVersion)) {
+    issues.add('unsupported_api_version', '/apiVersion', `kind '${found.name}' accepts apiVersion ${found.apiVersions.join(', ')}, not '${envelope.apiVersion}'`);
+    return null;
+  }
+  if (found.apiVersions && envelope.apiVersion === null && envelope.form === 'syncline') {
+    // A Syncline-form document has no apiVersion: accepted (the kind names itself).
+  }
+  return found.name;
+}
+
+/**
+ * Body-form documents: the spec's keys sit at the top level, so `/data/x` in the file is
+ * `/spec/data/x` in the document. Positions get the `/spec` aliases so every later message
+ * (schema violations, merged results) points at the right line.
+ */
+function kubernetesPositions(positions: Record<string, Position>, specFromBody: boolean): Record<string, Position> {
+  if (!specFromBody) return positions;
+  const out: Record<string, Position> = { ...positions };
+  for (const pointer of Object.keys(positions)) {
+    if (pointer === '') continue;
+    const top = parsePointer(pointer)[0] as string;
+    if ((KUBERNETES_RESERVED as readonly string[]).includes(top)) continue;
+    const alias = `/spec${pointer}`;
+    if (!hasOwn(out, alias)) out[alias] = positions[pointer] as Position;
+  }
+  if (!hasOwn(out, '/spec')) out['/spec'] = positions[''] as Position;
+  return out;
 }
 
 /** Position of `pointer`, or of its nearest ancestor that has one (a missing field → its parent's key). */

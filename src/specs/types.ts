@@ -20,6 +20,10 @@ export interface Position {
 export interface SpecMetadata {
   labels?: Record<string, string>;
   description?: string;
+  /** Kubernetes form: kept as declared. */
+  annotations?: Record<string, string>;
+  apiVersion?: string;
+  namespace?: string;
 }
 
 /** One file handed to the parser (read from git by the caller). */
@@ -99,6 +103,8 @@ export interface KindDefinition {
   /** JSON Schema (2020-12) of `spec`. */
   schema: JsonObject;
   equivalents?: Equivalents;
+  /** apiVersions a Kubernetes-form document of this kind may declare (`["apps/v1"]`); absent = any. */
+  api_versions?: string[] | null;
 }
 
 /** One schema violation. */

@@ -19,6 +19,7 @@ function toDeployment(row: Selectable<DeploymentsTable>): Deployment {
     finished_at: row.finished_at,
     summary: fromJson(row.summary, { create: 0, update: 0, delete: 0, noop: 0, invalid: 0 }),
     results: fromJson(row.results, []),
+    skipped_files: row.skipped_files ? fromJson(row.skipped_files, []) : [],
   };
 }
 
@@ -39,6 +40,7 @@ export async function insertDeployment(db: Executor, d: Deployment): Promise<voi
       finished_at: d.finished_at,
       summary: toJson(d.summary),
       results: toJson(d.results),
+      skipped_files: toJson(d.skipped_files ?? []),
     })
     .execute();
 }

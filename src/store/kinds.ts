@@ -10,6 +10,7 @@ export interface KindDefinitionRow {
   name: string;
   schema: JsonObject;
   equivalents: Equivalents;
+  api_versions: string[] | null;
   updated_at: string;
 }
 
@@ -18,6 +19,7 @@ function toDefinition(row: Selectable<KindsTable>): KindDefinitionRow {
     name: row.name,
     schema: fromJson(row.schema, {}),
     equivalents: fromJson(row.equivalents, {}),
+    api_versions: row.api_versions ? fromJson<string[] | null>(row.api_versions, null) : null,
     updated_at: row.updated_at,
   };
 }
@@ -38,30 +40,35 @@ export async function kindsVersion(db: Executor): Promise<string> {
 
 export async function putKind(
   db: Kysely<Database>,
-  def: { name: string; schema: JsonObject; equivalents: Equivalents },
+  def: { name: string; schema: JsonObject; equivalents: Equivalents; api_versions?: string[] | null; crd?: { group: string; version: string } },
   actor: string,
 ): Promise<{ created: boolean; row: KindDefinitionRow }> {
   return db.transaction().execute(async (tx) => {
     const before = await tx.selectFrom('kinds').selectAll().where('name', '=', def.name).executeTakeFirst();
     const now = nowIso();
-    const values = { schema: toJson(def.schema), equivalents: toJson(def.equivalents), updated_at: now };
+    const apiVersions = def.api_versions ?? null;
+    const values = { schema: toJson(def.schema), equivalents: toJson(def.equivalents), api_versions: apiVersions ? toJson(apiVersions) : null, updated_at: now };
     if (before) await tx.updateTable('kinds').set(values).where('name', '=', def.name).execute();
     else await tx.insertInto('kinds').values({ name: def.name, created_at: now, ...values }).execute();
     await recordAudit(tx, {
       actor,
       action: before ? 'kind.update' : 'kind.create',
       target: `kind/${def.name}`,
-      details: { schema: def.schema, equivalents: def.equivalents },
+      details: { schema: def.schema, equivalents: def.equivalents, api_versions: apiVersions, ...(def.crd ? { crd: def.crd } : {}) },
     });
-    return { created: !before, row: { name: def.name, schema: def.schema, equivalents: def.equivalents, updated_at: now } };
+    return { created: !before, row: { name: def.name, schema: def.schema, equivalents: def.equivalents, api_versions: apiVersions, updated_at: now } };
   });
 }
 
-export function toKind(def: KindDefinitionRow | { name: string; schema: JsonObject; equivalents?: Equivalents }, builtin: boolean): Kind {
+export function toKind(
+  def: KindDefinitionRow | { name: string; schema: JsonObject; equivalents?: Equivalents; api_versions?: string[] | null },
+  builtin: boolean,
+): Kind {
   return {
     name: def.name,
     schema: def.schema,
     equivalents: def.equivalents ?? {},
+    api_versions: def.api_versions ?? null,
     builtin,
     updated_at: 'updated_at' in def ? def.updated_at : null,
   };

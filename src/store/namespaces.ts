@@ -3,7 +3,8 @@ import type { Kysely, Selectable } from 'kysely';
 import { ForbiddenError, NotFoundError, SynclineError } from '../errors.js';
 import { namespaceMatches } from '../security/roles.js';
 import type { DeploymentSummary } from '../contracts/deployments.js';
-import type { Namespace, NamespacePutBody } from '../contracts/namespaces.js';
+import { DEFAULT_INCLUDE } from '../contracts/namespaces.js';
+import type { Namespace, NamespacePatchBody, NamespacePutBody } from '../contracts/namespaces.js';
 import { recordAudit, type Executor } from './audit.js';
 import { fromJson, nowIso } from './json.js';
 import type { Database, NamespacesTable } from './types.js';
@@ -67,6 +68,7 @@ function toNamespace(row: NamespaceRow, last: DeploymentSummary | undefined): Na
     auto_sync: row.auto_sync === 1,
     prune: row.prune === 1,
     allow_unmerged_refs: row.allow_unmerged_refs === 1,
+    ...namespaceGlobs(row),
     status: row.status as NamespaceStatus,
     auto_sync_paused: fromJson(row.auto_sync_paused, null),
     last_deployment: last ?? null,
@@ -121,27 +123,83 @@ export async function putNamespace(
   actor: string,
   opts: BindOptions = { mayBindAnySource: true },
 ): Promise<{ created: boolean }> {
-  const nsPath = normaliseNamespacePath(body.path);
+  return saveNamespace(db, name, body, actor, 'put', opts);
+}
+
+/** Changes only the fields given; 404 when the namespace does not exist. */
+export async function patchNamespace(
+  db: Kysely<Database>,
+  name: string,
+  body: NamespacePatchBody,
+  actor: string,
+  opts: BindOptions = { mayBindAnySource: true },
+): Promise<void> {
+  await saveNamespace(db, name, body, actor, 'patch', opts);
+}
+
+function globsJson(globs: readonly string[] | null | undefined): string | null {
+  return globs ? JSON.stringify(globs) : null;
+}
+
+/** The include/exclude globs of a namespace row (defaults applied). */
+export function namespaceGlobs(row: Pick<NamespaceRow, 'include_globs' | 'exclude_globs'>): { include: string[]; exclude: string[] } {
+  return {
+    include: row.include_globs ? fromJson<string[]>(row.include_globs, [...DEFAULT_INCLUDE]) : [...DEFAULT_INCLUDE],
+    exclude: row.exclude_globs ? fromJson<string[]>(row.exclude_globs, []) : [],
+  };
+}
+
+function auditView(row: Pick<NamespaceRow, 'source' | 'branch' | 'path' | 'auto_sync' | 'prune' | 'allow_unmerged_refs' | 'include_globs' | 'exclude_globs'>) {
+  return {
+    source: row.source,
+    branch: row.branch,
+    path: row.path,
+    auto_sync: row.auto_sync === 1,
+    prune: row.prune === 1,
+    allow_unmerged_refs: row.allow_unmerged_refs === 1,
+    ...namespaceGlobs(row),
+  };
+}
+
+async function saveNamespace(
+  db: Kysely<Database>,
+  name: string,
+  body: NamespacePatchBody,
+  actor: string,
+  mode: 'put' | 'patch',
+  opts: BindOptions,
+): Promise<{ created: boolean }> {
+  const has = (k: keyof NamespacePatchBody) => mode === 'put' || body[k] !== undefined;
+  const nsPath = has('path') ? normaliseNamespacePath(body.path) : undefined;
   return db.transaction().execute(async (tx) => {
-    const source = body.source ?? null;
     const before = await tx.selectFrom('namespaces').selectAll().where('name', '=', name).executeTakeFirst();
-    if (source) {
+    if (!before && mode === 'patch') throw new NotFoundError(`Namespace '${name}' not found`);
+    const source = has('source') ? (body.source ?? null) : before!.source;
+    if (source && source !== before?.source) {
       const row = await tx.selectFrom('sources').select(['name', 'namespaces']).where('name', '=', source).executeTakeFirst();
       if (!row) throw new SynclineError('invalid_request', `Source '${source}' does not exist`, { field: 'source' });
-      if (before?.source !== source) assertMayBind(opts, name, source, row.namespaces);
+      assertMayBind(opts, name, source, row.namespaces);
     }
+    const flag = (k: 'auto_sync' | 'prune' | 'allow_unmerged_refs') => (has(k) ? (body[k] ? 1 : 0) : before![k]);
     const now = nowIso();
     const values = {
       source,
-      branch: body.branch ?? 'main',
-      path: nsPath,
-      auto_sync: body.auto_sync ? 1 : 0,
-      prune: body.prune ? 1 : 0,
-      allow_unmerged_refs: body.allow_unmerged_refs ? 1 : 0,
+      branch: body.branch ?? (mode === 'patch' ? before!.branch : 'main'),
+      path: nsPath ?? before!.path,
+      auto_sync: flag('auto_sync'),
+      prune: flag('prune'),
+      allow_unmerged_refs: flag('allow_unmerged_refs'),
+      include_globs: has('include') ? globsJson(body.include) : before!.include_globs,
+      exclude_globs: has('exclude') ? globsJson(body.exclude) : before!.exclude_globs,
       updated_at: now,
     };
     if (before) {
-      const rebound = before.source !== values.source || before.branch !== values.branch || before.path !== values.path;
+      const rebound =
+        before.source !== values.source ||
+        before.branch !== values.branch ||
+        before.path !== values.path ||
+        before.include_globs !== values.include_globs ||
+        before.exclude_globs !== values.exclude_globs;
       const status = rebound && before.status === 'synced' ? 'out_of_sync' : before.status;
       await tx.updateTable('namespaces').set({ ...values, status }).where('name', '=', name).execute();
     } else {
@@ -155,12 +213,7 @@ export async function putNamespace(
       action: before ? 'namespace.update' : 'namespace.create',
       target: `namespace/${name}`,
       namespace: name,
-      details: {
-        before: before
-          ? { source: before.source, branch: before.branch, path: before.path, auto_sync: before.auto_sync === 1, prune: before.prune === 1, allow_unmerged_refs: before.allow_unmerged_refs === 1 }
-          : null,
-        after: { ...values, auto_sync: !!values.auto_sync, prune: !!values.prune, allow_unmerged_refs: !!values.allow_unmerged_refs, updated_at: undefined },
-      },
+      details: { before: before ? auditView(before) : null, after: auditView(values) },
     });
     return { created: !before };
   });

@@ -48,6 +48,8 @@ export interface KindsTable {
   name: string;
   schema: string;
   equivalents: string;
+  /** JSON array of apiVersions the kind accepts (`["apps/v1"]`); NULL = any. */
+  api_versions: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -60,6 +62,9 @@ export interface NamespacesTable {
   auto_sync: number;
   prune: number;
   allow_unmerged_refs: number;
+  /** JSON arrays of globs choosing the spec files; NULL = the defaults. */
+  include_globs: string | null;
+  exclude_globs: string | null;
   status: string;
   last_deployment_id: string | null;
   created_at: string;
@@ -98,6 +103,8 @@ export interface DeploymentsTable {
   results: string;
   /** sync-from-git's optional `reason`. */
   reason: Generated<string | null>;
+  /** JSON [{path, rule}] (migration 006); NULL on older rows. */
+  skipped_files: string | null;
 }
 
 export interface AuditEventsTable {

@@ -30,6 +30,7 @@ function baseDeployment(run: PlannedRun, actor: string, startedAt: string): Omit
     started_at: startedAt,
     finished_at: nowIso(),
     summary: run.plan.summary,
+    skipped_files: run.skippedFiles,
   };
 }
 

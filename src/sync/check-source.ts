@@ -4,7 +4,7 @@ import { resolveRef } from '../git/refs.js';
 import { SHA_LIKE_RE } from '../contracts/common.js';
 import { SynclineError } from '../errors.js';
 import type { AppContext } from '../app-context.js';
-import type { SourceRow } from '../store/sources.js';
+import { setMirrorState, type SourceRow } from '../store/sources.js';
 import { checkRepoApi } from '../providers/forge.js';
 import { connectSource, guardOptions } from './remote.js';
 import { gitTimeouts } from './settings.js';
@@ -23,6 +23,10 @@ export async function checkSource(ctx: AppContext, row: SourceRow, ref: string |
   const conn = await connectSource(ctx, row);
   const remote = await lsRemote(conn.url, conn.auth, { sourceName: row.name, timeouts: gitTimeouts(ctx.settings), pin: conn.pin });
   const head = remote.defaultBranch && remote.head ? { ref: remote.defaultBranch, commit: remote.head } : null;
+  // Learnt for free: namespaces bound later default to it.
+  if (remote.defaultBranch && remote.defaultBranch !== row.default_branch) {
+    await setMirrorState(ctx.db.db, row.name, { default_branch: remote.defaultBranch });
+  }
   const result: {
     ok: true;
     default_branch: string | null;

@@ -15,7 +15,7 @@ export async function loadKindRegistry(db: Executor): Promise<KindRegistry> {
   if (cached && cached.key === key) return cached.registry;
   const rows = await listKindRows(db);
   const registry = new KindRegistry(
-    rows.map((r) => ({ name: r.name, schema: r.schema, equivalents: r.equivalents })),
+    rows.map((r) => ({ name: r.name, schema: r.schema, equivalents: r.equivalents, api_versions: r.api_versions })),
   );
   cache.set(db, { key, registry });
   return registry;

@@ -78,6 +78,7 @@ function toPlan(run: PlannedRun): Plan {
     source: run.source.name,
     summary: run.plan.summary,
     results: planItems(run.plan),
+    skipped_files: run.skippedFiles,
   };
 }
 
@@ -135,7 +136,7 @@ export async function namespaceFiles(
 ): Promise<{ commit: string; ref: string; files: { path: string; size: number; content: string }[] }> {
   const ns = await getNamespaceRow(app.db.db, namespace);
   const run = await GIT_STEPS.run({ app, namespace: ns, requestedRef: ref });
-  const files = await readEntries(run.mirrorDir, await listSpecEntries(run));
+  const files = await readEntries(run.mirrorDir, (await listSpecEntries(run)).entries);
   return {
     commit: run.commit,
     ref: run.ref,

@@ -13,9 +13,11 @@ import { buildPlan, PlanMemo } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
 import type { KindRegistry } from '../specs/kinds.js';
 import { isSpecFile, ParseCache, parseSpecFiles } from '../specs/parse.js';
+import { IGNORE_FILE, selectSpecFiles, type SkippedFile } from '../specs/select.js';
+import { minimatch } from 'minimatch';
 import type { ParseResult, SpecFile } from '../specs/types.js';
 import type { AppContext } from '../app-context.js';
-import type { NamespaceRow } from '../store/namespaces.js';
+import { namespaceGlobs, type NamespaceRow } from '../store/namespaces.js';
 import { listResources, type LiveResource } from '../store/resources.js';
 import { getSourceRow, setMirrorState, type SourceRow } from '../store/sources.js';
 import { assertFileDocumentCap, assertNamespaceDocumentCap } from './document-caps.js';
@@ -182,46 +184,64 @@ function parseCacheFor(app: AppContext): ParseCache {
 export interface ReadSpecs {
   files: SpecFile[];
   singleFile: boolean;
+  /** Files under the namespace path that its include/exclude globs or .synclineignore skipped. */
+  skippedFiles: SkippedFile[];
 }
 
 /**
  * Lists the spec files under the namespace path (one ls-tree) and reads, through one cat-file
- * process, only the blobs the parse cache does not already know; sets files, singleFile.
+ * process, only the blobs the parse cache does not already know; sets files, singleFile,
+ * skippedFiles.
  */
 export const readSpecs: Step<GitRun & { registry: KindRegistry }, ReadSpecs> = {
   name: 'readSpecs',
   async run(run) {
-    const entries = await listSpecEntries(run);
+    const { entries, skippedFiles } = await listSpecEntries(run);
     const singleFile = entries.length === 1 && entries[0]!.path === normalizeTreePath(run.namespace.path);
     const cache = parseCacheFor(run.app);
     const missing = entries.filter((e) => !cache.has(e.path, e.blobSha, { registry: run.registry }));
     const read = new Map((await readEntries(run.mirrorDir, missing)).map((f) => [f.path, f.content]));
-    return { singleFile, files: entries.map((e) => ({ path: e.path, id: e.blobSha, content: read.get(e.path) })) };
+    return { singleFile, skippedFiles, files: entries.map((e) => ({ path: e.path, id: e.blobSha, content: read.get(e.path) })) };
   },
 };
 
-/** The spec files under the namespace path at `run.commit` (one ls-tree, size caps applied). */
-export async function listSpecEntries(run: GitRun): Promise<TreeEntry[]> {
+/**
+ * The spec files under the namespace path at `run.commit` (one ls-tree, size caps applied),
+ * chosen by the namespace's include/exclude globs and the `.synclineignore` at its path (read
+ * at the same commit), and the files a rule skipped.
+ */
+export async function listSpecEntries(run: GitRun): Promise<{ entries: TreeEntry[]; skippedFiles: SkippedFile[] }> {
   const s = run.app.settings;
   const nsPath = normalizeTreePath(run.namespace.path);
-  // A path naming one file (`.syncline.yml`) is read whatever its extension; in a folder only
-  // .yaml/.yml count. Entries under a folder never equal the folder path itself.
-  return selectTree(run.mirrorDir, run.commit, nsPath, {
+  const ignorePath = nsPath === '' ? IGNORE_FILE : `${nsPath}/${IGNORE_FILE}`;
+  const { include, exclude } = namespaceGlobs(run.namespace);
+  const prefix = nsPath === '' ? '' : `${nsPath}/`;
+  const included = (p: string) => include.some((g) => minimatch(p.slice(prefix.length), g, { dot: true }));
+  // A path naming one file (`.syncline.yml`) is read whatever its extension; in a folder the
+  // candidates are .yaml/.yml files, files the include globs name, and the ignore file.
+  const entries = await selectTree(run.mirrorDir, run.commit, nsPath, {
     sourceName: run.source.name,
     maxFileBytes: s.max_file_bytes,
     maxFiles: s.max_files,
     maxTotalBytes: s.max_total_bytes,
-    filter: (p) => p === nsPath || isSpecFile(p),
+    filter: (p) => p === nsPath || isSpecFile(p) || p === ignorePath || included(p),
   });
+  if (entries.length === 1 && entries[0]!.path === nsPath) return { entries, skippedFiles: [] };
+  const ignoreEntry = entries.find((e) => e.path === ignorePath);
+  const ignoreFile = ignoreEntry ? (await readEntries(run.mirrorDir, [ignoreEntry]))[0]!.content.toString('utf8') : null;
+  const chosen = selectSpecFiles(entries.map((e) => e.path), nsPath, { include, exclude, ignoreFile });
+  const keep = new Set(chosen.selected);
+  return { entries: entries.filter((e) => keep.has(e.path)), skippedFiles: chosen.skipped };
 }
 
 /** Parses and validates every document against the server's kinds; sets parsed. */
 export const parseSpecs: Step<RunStart & ReadSpecs & { registry: KindRegistry }, { parsed: ParseResult }> = {
   name: 'parseSpecs',
-  async run({ app, namespace, files, registry, singleFile }) {
+  async run({ app, namespace, files, registry }) {
     const s = app.settings;
     for (const f of files) if (f.content !== undefined) assertFileDocumentCap(f.path, f.content, s.max_documents_per_file);
-    const parsed = parseSpecFiles(files, { registry, singleFile, cache: parseCacheFor(app) });
+    // The files were chosen by the namespace's rules (listSpecEntries): parse them all.
+    const parsed = parseSpecFiles(files, { registry, singleFile: true, cache: parseCacheFor(app) });
     assertNamespaceDocumentCap(namespace.name, parsed.documents.length + parsed.invalid.length, s.max_documents);
     return { parsed };
   },

@@ -50,6 +50,8 @@ export async function storePlan(
 
 type PlanRow = { id: string; trigger: string; pull_request: string | null; body: string; created_at: string };
 const toStored = (r: PlanRow): StoredPlan => ({
+  // Plans stored before skipped_files existed have none.
+  ...({ skipped_files: [] } as Pick<Plan, 'skipped_files'>),
   ...fromJson<Plan>(r.body, {} as Plan),
   id: r.id,
   trigger: r.trigger as StoredPlan['trigger'],
@@ -122,6 +124,7 @@ export async function planPullRequest(ctx: AppContext, p: PrJobPayload): Promise
         ref: p.head_sha,
         commit: p.head_sha,
         source: src.name,
+        skipped_files: [],
         summary: { create: 0, update: 0, delete: 0, noop: 0, invalid: 1 },
         results: [
           { kind: null, name: null, file: ns.path || null, operation: 'invalid', status: 'invalid', message: `${err.code}: ${err.message}`, changes: [] },

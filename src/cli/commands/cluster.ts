@@ -6,7 +6,7 @@ import { withClient } from './shared.js';
 
 export function registerClusterCommands(program: Command): void {
   const cluster = program.command('cluster').description('Replicas sharing the database (admin)');
-  withClient(cluster.command('status').description('List live replicas and the singletons each holds').option('--json', 'print JSON'), async (client, opts) => {
+  withClient(cluster.command('status').description('List live replicas and the singletons each holds'), async (client, opts) => {
     const body = expectOk<ClusterStatus>(await client.request('GET', '/cluster'));
     if (opts.json) printJson(body);
     else printTable(body.replicas.map((r) => ({ ...r, roles: r.roles.join(',') || '-' })), ['id', 'host', 'version', 'started_at', 'last_seen', 'roles']);

@@ -1,8 +1,5 @@
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { loadSettings } from '../../config/load.js';
-import { bake, readBakeFile, type BakeProgress } from '../../mirror/bake.js';
-import { guardOptions } from '../../sync/remote.js';
+import type { BakeProgress } from '../../mirror/bake.js';
 import { CliError } from '../api-client.js';
 import { colour } from '../output.js';
 
@@ -14,7 +11,7 @@ function formatBytes(n: number): string {
 }
 
 /** A bar per repo on a TTY (received bytes, state); plain lines otherwise (CI logs). */
-function progressFor(names: string[]): { progress: BakeProgress; stop(): void } {
+async function progressFor(names: string[]): Promise<{ progress: BakeProgress; stop(): void }> {
   if (!process.stderr.isTTY) {
     return {
       progress: {
@@ -25,6 +22,7 @@ function progressFor(names: string[]): { progress: BakeProgress; stop(): void } 
       stop: () => undefined,
     };
   }
+  const { default: cliProgress } = await import('cli-progress');
   const multi = new cliProgress.MultiBar(
     { format: ' {name} |{bar}| {state} {size}', hideCursor: true, clearOnComplete: false, stream: process.stderr, barsize: 24 },
     cliProgress.Presets.shades_classic,
@@ -50,8 +48,14 @@ export function registerMirrorCommands(program: Command): void {
     .requiredOption('--out <dir>', 'output directory')
     .option('--concurrency <n>', 'repositories cloned at once', '2')
     .action(async (opts) => {
+      // Loaded here, not at start-up: other commands never pay for them.
+      const [{ bake, readBakeFile }, { loadSettings }, { guardOptions }] = await Promise.all([
+        import('../../mirror/bake.js'),
+        import('../../config/load.js'),
+        import('../../sync/remote.js'),
+      ]);
       const sources = await readBakeFile(opts.sources);
-      const ui = progressFor(sources.map((s) => s.name));
+      const ui = await progressFor(sources.map((s) => s.name));
       const settings = loadSettings({ overrides: { log_level: 'warn' } });
       const results = await bake(sources, opts.out, {
         guard: guardOptions(settings),

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { loadSettings } from '../../config/load.js';
-import { startServer } from '../../server/start.js';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -10,6 +8,7 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'listen address (SYNCLINE_HOST, default 0.0.0.0)')
     .option('--config <file>', 'config file (default ./syncline.yaml when present)')
     .action(async (opts) => {
+      const [{ loadSettings }, { startServer }] = await Promise.all([import('../../config/load.js'), import('../../server/start.js')]);
       // A bad setting throws ConfigError: runCli prints it and exits 2 before anything starts.
       await startServer(loadSettings({ file: opts.config, overrides: { port: opts.port, host: opts.host } }));
     });

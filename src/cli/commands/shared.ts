@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { openClient, type ApiClient } from '../api-client.js';
+import { CliError, openClient, type ApiClient } from '../api-client.js';
+import { printJson } from '../output.js';
 
 /**
- * Adds the connection options every API command shares and runs `fn` with a client that is
- * always closed afterwards.
+ * Adds the connection and output options every API command shares and runs `fn` with a client
+ * that is always closed afterwards.
  */
 export function withClient(
   cmd: Command,
@@ -11,9 +12,14 @@ export function withClient(
 ): Command {
   return cmd
     .option('--url <url>', 'talk to a running server (default: $SYNCLINE_URL; without it, use the local database)')
+    .option('-o, --output <format>', 'text | json (json prints the API response, for scripts)', 'text')
+    .option('--json', 'same as --output json')
     .action(async (...args: any[]) => {
       const command = args[args.length - 1] as Command;
       const opts = command.opts();
+      if (opts.output !== 'text' && opts.output !== 'json') throw new CliError(`--output must be text or json (got '${opts.output}')`, 2);
+      if (opts.json) opts.output = 'json';
+      opts.json = opts.output === 'json';
       const positional = args.slice(0, -2);
       const client = await openClient({ url: opts.url });
       try {
@@ -22,4 +28,15 @@ export function withClient(
         await client.close();
       }
     });
+}
+
+/** Whether the command should print JSON (`--output json` / `--json`). */
+export function wantsJson(opts: { output?: string; json?: boolean }): boolean {
+  return opts.output === 'json' || opts.json === true;
+}
+
+/** Prints `body` as JSON with `--output json`, else runs `text`. */
+export function emit(opts: { output?: string; json?: boolean }, body: unknown, text: () => void): void {
+  if (wantsJson(opts)) printJson(body);
+  else text();
 }

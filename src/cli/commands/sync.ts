@@ -40,8 +40,7 @@ export function registerSyncCommands(program: Command): void {
       .command('plan <namespace>')
       .description('Show what a sync would change (fetches the ref server-side, applies nothing)')
       .option('--ref <ref>', 'commit, branch or tag (default: the tracked branch head)')
-      .option('--all', 'also list unchanged resources')
-      .option('--json', 'print JSON'),
+      .option('--all', 'also list unchanged resources'),
     async (client, opts, ns: string) => {
       const res = await client.request('POST', `/namespaces/${encodeURIComponent(ns)}/plan`, opts.ref ? { ref: opts.ref } : {});
       if (res.status !== 200) throw apiError(res.body, res.status);
@@ -59,8 +58,7 @@ export function registerSyncCommands(program: Command): void {
     program
       .command('sync <namespace>')
       .description('Sync a namespace from git at a ref (the server fetches and validates it)')
-      .option('--ref <ref>', 'commit, branch or tag (default: the tracked branch head)')
-      .option('--json', 'print JSON'),
+      .option('--ref <ref>', 'commit, branch or tag (default: the tracked branch head)'),
     async (client, opts, ns: string) => {
       const res = await client.request('POST', `/namespaces/${encodeURIComponent(ns)}/sync-from-git`, opts.ref ? { ref: opts.ref } : {});
       const deployment = (res.status === 200 ? res.body : (res.body as ErrorBody | null)?.error?.details?.deployment) as Deployment | undefined;

@@ -12,8 +12,7 @@ export function registerTokenCommands(program: Command): void {
       .description('Create a token; the value is printed once')
       .requiredOption('--name <name>', 'token name, shown in audit events')
       .requiredOption('--role <role>', 'viewer | deployer | admin')
-      .option('--namespace <pattern...>', 'limit to namespace patterns (repeatable), e.g. shop.*')
-      .option('--json', 'print JSON'),
+      .option('--namespace <pattern...>', 'limit to namespace patterns (repeatable), e.g. shop.*'),
     async (client, opts) => {
       const body = expectOk<TokenCreated>(
         await client.request('POST', '/tokens', {
@@ -30,7 +29,7 @@ export function registerTokenCommands(program: Command): void {
       }
     },
   );
-  withClient(token.command('list').description('List tokens (values are never shown)').option('--json', 'print JSON'), async (client, opts) => {
+  withClient(token.command('list').description('List tokens (values are never shown)'), async (client, opts) => {
     const body = expectOk<TokenList>(await client.request('GET', '/tokens'));
     if (opts.json) printJson(body);
     else printTable(body.items, ['id', 'name', 'role', 'namespaces', 'created_at', 'last_used_at']);

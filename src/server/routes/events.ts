@@ -35,6 +35,9 @@ export const eventRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const principal = req.principal!;
+      // Follow the outbox before the stream opens: a sync made once the client sees the response
+      // is then never taken for history.
+      await app.ctx.events.activity.ready();
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -54,7 +57,6 @@ export const eventRoutes: FastifyPluginAsyncZod = async (app) => {
       // Live events are held back while the replay runs, then those it already covered are dropped.
       let held: StreamEvent[] | null = lastId !== null ? [] : null;
       const unsubscribe = app.ctx.events.activity.subscribe((e) => (held ? held.push(e) : send(e)));
-      await app.ctx.events.activity.ready();
       if (lastId !== null) {
         const missed = await app.ctx.events.activity.since(lastId);
         if (missed === null) res.write(`event: reset\ndata: {}\n\n`);
@@ -67,10 +69,13 @@ export const eventRoutes: FastifyPluginAsyncZod = async (app) => {
       const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
       const end = () => res.end();
       streams.add(end);
+      // Ends within a second of the token being revoked (here or on another replica).
+      const untrack = app.streams.track(principal, end);
       res.on('close', () => {
         clearInterval(heartbeat);
         unsubscribe();
         streams.delete(end);
+        untrack();
       });
     },
   );

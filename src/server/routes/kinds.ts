@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { NotFoundError, SynclineError } from '../../errors.js';
+import { kindFromCrd } from '../../specs/crd.js';
 import { BUILTIN_KINDS, validateKindDefinition } from '../../specs/kinds.js';
 import { assertSafePatterns } from '../../specs/safe-patterns.js';
 import { listKindRows, putKind, toKind } from '../../store/kinds.js';
@@ -21,7 +22,11 @@ export const kindRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req) => {
       const name = req.params.kind;
       if (builtinNames.has(name)) throw new SynclineError('builtin_kind', `Kind '${name}' is built in and cannot be replaced`, { kind: name });
-      const def = { name, schema: req.body.schema, equivalents: req.body.equivalents ?? {} };
+      const body = req.body;
+      const def =
+        'crd' in body
+          ? { name, equivalents: body.equivalents ?? {}, ...kindFromCrd(name, body.crd) }
+          : { name, schema: body.schema, equivalents: body.equivalents ?? {}, api_versions: body.api_versions ?? null };
       // Compiles the schema (strict Ajv) so a bad one is refused before it is stored.
       validateKindDefinition(def);
       // Patterns run on every document on the event loop: refuse catastrophic ones.

@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { deleteNamespace, getNamespace, listNamespaces, putNamespace } from '../../store/namespaces.js';
+import { deleteNamespace, getNamespace, getNamespaceRow, listNamespaces, patchNamespace, putNamespace } from '../../store/namespaces.js';
 import { isUnscoped } from '../../security/roles.js';
+import { resolveNamespaceBranch } from '../../sync/namespace-branch.js';
 import { canSee } from '../auth.js';
 import { errorResponses } from '../../contracts/errors.js';
-import { namespace, namespaceList, namespaceParams, namespacePutBody, namespaceResumeBody } from '../../contracts/namespaces.js';
+import { namespace, namespaceList, namespaceParams, namespacePatchBody, namespacePutBody } from '../../contracts/namespaces.js';
 import { resumeAutoSync } from '../../sync/auto-sync.js';
 
 export const namespaceRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -19,9 +20,33 @@ export const namespaceRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: { tags, params: namespaceParams, body: namespacePutBody, response: { 200: namespace, ...errorResponses } },
     },
     async (req) => {
-      await putNamespace(db, req.params.ns, req.body, req.principal!.name, {
-        mayBindAnySource: isUnscoped(req.principal!.namespaces),
-      });
+      const body = { ...req.body };
+      if (body.source) body.branch = await resolveNamespaceBranch(app.ctx, body.source, body.branch);
+      await putNamespace(db, req.params.ns, body, req.principal!.name, { mayBindAnySource: isUnscoped(req.principal!.namespaces) });
+      return getNamespace(db, req.params.ns);
+    },
+  );
+
+  app.patch(
+    '/:ns',
+    {
+      onRequest: app.requireRole('admin', scoped),
+      schema: { tags, params: namespaceParams, body: namespacePatchBody, response: { 200: namespace, ...errorResponses } },
+    },
+    async (req) => {
+      const { auto_sync_paused: resume, ...body } = req.body;
+      if (body.source !== undefined || body.branch !== undefined) {
+        const before = await getNamespaceRow(db, req.params.ns);
+        const source = body.source === undefined ? before.source : body.source;
+        // A new source without a branch: its default branch, not the old source's.
+        if (source) body.branch = await resolveNamespaceBranch(app.ctx, source, body.branch ?? (source === before.source ? before.branch : undefined));
+      }
+      const fields = Object.values(body).some((v) => v !== undefined);
+      if (fields || resume === undefined) {
+        await patchNamespace(db, req.params.ns, body, req.principal!.name, { mayBindAnySource: isUnscoped(req.principal!.namespaces) });
+      }
+      // `{"auto_sync_paused": null}` resumes auto-sync after a rollback (issue 9).
+      if (resume === null) await resumeAutoSync(db, req.params.ns, req.principal!.name);
       return getNamespace(db, req.params.ns);
     },
   );
@@ -34,20 +59,6 @@ export const namespaceRoutes: FastifyPluginAsyncZod = async (app) => {
     '/:ns',
     { onRequest: app.requireRole('viewer', scoped), schema: { tags, params: namespaceParams, response: { 200: namespace, ...errorResponses } } },
     async (req) => getNamespace(db, req.params.ns),
-  );
-
-  // Minimal PATCH (issue 9): only `{"auto_sync_paused": null}`, resuming auto-sync after a
-  // rollback. Issue 11's general PATCH replaces this route and keeps the field.
-  app.patch(
-    '/:ns',
-    {
-      onRequest: app.requireRole('admin', scoped),
-      schema: { tags, params: namespaceParams, body: namespaceResumeBody, response: { 200: namespace, ...errorResponses } },
-    },
-    async (req) => {
-      await resumeAutoSync(db, req.params.ns, req.principal!.name);
-      return getNamespace(db, req.params.ns);
-    },
   );
 
   app.delete(

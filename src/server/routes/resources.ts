@@ -57,7 +57,7 @@ export const resourceRoutes: FastifyPluginAsyncZod = async (app) => {
       const r = await getResource(db, req.params.ns, req.params.kind, req.params.name);
       const etag = etagOf(r.hash);
       reply.header('etag', etag).header('cache-control', 'no-cache');
-      if (matchesEtag(req.headers['if-none-match'], etag)) return reply.status(304).send(null);
+      if (matchesEtag(req.headers['if-none-match'], etag)) return reply.status(304).send(undefined as never); // a 304 has no body (not even `null`)
       return toResource(r);
     },
   );

@@ -14,12 +14,15 @@ import {
   sourcePatchBody,
 } from '../../contracts/sources.js';
 import { checkSource } from '../../sync/check-source.js';
+import { recordMirrorOnDisk } from '../../mirror/sync.js';
 import { guardOptions } from '../../sync/remote.js';
 
 export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
   const { settings, box } = app.ctx;
   const db = app.ctx.db.db;
-  const guard = (url: string) => assertOutboundUrlAllowed(url, guardOptions(settings, app.ctx.resolver));
+  // With runtime sync off (air-gapped) a host that does not resolve here is fine: upstream is never contacted.
+  const guard = (url: string) =>
+    assertOutboundUrlAllowed(url, { ...guardOptions(settings, app.ctx.resolver), allowUnresolved: !settings.mirror_runtime_sync });
   const view = (row: Parameters<typeof toSource>[0]) => toSource(row, settings.public_url);
   const tags = ['sources'];
   const admin = app.requireRole('admin', { unscoped: true });
@@ -31,7 +34,9 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
       const parsed = await guard(req.body.url);
       if (req.body.api_url) await guard(req.body.api_url);
       const row = await createSource(db, box, { ...req.body, url: parsed.url }, req.principal!.name);
-      return reply.status(201).send(view(row));
+      // A mirror already on disk (baked) is served and reported present at once, without a restart.
+      await recordMirrorOnDisk(app.ctx, row);
+      return reply.status(201).send(view(await getSourceRow(db, row.name)));
     },
   );
 
@@ -55,7 +60,9 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
       const body = { ...req.body };
       if (body.url !== undefined) body.url = (await guard(body.url)).url;
       if (body.api_url) await guard(body.api_url);
-      return view(await updateSource(db, box, req.params.name, body, req.principal!.name));
+      const row = await updateSource(db, box, req.params.name, body, req.principal!.name);
+      await recordMirrorOnDisk(app.ctx, row);
+      return view(await getSourceRow(db, row.name));
     },
   );
 

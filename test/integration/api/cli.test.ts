@@ -78,9 +78,9 @@ describe('CLI (local mode, SQLite)', () => {
 
   it('source add reads credentials from the environment, never argv, and never prints them', async () => {
     const env = { SYNCLINE_DATA_DIR: tmpDir(), SYNCLINE_ALLOWED_HOSTS: 'git.example.com', SHOP_TOKEN: 'ghp_cli-planted-token-value' };
-    const add = await runCli(['source', 'add', 'shop', 'https://git.example.com/acme/shop.git', '--token-env', 'SHOP_TOKEN'], env);
+    const add = await runCli(['source', 'add', 'shop', 'https://git.example.com/acme/shop.git', '--token-env', 'SHOP_TOKEN', '--no-check'], env);
     expect(add.code, add.stderr).toBe(0);
-    expect(add.stdout).toContain('Added source shop (git, auth token)');
+    expect(add.stdout).toContain('Added source shop (git, auth token) (not checked)');
     const missing = await runCli(['source', 'add', 'other', 'https://git.example.com/a/b.git', '--token-env', 'UNSET_VARIABLE'], env);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('UNSET_VARIABLE');

@@ -52,7 +52,7 @@ for (const dialect of DIALECTS) {
     it('PUT defines a kind, GET returns it as defined', async () => {
       const res = await put('Service', { schema: SERVICE_SCHEMA, equivalents: { '/strategy': [['', 'recreate']] } });
       expect(res.statusCode, res.body).toBe(200);
-      const expected = { name: 'Service', schema: SERVICE_SCHEMA, equivalents: { '/strategy': [['', 'recreate']] }, builtin: false, updated_at: expect.any(String) };
+      const expected = { name: 'Service', schema: SERVICE_SCHEMA, equivalents: { '/strategy': [['', 'recreate']] }, api_versions: null, builtin: false, updated_at: expect.any(String) };
       expect(res.json()).toEqual(expected);
       expect((await get('Service')).json()).toEqual(expected);
       const list = (await t.app.inject({ method: 'GET', url: '/api/v1/kinds', headers: t.auth() })).json();

@@ -30,6 +30,8 @@ for (const dialect of DIALECTS) {
           auto_sync: false,
           prune: false,
           allow_unmerged_refs: false,
+          include: ['**/*.yaml', '**/*.yml'],
+          exclude: [],
           status: 'never_synced',
           auto_sync_paused: null,
           last_deployment: null,

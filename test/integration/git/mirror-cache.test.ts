@@ -37,9 +37,14 @@ afterAll(async () => {
   await cleanupTempDirs();
 });
 
+/** Every ref except the hidden keep refs (previous tips kept through an update, never served as refs). */
 async function refs(dir: string): Promise<string[]> {
   const { stdout } = await runGit(['for-each-ref', '--format=%(refname)'], { cwd: dir });
-  return stdout.toString().split('\n').filter(Boolean).sort();
+  return stdout
+    .toString()
+    .split('\n')
+    .filter((r) => r && !r.startsWith('refs/syncline/keep/'))
+    .sort();
 }
 
 function countNetworkSpawns(): { count: () => number; stop: () => void } {
@@ -75,6 +80,9 @@ describe('ensureMirror', () => {
     const second = await ensureMirror(source, { mirrorsDir });
     expect(second).toMatchObject({ fetched: true, created: false, updated: true, headCommit: c2 });
     expect(await refs(second.dir)).toEqual(['refs/heads/main', 'refs/tags/v2']);
+    // The pruned tips stay reachable for a while, under hidden keep refs only.
+    const kept = (await runGit(['for-each-ref', '--format=%(refname)', 'refs/syncline/keep'], { cwd: second.dir })).stdout.toString();
+    expect(kept.split('\n').filter(Boolean).length).toBeGreaterThan(0);
 
     const third = await ensureMirror(source, { mirrorsDir });
     expect(third).toMatchObject({ fetched: true, created: false, updated: false, headCommit: c2 });

@@ -6,7 +6,8 @@
  *    mirror on disk → 502 fetch_failed, still without contacting upstream;
  *  - the scheduler stays off;
  *  - start-up from a baked dir: recordMirrorsOnDisk fills present/head_commit from disk without
- *    contacting upstream, and the mirror is served.
+ *    contacting upstream, and the mirror is served — also for a source registered after start;
+ *  - a source whose host does not resolve can be registered (the mirror is on disk).
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,6 +129,24 @@ for (const dialect of DIALECTS) {
       });
     });
 
+    describe('offline registration', () => {
+      it('registers a source whose host does not resolve when runtime sync is off, and refuses it when on', async () => {
+        const off = await makeServedApp(dialect, { mirror_runtime_sync: false });
+        try {
+          const created = await createSource(off, 'airgapped', 'https://git.nowhere.invalid/acme/shop.git', { mirror: { enabled: true } });
+          expect(created).toMatchObject({ name: 'airgapped', url: 'https://git.nowhere.invalid/acme/shop.git' });
+        } finally {
+          await off.close();
+        }
+        const on = await makeServedApp(dialect, {});
+        try {
+          expectError(await api(on, 'POST', '/sources', { name: 'x', url: 'https://git.nowhere.invalid/acme/shop.git' }), 400, 'invalid_url');
+        } finally {
+          await on.close();
+        }
+      });
+    });
+
     describe('start-up from a baked mirror dir', () => {
       let t: ServedApp;
       let bakeDir: string;
@@ -148,11 +167,10 @@ for (const dialect of DIALECTS) {
         await t?.close();
       });
 
-      it('recordMirrorsOnDisk fills head_commit and status from disk, without contacting upstream; the mirror is served', async () => {
-        // Registered but not recorded yet: on disk, but the database knows nothing of it.
-        expect(await getMirror(t, 'shop')).toMatchObject({ head_commit: null, status: 'pending' });
-        expect((await getSource(t, 'shop')).mirror.url).toBeNull();
-
+      it('a mirror on disk registered after start is reported present and served at once, without contacting upstream', async () => {
+        // Registered after start-up (no restart, no recordMirrorsOnDisk run): already ready.
+        expect(await getMirror(t, 'shop')).toMatchObject({ head_commit: head, status: 'ready', present: true });
+        // Recording again at start-up changes nothing.
         await recordMirrorsOnDisk(t.ctx);
 
         const mirrors = await listMirrors(t);

@@ -71,6 +71,7 @@ describe('syncline mirror bake', () => {
     return file;
   }
 
+  /** The upstreams listen on 127.0.0.1: allow-listed, as a server would need them to be. */
   const bakeCli = (file: string, out: string, env: Record<string, string> = {}): Promise<CliResult> =>
     runCli(['mirror', 'bake', '--sources', file, '--out', out], { SYNCLINE_ALLOWED_HOSTS: '127.0.0.1', ...env });
 
@@ -197,5 +198,22 @@ describe('syncline mirror bake', () => {
     expect(res.code).not.toBe(0);
     expect(res.stderr).toMatch(/--sources/);
     expect(existsSync(join(work, 'never'))).toBe(false);
+  });
+
+  it("applies the server's URL guard and file-source rule", async () => {
+    const url = publicServer.repoUrl('infra');
+    const file = await sourcesFile('guarded.yaml', `- name: infra\n  url: ${url}\n- name: local\n  url: file://${infra.bareDir}\n`);
+    const out = join(work, 'out-guarded');
+    // Without the allow-list 127.0.0.1 is loopback: refused, as the server refuses it.
+    const refused = await runCli(['mirror', 'bake', '--sources', file, '--out', out], {});
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/infra: .*loopback/);
+    expect(refused.stderr).toMatch(/local: .*file:\/\/ sources are disabled/);
+    expect(existsSync(join(out, 'infra.git'))).toBe(false);
+    // With the server's settings both are allowed.
+    const allowed = await bakeCli(file, out, { SYNCLINE_ALLOW_FILE_SOURCES: 'true' });
+    expect(allowed.code, allowed.stderr).toBe(0);
+    await expectBaked(out, 'infra', infra);
+    await expectBaked(out, 'local', infra);
   });
 });

@@ -32,6 +32,11 @@ describe('redact', () => {
     expect(redact('authorization: basic Ym9iOnB3')).toBe('authorization: basic ***');
   });
 
+  it("leaves a placeholder alone: the 401 message 'Authorization: Bearer <token>' is not mangled", () => {
+    expect(redact('Missing bearer token (Authorization: Bearer <token>)')).toBe('Missing bearer token (Authorization: Bearer <token>)');
+    expect(redact('Authorization: Bearer syl_realvalue123')).toBe('Authorization: Bearer ***');
+  });
+
   it('redactDeep walks plain objects and arrays, leaving other values alone', () => {
     registerSecret('deep-secret-value');
     const date = new Date(0);
