@@ -9,7 +9,7 @@
  * (branches and tags only: forge-specific refs like refs/pull/* are never downloaded).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SOURCE_NAME_RE } from '../contracts/common.js';
 import { BadRequestError } from '../errors.js';
@@ -195,9 +195,9 @@ async function cloneInto(source: MirrorSource, dir: string, opts: MirrorOptions)
     } catch (err) {
       await throwNetworkError(err, source);
     }
-    // clone --bare maps heads and tags but records no refspec; make later fetches explicit.
-    await git(tmp, ['config', '--replace-all', 'remote.origin.fetch', MIRROR_REFSPECS[0]]);
-    await git(tmp, ['config', '--add', 'remote.origin.fetch', MIRROR_REFSPECS[1]]);
+    // clone --bare maps heads and tags but records no refspec; make later fetches explicit. Git
+    // merges repeated sections, so appending one is `git config --add` without two processes.
+    await appendFile(join(tmp, 'config'), `[remote "origin"]\n${MIRROR_REFSPECS.map((r) => `\tfetch = ${r}\n`).join('')}`);
     await verify(tmp, source.name);
     await writeCommitGraph(tmp);
     await writeFile(join(tmp, FETCHED_STAMP), '');
@@ -259,9 +259,9 @@ async function localRefs(dir: string): Promise<LocalRefs> {
 }
 
 async function verify(dir: string, sourceName: string): Promise<void> {
-  const bare = (await git(dir, ['rev-parse', '--is-bare-repository'])).stdout.toString().trim();
-  const refs = (await git(dir, ['for-each-ref', '--count=1', '--format=%(refname)', 'refs/heads', 'refs/tags'])).stdout;
-  if (bare !== 'true' || refs.length === 0) {
+  // `clone --bare` made it bare; what can go wrong is an upstream with nothing to mirror.
+  const { refs } = await localRefs(dir);
+  if (refs.size === 0) {
     throw new BadRequestError('repo_empty', `Source '${sourceName}' has no branches or tags to mirror`, {
       source: sourceName,
     });

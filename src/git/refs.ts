@@ -71,7 +71,9 @@ async function lookupCommits(dir: string, names: string[], retryMissing = true):
       return a.type === 'ambiguous' ? 'ambiguous' : 'missing';
     });
   const first = await ask();
-  if (!retryMissing || !first.includes('missing')) return first;
+  // Only an abbreviated id can be missed for want of a pack rescan; full names and ids cannot.
+  const found = first.some((r) => FULL_SHA_RE.test(r));
+  if (!retryMissing || found || !names.some((n) => ABBREV_SHA.test(n) && !FULL_SHA_RE.test(n))) return first;
   closeCatFileWorker(dir);
   return ask();
 }

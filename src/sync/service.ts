@@ -17,6 +17,11 @@ export interface SyncOptions {
   skipFetch?: boolean;
   /** Why (kept on the auto-sync pause a rollback causes). */
   reason?: string;
+  /**
+   * A webhook or poll names the provider's new head commit: when the mirror already holds it on
+   * the branch, no fetch at all (see steps.ts namedCommitPresent).
+   */
+  trustNamedCommit?: boolean;
 }
 
 /**
@@ -33,7 +38,10 @@ export async function syncNamespace(
   await getNamespaceRow(app.db.db, namespace); // 404 before waiting on a lock
   const startedAt = nowIso();
   const { deployment } = await withNamespaceLock(app, namespace, async () => {
-    const run = await runSteps({ app, namespaceName: namespace, requestedRef: ref, skipFetch: opts.skipFetch }, PLAN_STEPS);
+    const run = await runSteps(
+      { app, namespaceName: namespace, requestedRef: ref, skipFetch: opts.skipFetch, trustNamedCommit: opts.trustNamedCommit },
+      PLAN_STEPS,
+    );
     if (run.plan!.summary.invalid > 0) {
       const failed = await recordFailedDeployment(run, actor, startedAt);
       outboxCommitted();

@@ -7,7 +7,8 @@
 import { BadRequestError, UpstreamError } from '../errors.js';
 import type { GitAuth } from '../git/auth.js';
 import { ensureMirror, openMirror } from '../git/mirror-cache.js';
-import { commitInfo, isAncestor, resolveRef, type GitPerson } from '../git/refs.js';
+import { commitInfo, hasCommit, isAncestor, resolveRef, type GitPerson } from '../git/refs.js';
+import { FULL_SHA_RE } from '../contracts/common.js';
 import { normalizeTreePath, readEntries, selectTree, type TreeEntry } from '../git/tree.js';
 import { buildPlan, PlanMemo } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
@@ -34,6 +35,12 @@ export interface SyncRun {
   skipFetch?: boolean | undefined;
   /** Plan a commit that is not on the tracked branch (pull-request plans; never applied). */
   allowUnmerged?: boolean | undefined;
+  /**
+   * The caller (a webhook or poll) names the commit the provider reports as the branch's new
+   * head: when the mirror already holds it, on the branch, no fetch is needed. Not for user
+   * requests: a commit dropped upstream by a force-push must be checked against upstream.
+   */
+  trustNamedCommit?: boolean;
   // Set by loadBinding:
   namespace?: NamespaceRow;
   source?: SourceRow;
@@ -89,6 +96,8 @@ export const fetchSource: Step = async (run) => {
     run.mirrorDir = existing.dir;
     return;
   }
+  // A webhook- or poll-named commit already in the mirror: no connection, no fetch.
+  if (await namedCommitPresent(run)) return;
   // The stored URL is checked again here, at the connection, and git is pinned to the address.
   const remote = await connectSource(run.app, source);
   run.auth = remote.auth;
@@ -108,6 +117,25 @@ export const fetchSource: Step = async (run) => {
     });
   }
 };
+
+/**
+ * A full commit id (what webhooks and polls name) that the mirror already holds, on the tracked
+ * branch as the mirror knows it, needs no fetch at all: sets mirrorDir and returns true.
+ */
+async function namedCommitPresent(run: SyncRun): Promise<boolean> {
+  const ref = run.ref!;
+  if (!run.trustNamedCommit || !FULL_SHA_RE.test(ref)) return false;
+  const existing = await openMirror(run.source!.name, { mirrorsDir: run.app.settings.mirror_dir });
+  if (!existing || !(await hasCommit(existing.dir, ref))) return false;
+  const ns = run.namespace!;
+  if (ns.allow_unmerged_refs !== 1) {
+    // Not on the branch here may only mean the mirror is behind: then fetch as usual.
+    const onBranch = await isAncestor(existing.dir, ref, ns.branch, { sourceName: run.source!.name }).catch(() => false);
+    if (!onBranch) return false;
+  }
+  run.mirrorDir = existing.dir;
+  return true;
+}
 
 /** Resolves the ref to a commit and reads its author; sets commit, author. */
 export const resolveCommit: Step = async (run) => {
@@ -195,14 +223,26 @@ export async function listSpecEntries(run: SyncRun): Promise<TreeEntry[]> {
 export const parseSpecs: Step = async (run) => {
   const s = run.app.settings;
   for (const f of run.files!) if (f.content !== undefined) assertFileDocumentCap(f.path, f.content, s.max_documents_per_file);
-  run.parsed = parseSpecFiles(run.files!, {
-    registry: run.registry!,
-    // The files were chosen by the namespace's rules (listSpecEntries): parse them all.
-    singleFile: true,
-    cache: parseCacheFor(run.app),
-  });
+  // The files were chosen by the namespace's rules (listSpecEntries): parse them all.
+  const options = { registry: run.registry!, singleFile: true, cache: parseCacheFor(run.app) };
+  // Files not in the parse cache are parsed a few at a time, yielding to the event loop every
+  // PARSE_SLICE_MS, so health checks and config reads are answered during a 10,000-file sync.
+  // Each file's result lands in the cache; the full call below then only reads the cache and
+  // runs the cross-file checks (duplicates), so the result is the same as one big call.
+  let sliceStart = performance.now();
+  for (const file of run.files!) {
+    if (file.content === undefined) continue;
+    parseSpecFiles([file], options);
+    if (performance.now() - sliceStart >= PARSE_SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+  run.parsed = parseSpecFiles(run.files!, options);
   assertNamespaceDocumentCap(run.namespaceName, run.parsed.documents.length + run.parsed.invalid.length, s.max_documents);
 };
+
+const PARSE_SLICE_MS = 10;
 
 /** Plans desired (git) against live state; sets live, plan. */
 export const planChanges: Step = async (run) => {
