@@ -6,6 +6,7 @@ export {
   runGit,
   spawnGit,
   onGitSpawn,
+  gitSpawnCount,
   DEFAULT_IDLE_MS,
   DEFAULT_TOTAL_MS,
   type GitTimeouts,
@@ -32,7 +33,9 @@ export {
   type MirrorInfo,
   type MirrorResult,
 } from './mirror-cache.js';
+export { catFile, closeCatFileWorker, closeAllCatFileWorkers, type CatFileAnswer, type CatFileCommand } from './cat-file-worker.js';
 export {
+  hasCommit,
   resolveRef,
   resolveBranch,
   isAncestor,

@@ -9,13 +9,15 @@
  * (branches and tags only: forge-specific refs like refs/pull/* are never downloaded).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SOURCE_NAME_RE } from '../contracts/common.js';
 import { SynclineError } from '../errors.js';
 import { assertSafeRemoteUrl, type GitAuth } from './auth.js';
 import { throwNetworkError } from './classify.js';
+import { closeCatFileWorker } from './cat-file-worker.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { readLocalRefs, type LocalRefs } from './local-refs.js';
 import type { RemotePin } from './remote.js';
 import { runGit, type GitTimeouts } from './runner.js';
 
@@ -64,6 +66,8 @@ export interface MirrorResult extends MirrorInfo {
 export const COMPLETE_MARKER = 'syncline-complete';
 /** File whose mtime records the last successful fetch. */
 const FETCHED_STAMP = 'syncline-fetched';
+/** The URL remote.origin.url was last set to, so a fetch needs no `git config --get` first. */
+const URL_STAMP = 'syncline-url';
 
 export const MIRROR_REFSPECS = ['+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'] as const;
 
@@ -150,6 +154,7 @@ export async function ensureMirror(source: MirrorSource, opts: MirrorOptions): P
 export async function removeMirror(name: string, opts: { mirrorsDir: string }): Promise<void> {
   const dir = mirrorPath(opts.mirrorsDir, name);
   await mutex.run(resolve(dir), async () => {
+    closeCatFileWorker(dir);
     await removeStaleTemps(opts.mirrorsDir, name);
     await rm(dir, { recursive: true, force: true });
   });
@@ -170,6 +175,7 @@ async function update(source: MirrorSource, dir: string, opts: MirrorOptions): P
     return fetchInto(source, dir, opts);
   }
   // A directory without the marker is a half-made mirror from an older layout or a crash.
+  closeCatFileWorker(dir);
   await rm(dir, { recursive: true, force: true });
   return cloneInto(source, dir, opts);
 }
@@ -189,12 +195,13 @@ async function cloneInto(source: MirrorSource, dir: string, opts: MirrorOptions)
     } catch (err) {
       await throwNetworkError(err, source);
     }
-    // clone --bare maps heads and tags but records no refspec; make later fetches explicit.
-    await git(tmp, ['config', '--replace-all', 'remote.origin.fetch', MIRROR_REFSPECS[0]]);
-    await git(tmp, ['config', '--add', 'remote.origin.fetch', MIRROR_REFSPECS[1]]);
+    // clone --bare maps heads and tags but records no refspec; make later fetches explicit. Git
+    // merges repeated sections, so appending one is `git config --add` without two processes.
+    await appendFile(join(tmp, 'config'), `[remote "origin"]\n${MIRROR_REFSPECS.map((r) => `\tfetch = ${r}\n`).join('')}`);
     await verify(tmp, source.name);
     await writeCommitGraph(tmp);
     await writeFile(join(tmp, FETCHED_STAMP), '');
+    await writeFile(join(tmp, URL_STAMP), source.url);
     await writeFile(join(tmp, COMPLETE_MARKER), `${JSON.stringify({ completed_at: new Date().toISOString() })}\n`);
     try {
       await rename(tmp, dir);
@@ -211,14 +218,12 @@ async function cloneInto(source: MirrorSource, dir: string, opts: MirrorOptions)
 }
 
 async function fetchInto(source: MirrorSource, dir: string, opts: MirrorOptions): Promise<MirrorResult> {
-  const { stdout: current } = await git(dir, ['config', '--get', 'remote.origin.url'], [0, 1]);
-  if (current.toString('utf8').trim() !== source.url) {
-    await git(dir, ['config', 'remote.origin.url', source.url]);
-  }
-  const before = await refSnapshot(dir);
+  await syncRemoteUrl(source.url, dir);
+  // Refs are read from disk (no for-each-ref process) before and after.
+  const before = await localRefs(dir);
   // Before the refs move: every current tip gets a hidden keep ref, so there is no moment in
   // which a tip a client was just shown is unreachable.
-  const round = await keepCurrentTips(dir, before);
+  const round = await keepCurrentTips(dir, before.snapshot);
   try {
     // Explicit refspecs on the command line win over whatever the config says.
     await runGit(
@@ -229,21 +234,34 @@ async function fetchInto(source: MirrorSource, dir: string, opts: MirrorOptions)
     // Refs are only updated after the pack arrived complete: the mirror is still the old one.
     await throwNetworkError(err, source);
   }
-  const after = await refSnapshot(dir);
-  const updated = after !== before;
-  await settleKeepRefs(dir, round, after, opts.keepMs ?? DEFAULT_KEEP_MS).catch(() => undefined);
+  const after = await localRefs(dir);
+  const updated = after.snapshot !== before.snapshot;
+  await settleKeepRefs(dir, round, after.snapshot, opts.keepMs ?? DEFAULT_KEEP_MS).catch(() => undefined);
   // The commit-graph is refreshed by the mirror scheduler (refreshCommitGraph), not here: a
   // sync waiting on it would pay ~20 ms per fetch; a stale graph only covers fewer commits.
-  if (updated) await repairHead(source, dir, opts);
+  if (updated) await repairHead(source, dir, after, opts);
   const now = new Date();
   await utimes(join(dir, FETCHED_STAMP), now, now).catch(() => writeFile(join(dir, FETCHED_STAMP), ''));
-  return { ...(await describe(dir)), fetched: true, created: false, updated };
+  return { ...(await describe(dir, updated ? await localRefs(dir) : after)), fetched: true, created: false, updated };
+}
+
+/** Points remote.origin.url at `url` (the source's URL may have been edited); a process only when it changed. */
+async function syncRemoteUrl(url: string, dir: string): Promise<void> {
+  const stamped = await readFile(join(dir, URL_STAMP), 'utf8').catch(() => null);
+  if (stamped === url) return;
+  const { stdout: current } = await git(dir, ['config', '--get', 'remote.origin.url'], [0, 1]);
+  if (current.toString('utf8').trim() !== url) await git(dir, ['config', 'remote.origin.url', url]);
+  await writeFile(join(dir, URL_STAMP), url);
+}
+
+async function localRefs(dir: string): Promise<LocalRefs> {
+  return readLocalRefs(dir, async () => (await git(dir, ['for-each-ref', '--format=%(objectname) %(refname)', 'refs/heads', 'refs/tags'])).stdout.toString());
 }
 
 async function verify(dir: string, sourceName: string): Promise<void> {
-  const bare = (await git(dir, ['rev-parse', '--is-bare-repository'])).stdout.toString().trim();
-  const refs = (await git(dir, ['for-each-ref', '--count=1', '--format=%(refname)', 'refs/heads', 'refs/tags'])).stdout;
-  if (bare !== 'true' || refs.length === 0) {
+  // `clone --bare` made it bare; what can go wrong is an upstream with nothing to mirror.
+  const { refs } = await localRefs(dir);
+  if (refs.size === 0) {
     throw new SynclineError('repo_empty', `Source '${sourceName}' has no branches or tags to mirror`, {
       source: sourceName,
     });
@@ -254,9 +272,9 @@ async function verify(dir: string, sourceName: string): Promise<void> {
  * Fetch never moves a bare repo's HEAD. If the default branch was deleted upstream (and pruned
  * here), ask the remote what HEAD is now; best-effort, a dangling HEAD only affects mirror clients.
  */
-async function repairHead(source: MirrorSource, dir: string, opts: MirrorOptions): Promise<void> {
-  const head = await git(dir, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], [0, 1]);
-  if (head.code === 0) return;
+async function repairHead(source: MirrorSource, dir: string, refs: LocalRefs, opts: MirrorOptions): Promise<void> {
+  const head = await readHead(dir);
+  if (head.commit || (head.branch && refs.refs.has(`refs/heads/${head.branch}`))) return;
   try {
     const { stdout } = await runGit(['ls-remote', '--symref', 'origin', 'HEAD'], {
       cwd: dir,
@@ -270,6 +288,15 @@ async function repairHead(source: MirrorSource, dir: string, opts: MirrorOptions
   } catch {
     // Leave HEAD as it is.
   }
+}
+
+/** HEAD of a bare repo read from its file: a branch (`ref: refs/heads/x`) or a detached commit. */
+async function readHead(dir: string): Promise<{ branch?: string; commit?: string }> {
+  const text = (await readFile(join(dir, 'HEAD'), 'utf8').catch(() => '')).trim();
+  const sym = /^ref: refs\/heads\/(\S+)$/.exec(text);
+  if (sym?.[1]) return { branch: sym[1] };
+  if (/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(text)) return { commit: text };
+  return {};
 }
 
 /** Brings a mirror's commit-graph up to date (after fetches); best-effort. */
@@ -318,15 +345,11 @@ async function settleKeepRefs(dir: string, round: string, snapshot: string, keep
   }
 }
 
-async function refSnapshot(dir: string): Promise<string> {
-  return (await git(dir, ['for-each-ref', '--format=%(objectname) %(refname)', 'refs/heads', 'refs/tags'])).stdout.toString();
-}
-
-async function describe(dir: string): Promise<MirrorInfo> {
-  const head = await git(dir, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], [0, 1]);
-  const branch = await git(dir, ['symbolic-ref', '--quiet', '--short', 'HEAD'], [0, 1]);
-  const headCommit = head.code === 0 ? head.stdout.toString().trim() : '';
-  const defaultBranch = branch.code === 0 ? branch.stdout.toString().trim() : '';
+async function describe(dir: string, known?: LocalRefs): Promise<MirrorInfo> {
+  const refs = known ?? (await localRefs(dir));
+  const head = await readHead(dir);
+  const headCommit = head.commit ?? (head.branch ? refs.refs.get(`refs/heads/${head.branch}`) : undefined);
+  const defaultBranch = head.branch;
   return { dir, ...(headCommit ? { headCommit } : {}), ...(defaultBranch ? { defaultBranch } : {}) };
 }
 

@@ -10,6 +10,7 @@ import { FULL_SHA_RE } from '../contracts/common.js';
 import { SynclineError } from '../errors.js';
 import { assertSafeRemoteUrl, type GitAuth } from './auth.js';
 import { throwNetworkError } from './classify.js';
+import { catFile, closeCatFileWorker } from './cat-file-worker.js';
 import type { RemotePin } from './remote.js';
 import { runGit, type GitTimeouts } from './runner.js';
 
@@ -59,17 +60,29 @@ function candidates(ref: string): string[] {
 }
 
 /**
- * Looks names up with one `cat-file --batch-check` (peeling tags to commits); returns one entry
- * per name: the commit id, 'missing' or 'ambiguous'.
+ * Looks names up in the repository's cat-file worker (peeling tags to commits); returns one entry
+ * per name: the commit id, 'missing' or 'ambiguous'. A miss is asked again of a fresh process
+ * once: a long-lived one may not have noticed a pack that a fetch just added (abbreviated ids).
  */
-async function lookupCommits(dir: string, names: string[]): Promise<string[]> {
-  const input = names.map((n) => `${n}^{commit}\n`).join('');
-  const { stdout } = await runGit(['cat-file', '--batch-check=%(objectname)'], { cwd: dir, input, ...LOCAL });
-  const lines = stdout.toString('utf8').split('\n').slice(0, names.length);
-  return lines.map((line) => {
-    if (FULL_SHA_RE.test(line)) return line;
-    return line.endsWith(' ambiguous') ? 'ambiguous' : 'missing';
-  });
+async function lookupCommits(dir: string, names: string[], retryMissing = true): Promise<string[]> {
+  const ask = async (): Promise<string[]> =>
+    (await catFile(dir, names.map((n) => ({ op: 'info' as const, name: `${n}^{commit}` })))).map((a) => {
+      if (FULL_SHA_RE.test(a.oid) && a.type === 'commit') return a.oid;
+      return a.type === 'ambiguous' ? 'ambiguous' : 'missing';
+    });
+  const first = await ask();
+  // Only an abbreviated id can be missed for want of a pack rescan; full names and ids cannot.
+  const found = first.some((r) => FULL_SHA_RE.test(r));
+  if (!retryMissing || found || !names.some((n) => ABBREV_SHA.test(n) && !FULL_SHA_RE.test(n))) return first;
+  closeCatFileWorker(dir);
+  return ask();
+}
+
+/** Whether a full commit id is already in the repository (no network, no new process). */
+export async function hasCommit(dir: string, commit: string): Promise<boolean> {
+  if (!FULL_SHA_RE.test(commit)) return false;
+  const [result] = await lookupCommits(dir, [commit], false);
+  return result === commit;
 }
 
 /**
@@ -149,20 +162,40 @@ export interface CommitInfo {
 /** Author, committer and message of a commit (given as a full id, e.g. from resolveRef). */
 export async function commitInfo(dir: string, commit: string): Promise<CommitInfo> {
   if (!FULL_SHA_RE.test(commit)) throw new SynclineError('ref_not_found', `Commit '${display(commit)}' is not a commit id`);
-  const format = ['%H', '%an', '%ae', '%aI', '%cn', '%ce', '%cI', '%B'].join('%x00');
-  const { stdout } = await runGit(['log', '-1', '--no-show-signature', `--format=${format}`, commit, '--'], {
-    cwd: dir,
-    ...LOCAL,
-  });
-  const [sha = commit, an = '', ae = '', ad = '', cn = '', ce = '', cd = '', ...rest] = stdout.toString('utf8').split('\0');
-  const message = rest.join('\0').replace(/\n+$/, '');
-  return {
-    commit: sha.trim(),
-    author: { name: an, email: ae, date: ad },
-    committer: { name: cn, email: ce, date: cd },
-    message,
-    subject: message.split('\n', 1)[0] ?? '',
-  };
+  // The raw object through the repository's cat-file worker: no `git log` process per sync.
+  const [obj] = await catFile(dir, [{ op: 'contents', name: commit }]);
+  if (!obj || obj.type !== 'commit') {
+    throw new SynclineError('ref_not_found', `Commit '${display(commit)}' not found`);
+  }
+  return parseCommit(commit, obj.content);
+}
+
+/** Parses a raw commit object the way `git log --format=%an%ae%aI…%B` presents it. */
+export function parseCommit(commit: string, raw: Buffer): CommitInfo {
+  const text = raw.toString('utf8');
+  const split = text.indexOf('\n\n');
+  const headers = split === -1 ? text : text.slice(0, split);
+  const body = split === -1 ? '' : text.slice(split + 2);
+  let author: GitPerson = { name: '', email: '', date: '' };
+  let committer: GitPerson = { name: '', email: '', date: '' };
+  for (const line of headers.split('\n')) {
+    // Continuation lines (gpgsig, mergetag) start with a space and never match.
+    if (line.startsWith('author ')) author = parsePerson(line.slice(7));
+    else if (line.startsWith('committer ')) committer = parsePerson(line.slice(10));
+  }
+  const message = body.replace(/\n+$/, '');
+  return { commit, author, committer, message, subject: message.split('\n', 1)[0] ?? '' };
+}
+
+const PERSON_RE = /^(.*?) ?<([^>]*)> (-?\d+) ([+-])(\d{2})(\d{2})$/;
+
+function parsePerson(text: string): GitPerson {
+  const m = PERSON_RE.exec(text);
+  if (!m) return { name: text, email: '', date: '' };
+  const [, name = '', email = '', seconds = '0', sign = '+', hh = '00', mm = '00'] = m;
+  const offsetMin = (sign === '-' ? -1 : 1) * (Number(hh) * 60 + Number(mm));
+  const local = new Date((Number(seconds) + offsetMin * 60) * 1000).toISOString().slice(0, 19);
+  return { name, email, date: `${local}${sign}${hh}:${mm}` };
 }
 
 export interface RemoteRefs {

@@ -23,6 +23,8 @@ export interface GitSpawnOptions extends GitEnvOptions, GitTimeouts {
   /** Working directory (the repository); defaults to the empty git HOME. */
   cwd?: string;
   signal?: AbortSignal;
+  /** A long-lived helper (the cat-file worker): its timers never keep the event loop alive. */
+  background?: boolean;
 }
 
 export interface GitExit {
@@ -57,6 +59,12 @@ export const DEFAULT_TOTAL_MS = 600_000;
 const STDERR_KEEP_BYTES = 64 * 1024;
 
 const spawnListeners = new Set<(info: GitSpawnInfo) => void>();
+let spawnCount = 0;
+
+/** How many git processes this process has started (the benchmark reports processes per sync). */
+export function gitSpawnCount(): number {
+  return spawnCount;
+}
 
 /** Observe every git process started (tests count cat-file processes this way). */
 export function onGitSpawn(listener: (info: GitSpawnInfo) => void): () => void {
@@ -74,6 +82,7 @@ export function spawnGit(args: readonly string[], opts: GitSpawnOptions = {}): G
     detached: true,
     windowsHide: true,
   });
+  spawnCount += 1;
   for (const listener of spawnListeners) listener({ args, cwd, pid: child.pid });
 
   let killedFor: GitExit['killedFor'];
@@ -129,6 +138,10 @@ export function spawnGit(args: readonly string[], opts: GitSpawnOptions = {}): G
     Math.max(10, Math.min(1000, Math.floor(idleMs / 5))),
   );
   const totalTimer = setTimeout(() => killFor('timeout'), totalMs);
+  if (opts.background) {
+    idleTimer.unref();
+    totalTimer.unref();
+  }
   const onAbort = (): void => killFor('aborted');
   if (opts.signal?.aborted) onAbort();
   else opts.signal?.addEventListener('abort', onAbort, { once: true });

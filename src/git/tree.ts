@@ -6,9 +6,8 @@
  */
 import { FULL_SHA_RE } from '../contracts/common.js';
 import { SynclineError } from '../errors.js';
-import { CatFileBatchParser } from './cat-file-parser.js';
-import { GitError } from './git-error.js';
-import { runGit, spawnGit, type GitTimeouts } from './runner.js';
+import { catFile } from './cat-file-worker.js';
+import type { GitTimeouts } from './runner.js';
 
 export interface TreeLimits {
   /** Largest single file. Default 1 MiB. */
@@ -89,46 +88,111 @@ export async function listTree(
     throw new SynclineError('ref_not_found', `'${printable(commit)}' is not a commit id`);
   }
   const normalized = normalizeTreePath(path);
-  const args = ['ls-tree', '-r', '-z', '--long', commit];
-  if (normalized) args.push('--', normalized);
-  let stdout: Buffer;
-  try {
-    ({ stdout } = await runGit(args, {
-      cwd: dir,
-      // Pathspec magic (`:(glob)`, `:/`) must not apply to user-supplied paths.
-      env: { GIT_LITERAL_PATHSPECS: '1' },
-      maxStdoutBytes: 256 * 1024 * 1024,
-      ...LOCAL,
-      ...opts.timeouts,
-    }));
-  } catch (err) {
-    if (err instanceof GitError && err.reason === 'output_too_large') {
-      throw tooLarge(`Path '${printable(normalized || '.')}' holds too many entries to read`, { path: normalized });
-    }
-    if (err instanceof GitError && /not a (valid object name|tree object)/i.test(err.stderr)) {
-      throw new SynclineError('ref_not_found', `Commit ${commit} not found in source '${opts.sourceName ?? 'source'}'`);
-    }
-    throw err;
-  }
-
-  const records = stdout.toString('utf8').split('\0').filter(Boolean);
-  if (records.length === 0) {
-    throw new SynclineError(
+  const source = opts.sourceName ?? 'source';
+  const notFound = (): SynclineError =>
+    new SynclineError(
       'path_not_found',
-      `Path '${printable(normalized || '.')}' not found at commit ${commit.slice(0, 12)} in source '${opts.sourceName ?? 'source'}'`,
+      `Path '${printable(normalized || '.')}' not found at commit ${commit.slice(0, 12)} in source '${source}'`,
       { path: normalized, commit },
     );
+  // Walked through the repository's cat-file worker (one round trip per tree depth) instead of
+  // an `ls-tree -r` process. `<commit>:<path>` takes the path literally: no pathspec magic.
+  const [head, root] = await catFile(dir, [
+    { op: 'info', name: commit },
+    { op: 'contents', name: normalized ? `${commit}:${normalized}` : `${commit}^{tree}` },
+  ]);
+  if (!head || head.type !== 'commit') {
+    throw new SynclineError('ref_not_found', `Commit ${commit} not found in source '${source}'`);
   }
-  const entries: TreeEntry[] = [];
-  for (const record of records) {
-    const m = LS_TREE_LINE.exec(record);
-    if (!m) throw new Error(`Unexpected ls-tree output: ${printable(record)}`);
-    const [, mode = '', type, sha = '', size = '-', entryPath = ''] = m;
-    // 120000 symlink, 160000 submodule (type commit): skipped, never followed.
-    if (type !== 'blob' || !REGULAR_MODES.has(mode)) continue;
-    entries.push({ path: entryPath, mode, size: Number(size), blobSha: sha });
+  // A submodule at the path lists as an entry `ls-tree` would skip.
+  if (root?.type === 'commit') return [];
+  if (!root || (root.type !== 'tree' && root.type !== 'blob')) throw notFound();
+  const oidBytes = commit.length / 2;
+
+  if (root.type === 'blob') {
+    // A single file: its mode (regular, executable, symlink) is in the parent tree.
+    const slash = normalized.lastIndexOf('/');
+    const parentName = slash === -1 ? `${commit}^{tree}` : `${commit}:${normalized.slice(0, slash)}`;
+    const [parent] = await catFile(dir, [{ op: 'contents', name: parentName }]);
+    const base = normalized.slice(slash + 1);
+    const entry = parent?.type === 'tree' ? parseTree(parent.content, oidBytes).find((e) => e.name === base) : undefined;
+    if (!entry) throw notFound();
+    if (!REGULAR_MODES.has(entry.mode)) return [];
+    return [{ path: normalized, mode: entry.mode, size: root.size, blobSha: entry.oid }];
   }
-  return entries;
+
+  // Breadth-first over subtrees (one cat-file request per depth), then flattened depth-first in
+  // tree order, which is the order `ls-tree -r` prints.
+  const trees = new Map<string, RawTreeEntry[]>([[root.oid, parseTree(root.content, oidBytes)]]);
+  let frontier = [root.oid];
+  let count = 0;
+  while (frontier.length > 0) {
+    const wanted = new Set<string>();
+    for (const oid of frontier) {
+      for (const e of trees.get(oid) ?? []) {
+        count += 1;
+        if (e.mode === '40000' && !trees.has(e.oid)) wanted.add(e.oid);
+      }
+    }
+    if (count > MAX_TREE_ENTRIES) {
+      throw tooLarge(`Path '${printable(normalized || '.')}' holds too many entries to read`, { path: normalized });
+    }
+    const oids = [...wanted];
+    const answers = await catFile(dir, oids.map((name) => ({ op: 'contents' as const, name })));
+    answers.forEach((a, i) => {
+      if (a.type !== 'tree') throw new Error(`Tree ${oids[i]} could not be read`);
+      trees.set(oids[i]!, parseTree(a.content, oidBytes));
+    });
+    frontier = oids;
+  }
+  let leaves = 0;
+  const files: Array<{ path: string; mode: string; blobSha: string }> = [];
+  const flatten = (oid: string, prefix: string): void => {
+    for (const e of trees.get(oid) ?? []) {
+      const p = prefix ? `${prefix}/${e.name}` : e.name;
+      if (e.mode === '40000') {
+        flatten(e.oid, p);
+        continue;
+      }
+      leaves += 1;
+      // 120000 symlink, 160000 submodule: skipped, never followed.
+      if (REGULAR_MODES.has(e.mode)) files.push({ path: p, mode: e.mode, blobSha: e.oid });
+    }
+  };
+  flatten(root.oid, normalized);
+  if (leaves === 0) throw notFound();
+  const shas = [...new Set(files.map((f) => f.blobSha))];
+  const sizes = new Map<string, number>();
+  (await catFile(dir, shas.map((name) => ({ op: 'info' as const, name })))).forEach((a, i) => {
+    if (a.type !== 'blob') throw new Error(`Blob ${shas[i]} could not be read`);
+    sizes.set(shas[i]!, a.size);
+  });
+  return files.map((f) => ({ ...f, size: sizes.get(f.blobSha)! }));
+}
+
+interface RawTreeEntry {
+  mode: string;
+  name: string;
+  oid: string;
+}
+
+const MAX_TREE_ENTRIES = 2_000_000;
+
+/** Parses a raw tree object: repeated `<mode> <name>\0<binary oid>`; modes canonicalised as git does. */
+function parseTree(raw: Buffer, oidBytes: number): RawTreeEntry[] {
+  const out: RawTreeEntry[] = [];
+  let pos = 0;
+  while (pos < raw.length) {
+    const space = raw.indexOf(0x20, pos);
+    const nul = raw.indexOf(0, space + 1);
+    if (space === -1 || nul === -1 || nul + 1 + oidBytes > raw.length) throw new Error('Malformed tree object');
+    let mode = raw.toString('latin1', pos, space);
+    if (mode.startsWith('100')) mode = (parseInt(mode, 8) & 0o100) !== 0 ? '100755' : '100644';
+    else if (mode === '040000') mode = '40000';
+    out.push({ mode, name: raw.toString('utf8', space + 1, nul), oid: raw.toString('hex', nul + 1, nul + 1 + oidBytes) });
+    pos = nul + 1 + oidBytes;
+  }
+  return out;
 }
 
 /**
@@ -185,33 +249,14 @@ function checkLimits(entries: TreeEntry[], limits: TreeLimits): void {
   }
 }
 
-/** Reads blobs through a single `cat-file --batch` process, parsing its output as it streams. */
-async function readBlobs(dir: string, shas: string[], timeouts?: GitTimeouts): Promise<Map<string, Buffer>> {
-  const proc = spawnGit(['cat-file', '--batch'], { cwd: dir, ...LOCAL, ...timeouts });
-  const parser = new CatFileBatchParser();
+/** Reads blobs through the repository's cat-file worker (no process of their own). */
+async function readBlobs(dir: string, shas: string[], _timeouts?: GitTimeouts): Promise<Map<string, Buffer>> {
   const blobs = new Map<string, Buffer>();
-  let parseError: Error | undefined;
-  proc.stdout.on('data', (chunk: Buffer) => {
-    if (parseError) return;
-    try {
-      for (const obj of parser.push(chunk)) {
-        if (obj.type !== 'blob') throw new Error(`cat-file: ${obj.oid} is ${obj.type}, expected a blob`);
-        blobs.set(obj.oid, obj.content);
-      }
-    } catch (err) {
-      parseError = err as Error;
-      proc.kill();
-    }
+  // Requests are ids from the tree listing (hex only).
+  const answers = await catFile(dir, shas.map((name) => ({ op: 'contents' as const, name })));
+  answers.forEach((a, i) => {
+    if (a.type !== 'blob') throw new Error(`cat-file: ${shas[i]} is ${a.type}, expected a blob`);
+    blobs.set(a.oid, a.content);
   });
-  // Requests are ids from ls-tree (hex only); stdin is buffered, git reads as it answers.
-  proc.stdin.end(shas.map((s) => `${s}\n`).join(''));
-
-  const exit = await proc.done;
-  if (parseError) throw parseError;
-  if (exit.killedFor || exit.code !== 0) {
-    const reason = exit.killedFor ?? (exit.spawnError ? 'spawn' : 'exit');
-    throw new GitError(reason, proc.args, exit.code, exit.stderr, exit.killedFor ? `killed (${exit.killedFor})` : undefined);
-  }
-  parser.end();
   return blobs;
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app-context.js';
+import { closeAllCatFileWorkers } from '../git/cat-file-worker.js';
 import type { ResolvedSettings } from '../config/load.js';
 import { buildApp } from './app.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -48,6 +49,7 @@ export async function startServer(settings: ResolvedSettings): Promise<FastifyIn
       await app.close();
       await ctx.db.close();
       unlock();
+      closeAllCatFileWorkers();
       app.log.info('shutdown complete');
       process.exit(0);
     } catch (err) {

@@ -17,6 +17,11 @@ export interface SyncOptions {
   skipFetch?: boolean;
   /** Why (kept on the auto-sync pause a rollback causes). */
   reason?: string;
+  /**
+   * A webhook or poll names the provider's new head commit: when the mirror already holds it on
+   * the branch, no fetch at all (see steps.ts namedCommitPresent).
+   */
+  trustNamedCommit?: boolean;
 }
 
 /**
@@ -34,7 +39,7 @@ export async function syncNamespace(
   const { deployment } = await withNamespaceLock(app, namespace, async () => {
     // Read once, under the lock: the binding used is the one current when the sync runs.
     const ns = await getNamespaceRow(app.db.db, namespace);
-    const run = await PLAN_STEPS.run({ app, namespace: ns, requestedRef: ref, skipFetch: opts.skipFetch });
+    const run = await PLAN_STEPS.run({ app, namespace: ns, requestedRef: ref, skipFetch: opts.skipFetch, trustNamedCommit: opts.trustNamedCommit });
     if (run.plan.summary.invalid > 0) {
       const failed = await recordFailedDeployment(run, actor, startedAt);
       outboxCommitted();

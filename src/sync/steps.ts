@@ -7,7 +7,8 @@
  */
 import { SynclineError } from '../errors.js';
 import { ensureMirror, openMirror } from '../git/mirror-cache.js';
-import { commitInfo, isAncestor, resolveBranch, resolveRef, type GitPerson } from '../git/refs.js';
+import { FULL_SHA_RE } from '../contracts/common.js';
+import { commitInfo, hasCommit, isAncestor, resolveBranch, resolveRef, type GitPerson } from '../git/refs.js';
 import { normalizeTreePath, readEntries, selectTree, type TreeEntry } from '../git/tree.js';
 import { buildPlan, PlanMemo } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
@@ -35,6 +36,12 @@ export interface RunStart {
   skipFetch?: boolean | undefined;
   /** Plan a commit that is not on the tracked branch (pull-request plans; never applied). */
   allowUnmerged?: boolean | undefined;
+  /**
+   * The caller (a webhook or poll) names the commit the provider reports as the branch's new
+   * head: when the mirror already holds it, on the branch, no fetch is needed. Not for user
+   * requests: a commit dropped upstream by a force-push must be checked against upstream.
+   */
+  trustNamedCommit?: boolean | undefined;
 }
 
 /**
@@ -104,7 +111,8 @@ export const loadBinding: Step<RunStart, Binding> = {
  */
 export const fetchSource: Step<RunStart & Binding, { mirrorDir: string }> = {
   name: 'fetchSource',
-  async run({ app, source, skipFetch }) {
+  async run(run) {
+    const { app, source, skipFetch } = run;
     if (!app.settings.mirror_runtime_sync || skipFetch) {
       const existing = await openMirror(source.name, { mirrorsDir: app.settings.mirror_dir });
       if (!existing) {
@@ -114,6 +122,9 @@ export const fetchSource: Step<RunStart & Binding, { mirrorDir: string }> = {
       }
       return { mirrorDir: existing.dir };
     }
+    // A webhook- or poll-named commit already in the mirror: no connection, no fetch.
+    const named = await namedCommitMirror(run);
+    if (named) return { mirrorDir: named };
     // The stored URL is checked again here, at the connection, and git is pinned to the address.
     const remote = await connectSource(app, source);
     const mirror = await ensureMirror(
@@ -134,6 +145,25 @@ export const fetchSource: Step<RunStart & Binding, { mirrorDir: string }> = {
     return { mirrorDir: mirror.dir };
   },
 };
+
+/**
+ * A full commit id (what webhooks and polls name) that the mirror already holds, on the tracked
+ * branch as the mirror knows it, needs no fetch at all: returns the mirror's dir, else null.
+ */
+async function namedCommitMirror(run: RunStart & Binding): Promise<string | null> {
+  const { ref, namespace: ns, source } = run;
+  if (!run.trustNamedCommit || !FULL_SHA_RE.test(ref)) return null;
+  const existing = await openMirror(source.name, { mirrorsDir: run.app.settings.mirror_dir });
+  if (!existing || !(await hasCommit(existing.dir, ref))) return null;
+  if (ns.allow_unmerged_refs !== 1) {
+    // Not on the branch here may only mean the mirror is behind: then fetch as usual.
+    const onBranch = await resolveBranch(existing.dir, ns.branch, { sourceName: source.name })
+      .then((tip) => isAncestor(existing.dir, ref, tip))
+      .catch(() => false);
+    if (!onBranch) return null;
+  }
+  return existing.dir;
+}
 
 /** Resolves the ref to a full commit id and reads its author; sets commit, author. */
 export const resolveCommit: Step<RunStart & Binding & { mirrorDir: string }, { commit: string; author: GitPerson | null }> = {
@@ -241,11 +271,27 @@ export const parseSpecs: Step<RunStart & ReadSpecs & { registry: KindRegistry },
     const s = app.settings;
     for (const f of files) if (f.content !== undefined) assertFileDocumentCap(f.path, f.content, s.max_documents_per_file);
     // The files were chosen by the namespace's rules (listSpecEntries): parse them all.
-    const parsed = parseSpecFiles(files, { registry, singleFile: true, cache: parseCacheFor(app) });
+    const options = { registry, singleFile: true, cache: parseCacheFor(app) };
+    // Files not in the parse cache are parsed a few at a time, yielding to the event loop every
+    // PARSE_SLICE_MS, so health checks and config reads are answered during a 10,000-file sync.
+    // Each file's result lands in the cache; the full call below then only reads the cache and
+    // runs the cross-file checks (duplicates), so the result is the same as one big call.
+    let sliceStart = performance.now();
+    for (const file of files) {
+      if (file.content === undefined) continue;
+      parseSpecFiles([file], options);
+      if (performance.now() - sliceStart >= PARSE_SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+    }
+    const parsed = parseSpecFiles(files, options);
     assertNamespaceDocumentCap(namespace.name, parsed.documents.length + parsed.invalid.length, s.max_documents);
     return { parsed };
   },
 };
+
+const PARSE_SLICE_MS = 10;
 
 /** Plans desired (git) against live state; sets live, plan. */
 export const planChanges: Step<RunStart & { registry: KindRegistry; parsed: ParseResult }, { live: LiveResource[]; plan: Plan }> = {

@@ -5,6 +5,8 @@
  * the path and a path naming one file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onGitSpawn } from '../../../src/git/runner.js';
+import { syncNamespace } from '../../../src/sync/service.js';
 import type { TestApp } from '../../helpers/app.js';
 import { DIALECTS } from '../../helpers/db.js';
 import {
@@ -303,6 +305,34 @@ for (const dialect of DIALECTS) {
         }
       } finally {
         await flatServer.close();
+      }
+    });
+
+    it('a webhook-named commit the mirror already holds syncs without any fetch; an unknown one fetches', async () => {
+      const root = await tempDir('syncline-upstream-');
+      const repo = await makeRepo({ root, name: 'named' });
+      const c1 = await commitFiles(repo, { 'svc/api.yaml': workload('api', 'port: 1') }, 'one');
+      const srv = await serveGitHttp(root);
+      try {
+        await createSource(t, 'named', srv.repoUrl('named'));
+        await putNamespace(t, 'named.prod', { source: 'named', branch: 'main', path: 'svc' });
+        expect(await sync(t, 'named.prod')).toMatchObject({ status: 'success', commit: c1 });
+        const c2 = await commitFiles(repo, { 'svc/api.yaml': workload('api', 'port: 2') }, 'two');
+
+        const spawned: string[] = [];
+        const off = onGitSpawn((i) => spawned.push(i.args[0] ?? ''));
+        try {
+          const again = await syncNamespace(t.ctx, 'named.prod', c1, 'webhook', { trustNamedCommit: true });
+          expect(again).toMatchObject({ status: 'noop', commit: c1 });
+          expect(spawned.filter((c) => c === 'fetch' || c === 'clone' || c === 'ls-remote')).toEqual([]);
+          const moved = await syncNamespace(t.ctx, 'named.prod', c2, 'webhook', { trustNamedCommit: true });
+          expect(moved).toMatchObject({ status: 'success', commit: c2 });
+          expect(spawned).toContain('fetch');
+        } finally {
+          off();
+        }
+      } finally {
+        await srv.close();
       }
     });
 
