@@ -12,8 +12,7 @@ export function registerJobCommands(program: Command): void {
       .command('list', { isDefault: true })
       .description('List jobs, newest first')
       .option('--state <state>', 'queued | running | done | failed')
-      .option('--limit <n>', 'how many', '50')
-      .option('--json', 'print JSON'),
+      .option('--limit <n>', 'how many', '50'),
     async (client, opts) => {
       const q = new URLSearchParams({ limit: String(opts.limit) });
       if (opts.state) q.set('state', opts.state);
@@ -29,7 +28,7 @@ export function registerJobCommands(program: Command): void {
 
   const deliveries = program.command('deliveries').description('Received webhook deliveries: list (default), show, redeliver (admin)');
   withClient(
-    deliveries.command('list', { isDefault: true }).description('List deliveries, newest first').option('--limit <n>', 'how many', '50').option('--json', 'print JSON'),
+    deliveries.command('list', { isDefault: true }).description('List deliveries, newest first').option('--limit <n>', 'how many', '50'),
     async (client, opts) => {
       const body = expectOk<{ items: any[] }>(await client.request('GET', `/webhooks/deliveries?limit=${encodeURIComponent(opts.limit)}`));
       if (opts.json) printJson(body);
