@@ -10,10 +10,12 @@ export function withClient(
   cmd: Command,
   fn: (client: ApiClient, opts: any, ...args: any[]) => Promise<void>,
 ): Command {
+  // A command that declares its own --json (older code) keeps it: a second one would make
+  // commander refuse to build the whole program.
+  if (!cmd.options.some((o) => o.long === '--json')) cmd.option('--json', 'same as --output json');
   return cmd
     .option('--url <url>', 'talk to a running server (default: $SYNCLINE_URL; without it, use the local database)')
     .option('-o, --output <format>', 'text | json (json prints the API response, for scripts)', 'text')
-    .option('--json', 'same as --output json')
     .action(async (...args: any[]) => {
       const command = args[args.length - 1] as Command;
       const opts = command.opts();
