@@ -39,9 +39,12 @@ export function buildProgram(): Command {
 
 /** Runs the CLI on `argv` (as process.argv: node, script, args…); resolves to the exit code. */
 export async function runCli(argv: readonly string[]): Promise<number> {
+  // A command may report a non-error outcome through process.exitCode (e.g. drift: out of sync).
+  const outer = process.exitCode;
+  process.exitCode = undefined;
   try {
     await buildProgram().parseAsync([...argv]);
-    return 0;
+    return Number(process.exitCode ?? 0);
   } catch (err) {
     // Help, version and usage errors: commander has already printed what it had to say.
     if (err instanceof CommanderError) return err.exitCode;
@@ -49,5 +52,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     const message = err instanceof SynclineError ? `${err.code}: ${err.message}` : (err as Error).message;
     console.error(`error: ${redact(message)}`);
     return code;
+  } finally {
+    process.exitCode = outer;
   }
 }
