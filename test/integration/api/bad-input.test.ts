@@ -31,7 +31,7 @@ const WRONG_TYPES: [string, InjectOptions['method'], string, unknown, string][] 
   ['source url', 'POST', '/api/v1/sources', { name: 'x', url: 42 }, 'url'],
   ['source provider', 'POST', '/api/v1/sources', { ...SOURCE, provider: 'bitbucket' }, 'provider'],
   ['mirror enabled', 'POST', '/api/v1/sources', { ...SOURCE, mirror: { enabled: 'yes' } }, 'mirror.enabled'],
-  ['kind schema', 'PUT', '/api/v1/kinds/Service', { schema: 'object' }, 'schema'],
+  ['kind schema', 'PUT', '/api/v1/kinds/Service', { schema: 'object' }, '(root)'],
   ['namespace auto_sync', 'PUT', '/api/v1/namespaces/shop.prod', { source: 'shop', auto_sync: 'true' }, 'auto_sync'],
   ['namespace branch', 'PUT', '/api/v1/namespaces/shop.prod', { source: 'shop', branch: '' }, 'branch'],
   ['whole body', 'PUT', '/api/v1/namespaces/shop.prod', [1, 2], '(root)'],
