@@ -587,7 +587,7 @@ async function stepwiseSync(ctx: TestApp['ctx'], calls: GitCall[], upstream: Ups
       if (run.plan.summary.invalid > 0) fail(`profile: ${run.plan.summary.invalid} invalid documents`);
       current = 'applyPlan';
       const t0 = performance.now();
-      const out = await applyPlan(run, 'bench', nowIso());
+      const out = await applyPlan(run, { actor: 'bench', startedAt: nowIso() });
       times.applyPlan = performance.now() - t0;
       deployment = out.deployment;
       const t1 = performance.now();

@@ -96,6 +96,8 @@ export const deployment = z.object({
   source: z.string().nullable(),
   author: z.object({ name: z.string(), email: z.string() }).nullable(),
   actor: z.string(),
+  /** Why the sync was asked for (sync-from-git's optional `reason`); null when none was given. */
+  reason: z.string().nullable(),
   started_at: z.string(),
   finished_at: z.string().nullable(),
   summary,
@@ -112,6 +114,7 @@ export const deploymentSummary = deployment.pick({
   commit: true,
   author: true,
   actor: true,
+  reason: true,
   started_at: true,
   finished_at: true,
   summary: true,

@@ -40,7 +40,7 @@ async function deploymentSummaries(db: Executor, ids: string[]): Promise<Map<str
   if (!ids.length) return out;
   const rows = await db
     .selectFrom('deployments')
-    .select(['id', 'status', 'ref', 'commit', 'author_name', 'author_email', 'actor', 'started_at', 'finished_at', 'summary'])
+    .select(['id', 'status', 'ref', 'commit', 'author_name', 'author_email', 'actor', 'reason', 'started_at', 'finished_at', 'summary'])
     .where('id', 'in', ids)
     .execute();
   for (const r of rows) {
@@ -51,6 +51,7 @@ async function deploymentSummaries(db: Executor, ids: string[]): Promise<Map<str
       commit: r.commit,
       author: r.author_name !== null || r.author_email !== null ? { name: r.author_name ?? '', email: r.author_email ?? '' } : null,
       actor: r.actor,
+      reason: r.reason ?? null,
       started_at: r.started_at,
       finished_at: r.finished_at,
       summary: fromJson(r.summary, { create: 0, update: 0, delete: 0, noop: 0, invalid: 0 }),

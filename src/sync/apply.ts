@@ -18,7 +18,14 @@ function sameFields(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-function baseDeployment(run: PlannedRun, actor: string, startedAt: string): Omit<Deployment, 'status' | 'results'> {
+/** Who asked for a sync, when, and why (`reason`: sync-from-git's optional text, kept on the deployment). */
+export interface SyncRequest {
+  actor: string;
+  startedAt: string;
+  reason?: string | null | undefined;
+}
+
+function baseDeployment(run: PlannedRun, { actor, startedAt, reason }: SyncRequest): Omit<Deployment, 'status' | 'results'> {
   return {
     id: newDeploymentId(),
     namespace: run.namespace.name,
@@ -27,6 +34,7 @@ function baseDeployment(run: PlannedRun, actor: string, startedAt: string): Omit
     source: run.source.name,
     author: run.author ? { name: run.author.name, email: run.author.email } : null,
     actor,
+    reason: reason ?? null,
     started_at: startedAt,
     finished_at: nowIso(),
     summary: run.plan.summary,
@@ -40,12 +48,13 @@ function baseDeployment(run: PlannedRun, actor: string, startedAt: string): Omit
  * fields and file are unchanged are not rewritten. Returns the deployment and the events to
  * publish once the transaction has committed.
  */
-export async function applyPlan(run: PlannedRun, actor: string, startedAt: string): Promise<{ deployment: Deployment; events: ResourceEvent[] }> {
+export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ deployment: Deployment; events: ResourceEvent[] }> {
+  const { actor } = req;
   const plan: Plan = run.plan;
   const live = new Map<string, LiveResource>(run.live.map((r) => [`${r.kind}\u0000${r.name}`, r]));
   const changed = plan.results.some((r) => r.operation === 'create' || r.operation === 'update' || r.operation === 'delete');
   const deployment: Deployment = {
-    ...baseDeployment(run, actor, startedAt),
+    ...baseDeployment(run, req),
     status: changed ? 'success' : 'noop',
     results: plan.results.map((r) => toResultItem(r, appliedStatus(r))),
   };
@@ -105,6 +114,7 @@ export async function applyPlan(run: PlannedRun, actor: string, startedAt: strin
         status: deployment.status,
         ref: deployment.ref,
         commit: deployment.commit,
+        ...(deployment.reason !== null ? { reason: deployment.reason } : {}),
         summary: deployment.summary,
         changed: events.map((e) => ({ operation: e.operation, kind: e.kind, name: e.name, hash: e.hash })),
       },
@@ -115,10 +125,11 @@ export async function applyPlan(run: PlannedRun, actor: string, startedAt: strin
 }
 
 /** Records a deployment that failed validation: nothing is applied, the failure is kept. */
-export async function recordFailedDeployment(run: PlannedRun, actor: string, startedAt: string): Promise<Deployment> {
+export async function recordFailedDeployment(run: PlannedRun, req: SyncRequest): Promise<Deployment> {
+  const { actor } = req;
   const plan = run.plan;
   const deployment: Deployment = {
-    ...baseDeployment(run, actor, startedAt),
+    ...baseDeployment(run, req),
     status: 'failed',
     results: plan.results.map((r) => toResultItem(r, failedStatus(r))),
   };
@@ -134,7 +145,13 @@ export async function recordFailedDeployment(run: PlannedRun, actor: string, sta
       action: 'namespace.sync_failed',
       target: `namespace/${run.namespace.name}`,
       namespace: run.namespace.name,
-      details: { deployment: deployment.id, ref: deployment.ref, commit: deployment.commit, summary: deployment.summary },
+      details: {
+        deployment: deployment.id,
+        ref: deployment.ref,
+        commit: deployment.commit,
+        ...(deployment.reason !== null ? { reason: deployment.reason } : {}),
+        summary: deployment.summary,
+      },
     });
     await recordDeploymentEvent(tx, run.app, deployment, { from: run.namespace?.status, to: 'error' });
   });

@@ -15,7 +15,7 @@ import { pauseAutoSyncOnRollback } from './auto-sync.js';
 export interface SyncOptions {
   /** The caller fetched the source's mirror just now (webhook/poll jobs): don't fetch again. */
   skipFetch?: boolean;
-  /** Why (kept on the auto-sync pause a rollback causes). */
+  /** Why (sync-from-git's `reason`): kept on the deployment, its audit entry and the auto-sync pause a rollback causes. */
   reason?: string;
   /**
    * A webhook or poll names the provider's new head commit: when the mirror already holds it on
@@ -41,7 +41,7 @@ export async function syncNamespace(
     const ns = await getNamespaceRow(app.db.db, namespace);
     const run = await PLAN_STEPS.run({ app, namespace: ns, requestedRef: ref, skipFetch: opts.skipFetch, trustNamedCommit: opts.trustNamedCommit });
     if (run.plan.summary.invalid > 0) {
-      const failed = await recordFailedDeployment(run, actor, startedAt);
+      const failed = await recordFailedDeployment(run, { actor, startedAt, reason: opts.reason });
       outboxCommitted();
       throw new SynclineError(
         'invalid_specs',
@@ -49,7 +49,7 @@ export async function syncNamespace(
         { deployment: failed },
       );
     }
-    const applied = await applyPlan(run, actor, startedAt);
+    const applied = await applyPlan(run, { actor, startedAt, reason: opts.reason });
     await pauseAutoSyncOnRollback(run, actor, opts.reason);
     return applied;
   });

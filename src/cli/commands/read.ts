@@ -38,7 +38,7 @@ export function registerReadCommands(program: Command): void {
             commit: d.commit ? String(d.commit).slice(0, 12) : null,
             changes: `+${d.summary.create} ~${d.summary.update} -${d.summary.delete} !${d.summary.invalid}`,
           })),
-          ['id', 'status', 'ref', 'commit', 'actor', 'changes', 'finished_at'],
+          ['id', 'status', 'ref', 'commit', 'actor', 'changes', 'finished_at', 'reason'],
         ),
       );
     },
@@ -47,6 +47,7 @@ export function registerReadCommands(program: Command): void {
     const d = expectOk<Deployment>(await client.request('GET', `/deployments/${enc(id)}`));
     emit(opts, d, () => {
       console.log(colour.bold(`Deployment ${d.id}: ${d.status} in ${d.namespace} at ${String(d.commit ?? '?').slice(0, 12)} (${d.ref}) by ${d.actor}`));
+      if (d.reason) console.log(`Reason: ${d.reason}`);
       const text = formatResults(d.results, { showNoop: true });
       if (text) console.log(text);
     });

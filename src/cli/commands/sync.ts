@@ -58,14 +58,17 @@ export function registerSyncCommands(program: Command): void {
     program
       .command('sync <namespace>')
       .description('Sync a namespace from git at a ref (the server fetches and validates it)')
-      .option('--ref <ref>', 'commit, branch or tag (default: the tracked branch head)'),
+      .option('--ref <ref>', 'commit, branch or tag (default: the tracked branch head)')
+      .option('--reason <text>', 'why (kept on the deployment, its audit entry and, for a rollback, the auto-sync pause)'),
     async (client, opts, ns: string) => {
-      const res = await client.request('POST', `/namespaces/${encodeURIComponent(ns)}/sync-from-git`, opts.ref ? { ref: opts.ref } : {});
+      const body = { ...(opts.ref ? { ref: opts.ref } : {}), ...(opts.reason ? { reason: opts.reason } : {}) };
+      const res = await client.request('POST', `/namespaces/${encodeURIComponent(ns)}/sync-from-git`, body);
       const deployment = (res.status === 200 ? res.body : (res.body as ErrorBody | null)?.error?.details?.deployment) as Deployment | undefined;
       if (opts.json) printJson(res.body);
       else if (deployment) {
         const head = `Deployment ${deployment.id}: ${deployment.status} at ${deployment.commit?.slice(0, 12) ?? '?'} (${deployment.ref})`;
         console.log(deployment.status === 'failed' ? colour.red(head) : colour.bold(head));
+        if (deployment.reason) console.log(`Reason: ${deployment.reason}`);
         const body = formatResults(deployment.results);
         if (body) console.log(body);
         console.log(summaryLine(deployment.summary));
