@@ -24,9 +24,9 @@ export const kindRoutes: FastifyPluginAsyncZod = async (app) => {
       if (builtinNames.has(name)) throw new SynclineError('builtin_kind', `Kind '${name}' is built in and cannot be replaced`, { kind: name });
       const body = req.body;
       const def =
-        'crd' in body
+        body.crd !== undefined
           ? { name, equivalents: body.equivalents ?? {}, ...kindFromCrd(name, body.crd) }
-          : { name, schema: body.schema, equivalents: body.equivalents ?? {}, api_versions: body.api_versions ?? null };
+          : { name, schema: body.schema!, equivalents: body.equivalents ?? {}, api_versions: body.api_versions ?? null };
       // Compiles the schema (strict Ajv) so a bad one is refused before it is stored.
       validateKindDefinition(def);
       // Patterns run on every document on the event loop: refuse catastrophic ones.
