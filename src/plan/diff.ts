@@ -13,7 +13,8 @@
  */
 import { isJsonObject, jsonEqual } from '../specs/json.js';
 import { escapeSegment, getAt, parsePointer } from '../specs/pointer.js';
-import type { JsonObject, JsonValue, SpecContent, SpecMetadata } from '../specs/types.js';
+import type { SpecContent, SpecMetadata } from '../specs/types.js';
+import type { JsonObject, JsonValue } from '../contracts/json.js';
 import type { FieldChange } from './types.js';
 
 /** The managed fields of a document: its declared leaf paths, in document order. */

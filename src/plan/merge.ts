@@ -23,7 +23,8 @@
  */
 import { cloneJson, deleteOwn, getOwn, isJsonObject, setOwn } from '../specs/json.js';
 import { formatPointer, getAt, isPrefixOf, parsePointer } from '../specs/pointer.js';
-import type { JsonObject, JsonValue, SpecContent, SpecMetadata } from '../specs/types.js';
+import type { SpecContent, SpecMetadata } from '../specs/types.js';
+import type { JsonObject, JsonValue } from '../contracts/json.js';
 import { declaredLeafPaths } from './diff.js';
 
 export interface MergeOptions {

@@ -4,7 +4,8 @@
  * planning and applying need.
  */
 import type { InvalidCode, PlanStatus, ResultItem, Summary } from '../contracts/deployments.js';
-import type { InvalidResult, JsonObject, SpecContent, SpecDocument, SpecMetadata } from '../specs/types.js';
+import type { InvalidResult, SpecContent, SpecDocument, SpecMetadata } from '../specs/types.js';
+import type { JsonObject } from '../contracts/json.js';
 import type { KindRegistry } from '../specs/kinds.js';
 
 export type { FieldChange, Operation, PlanStatus } from '../contracts/deployments.js';

@@ -1,6 +1,4 @@
-import { NAMESPACE_PATTERN_RE, ROLES, type Role } from '../contracts/common.js';
-
-export { NAMESPACE_PATTERN_RE, ROLES, type Role };
+import type { Role } from '../contracts/common.js';
 
 const RANK: Record<Role, number> = { viewer: 0, deployer: 1, admin: 2 };
 

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { ForbiddenError, SynclineError, UnauthorizedError } from '../errors.js';
-import { isUnscoped, roleAtLeast, scopeAllows, type Role } from '../security/roles.js';
+import { isUnscoped, roleAtLeast, scopeAllows } from '../security/roles.js';
+import { type Role } from '../contracts/common.js';
 import { constantTimeEqual, hashToken } from '../security/tokens.js';
 import { findSessionTokenHash } from '../store/sessions.js';
 import { findTokenByHash, findTokenByValue, touchToken, type AuthenticatedToken } from '../store/tokens.js';

@@ -6,7 +6,7 @@
 import { parse as parseYaml } from 'yaml';
 import { SynclineError } from '../errors.js';
 import { cloneJson, hasOwn, isJsonObject } from './json.js';
-import type { JsonObject, JsonValue } from './types.js';
+import type { JsonObject, JsonValue } from '../contracts/json.js';
 
 export interface KindFromCrd {
   schema: JsonObject;

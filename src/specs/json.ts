@@ -5,7 +5,7 @@
  * it), so writes go through `setOwn`, which defines an own property instead of invoking the
  * prototype setter.
  */
-import type { JsonObject, JsonValue } from './types.js';
+import type { JsonObject, JsonValue } from '../contracts/json.js';
 
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

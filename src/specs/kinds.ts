@@ -17,7 +17,8 @@ import { KIND_NAME_RE } from '../contracts/common.js';
 import { SynclineError } from '../errors.js';
 import { cloneJson, describeJson, hasOwn, isJsonObject, jsonEqual } from './json.js';
 import { escapeSegment, getAt, parsePointer } from './pointer.js';
-import type { Equivalents, JsonObject, JsonValue, KindDefinition, SpecValidationError } from './types.js';
+import type { Equivalents, KindDefinition, SpecValidationError } from './types.js';
+import type { JsonObject, JsonValue } from '../contracts/json.js';
 
 // ajv-formats is CommonJS (`module.exports = plugin; exports.default = plugin`); under NodeNext the
 // default import is typed as the module object, at runtime it is the plugin itself. Both carry `.default`.

@@ -21,7 +21,8 @@
 import { cloneJson, getOwn, hasOwn, isJsonObject, jsonEqual, setOwn } from './json.js';
 import type { CompiledKind, EquivalenceRule } from './kinds.js';
 import { parsePointer, getAt } from './pointer.js';
-import type { JsonObject, JsonValue, SpecContent, SpecMetadata } from './types.js';
+import type { SpecContent, SpecMetadata } from './types.js';
+import type { JsonObject, JsonValue } from '../contracts/json.js';
 
 const MAX_SCHEMA_DEPTH = 64;
 const MAX_ROUNDS = 5;

@@ -33,17 +33,9 @@ import { KIND_NAME_PATTERN, compareStrings } from './kinds.js';
 import type { KindRegistry } from './kinds.js';
 import { escapeSegment, formatPointer, parsePointer } from './pointer.js';
 import { validateOnce } from './validated.js';
-import type {
-  InvalidCode,
-  InvalidResult,
-  JsonObject,
-  JsonValue,
-  ParseResult,
-  Position,
-  SpecDocument,
-  SpecFile,
-  SpecMetadata,
-} from './types.js';
+import type { InvalidResult, ParseResult, Position, SpecDocument, SpecFile, SpecMetadata } from './types.js';
+import type { InvalidCode } from '../contracts/deployments.js';
+import type { JsonObject, JsonValue } from '../contracts/json.js';
 
 export const SPEC_FILE_EXTENSIONS: readonly string[] = Object.freeze(['.yaml', '.yml']);
 

@@ -3,7 +3,7 @@
  * (`/spec/port`, `/metadata/labels/team`) unless a function says otherwise.
  */
 import { getOwn, isJsonObject } from './json.js';
-import type { JsonValue } from './types.js';
+import type { JsonValue } from '../contracts/json.js';
 
 export function escapeSegment(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');

@@ -8,8 +8,6 @@
 import type { InvalidCode } from '../contracts/deployments.js';
 import type { JsonObject, JsonPrimitive, JsonValue } from '../contracts/json.js';
 
-export type { InvalidCode, JsonObject, JsonPrimitive, JsonValue };
-
 /** 1-based line and column in a spec file. */
 export interface Position {
   line: number;

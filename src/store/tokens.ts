@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { NotFoundError } from '../errors.js';
-import type { Role } from '../security/roles.js';
+import type { Role } from '../contracts/common.js';
 import { generateToken, hashToken } from '../security/tokens.js';
 import type { TokenInfo } from '../contracts/tokens.js';
 import { recordAudit, type Executor } from './audit.js';

@@ -1,5 +1,5 @@
 import { KindRegistry } from '../specs/kinds.js';
-import type { JsonObject } from '../specs/types.js';
+import type { JsonObject } from '../contracts/json.js';
 import type { Executor } from '../store/audit.js';
 import { kindsVersion, listKindRows } from '../store/kinds.js';
 

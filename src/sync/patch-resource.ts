@@ -3,7 +3,7 @@ import type { ResourceEvent } from '../events/hub.js';
 import { declaredLeafPaths } from '../plan/diff.js';
 import { contentHash } from '../plan/hash.js';
 import { validateSpec } from '../specs/kinds.js';
-import type { JsonObject, JsonValue } from '../specs/types.js';
+import type { JsonObject, JsonValue } from '../contracts/json.js';
 import { cloneJson, deleteOwn, getOwn, isJsonObject, setOwn } from '../specs/json.js';
 import { normalizeSpec } from '../specs/normalize.js';
 import { getAt, parsePointer } from '../specs/pointer.js';

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { getNamespaceRow } from '../../store/namespaces.js';
 import { getResource, listResources, type LiveResource } from '../../store/resources.js';
 import { patchResource } from '../../sync/patch-resource.js';
-import type { JsonObject } from '../../specs/types.js';
+import type { JsonObject } from '../../contracts/json.js';
 import { errorBody, errorResponses } from '../../contracts/errors.js';
 import { nsParams } from '../../contracts/common.js';
 import { resource, resourceList, resourceParams, resourcePatchBody, type Resource } from '../../contracts/resources.js';

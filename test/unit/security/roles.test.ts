@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { authorize, canSee, type Principal } from '../../../src/server/auth.js';
-import { NAMESPACE_PATTERN_RE, isUnscoped, namespaceMatches, roleAtLeast, scopeAllows } from '../../../src/security/roles.js';
+import { isUnscoped, namespaceMatches, roleAtLeast, scopeAllows } from '../../../src/security/roles.js';
+import { NAMESPACE_PATTERN_RE } from '../../../src/contracts/common.js';
 import { constantTimeEqual, generateToken, hashToken } from '../../../src/security/tokens.js';
 
 describe('roles', () => {

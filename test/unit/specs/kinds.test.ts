@@ -10,7 +10,8 @@ import {
   validateSpec,
 } from '../../../src/specs/kinds.js';
 import type { CompiledKind } from '../../../src/specs/kinds.js';
-import type { JsonObject, KindDefinition } from '../../../src/specs/types.js';
+import type { KindDefinition } from '../../../src/specs/types.js';
+import type { JsonObject } from '../../../src/contracts/json.js';
 import { METRIC, WORKLOAD, exampleRegistry } from './fixtures.js';
 
 function kindError(fn: () => unknown): SynclineError {

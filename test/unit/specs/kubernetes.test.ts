@@ -8,7 +8,7 @@ import { kindFromCrd } from '../../../src/specs/crd.js';
 import { KindRegistry } from '../../../src/specs/kinds.js';
 import { parseSpecFiles } from '../../../src/specs/parse.js';
 import { validatedContent } from '../../../src/specs/validated.js';
-import type { JsonObject } from '../../../src/specs/types.js';
+import type { JsonObject } from '../../../src/contracts/json.js';
 
 const y = (...lines: string[]): string => `${lines.join('\n')}\n`;
 

@@ -3,7 +3,8 @@ import { compileKind } from '../../../src/specs/kinds.js';
 import type { CompiledKind } from '../../../src/specs/kinds.js';
 import { jsonEqual } from '../../../src/specs/json.js';
 import { canonicalizeEquivalents, normalizeContent, normalizeSpec } from '../../../src/specs/normalize.js';
-import type { JsonObject, SpecContent } from '../../../src/specs/types.js';
+import type { SpecContent } from '../../../src/specs/types.js';
+import type { JsonObject } from '../../../src/contracts/json.js';
 import { WORKLOAD, exampleRegistry } from './fixtures.js';
 
 const workload = exampleRegistry().get('Workload') as CompiledKind;

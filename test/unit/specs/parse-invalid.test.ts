@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseSpecFiles } from '../../../src/specs/parse.js';
-import type { InvalidCode, SpecFile } from '../../../src/specs/types.js';
+import type { SpecFile } from '../../../src/specs/types.js';
+import type { InvalidCode } from '../../../src/contracts/deployments.js';
 import { exampleRegistry, y } from './fixtures.js';
 
 interface Case {
