@@ -67,6 +67,8 @@ export const settingsSchema = z
     job_lease: intish(2, 3600).default(60),
     webhook_timeout: intish(1, 300).default(10),
     webhook_retry_window: intish(1, 30 * 86400).default(86400),
+    // Stored plans kept per namespace and trigger (api, pull_request); older ones are pruned.
+    plan_retention: intish(1, 100_000).default(50),
   })
   .strict();
 

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { CloudEvent, EventType } from '../contracts/events.js';
 import type { Deployment } from '../contracts/deployments.js';
+import type { StoredPlan } from '../contracts/plans.js';
 import type { ResourceEvent } from '../contracts/resources.js';
 import type { Executor } from '../store/audit.js';
 import type { Dialect } from '../store/migrations/index.js';
@@ -102,4 +103,17 @@ export async function recordDeploymentEvent(
 
 export function recordStatusChange(tx: Executor, ctx: EventContext, namespace: string, from: string, to: string): Promise<CloudEvent> {
   return recordEvent(tx, ctx, { type: 'syncline.namespace.status_changed', namespace, data: { namespace, from, to } });
+}
+
+/**
+ * `syncline.plan.completed` for a stored plan (data: the plan without per-resource results, plus
+ * `url`). Call inside the transaction that stores the plan.
+ */
+export function recordPlanEvent(tx: Executor, ctx: EventContext, stored: StoredPlan): Promise<CloudEvent> {
+  const { results: _results, ...summary } = stored;
+  return recordEvent(tx, ctx, {
+    type: 'syncline.plan.completed',
+    namespace: stored.namespace,
+    data: { ...summary, url: `${base(ctx)}/api/v1/plans/${stored.id}` },
+  });
 }

@@ -94,9 +94,18 @@ export class RetryLaterError extends Error {
   }
 }
 
+/**
+ * Runs inside the transaction that marks a job failed for good (attempts exhausted or a permanent
+ * error), so what it writes (e.g. an outbox event) lands exactly when the failure does. It may
+ * return a callback to run once that transaction has committed.
+ */
+export type FinalFailureHook = (tx: Transaction<Database>, job: JobView) => Promise<(() => void) | void>;
+
 export interface JobQueue {
   readonly driver: 'sqlite' | 'postgres';
   register<P>(kind: string, handler: JobHandler<P>, opts?: { maxAttempts?: number }): void;
+  /** Adds a hook run in the transaction that fails a job for good. */
+  onFinalFailure(hook: FinalFailureHook): void;
   enqueue<P>(kind: string, payload: P, opts?: EnqueueOptions): Promise<EnqueueResult>;
   /** Wakes the workers (after enqueueing inside a transaction that has now committed). */
   kick(): void;
@@ -221,6 +230,12 @@ export abstract class BaseQueue implements JobQueue {
 
   register<P>(kind: string, handler: JobHandler<P>, opts: { maxAttempts?: number } = {}): void {
     this.handlers.set(kind, { fn: handler as JobHandler, maxAttempts: opts.maxAttempts ?? this.opts.defaultMaxAttempts });
+  }
+
+  protected readonly finalFailureHooks: FinalFailureHook[] = [];
+
+  onFinalFailure(hook: FinalFailureHook): void {
+    this.finalFailureHooks.push(hook);
   }
 
   async enqueue<P>(kind: string, payload: P, o: EnqueueOptions = {}): Promise<EnqueueResult> {
@@ -441,6 +456,21 @@ export abstract class BaseQueue implements JobQueue {
     };
     const update = () =>
       this.db.updateTable('jobs').set(values).where('id', '=', row.id).where('locked_by', '=', this.workerId).execute();
+    if (set.state === 'failed' && this.finalFailureHooks.length > 0) {
+      const after = await this.db.transaction().execute(async (tx) => {
+        const failed = await tx.updateTable('jobs').set(values).where('id', '=', row.id).where('locked_by', '=', this.workerId).returningAll().executeTakeFirst();
+        // Not ours any more (lease lost and re-run elsewhere): that run reports its own outcome.
+        if (!failed) return [];
+        const out: (() => void)[] = [];
+        for (const hook of this.finalFailureHooks) {
+          const cb = await hook(tx, toJobView(failed));
+          if (cb) out.push(cb);
+        }
+        return out;
+      });
+      for (const cb of after) cb();
+      return;
+    }
     try {
       await update();
     } catch (err) {

@@ -3,78 +3,19 @@
  * between the merge-base and the pull request's head, at the head commit (never applied); store
  * each plan and report it on the head commit.
  */
-import crypto from 'node:crypto';
 import { SynclineError } from '../errors.js';
 import { changedPaths, fetchRefObjects, hasCommit, mergeBase, pathTouched } from '../git/changes.js';
 import { resolveBranch } from '../git/refs.js';
 import type { AppContext } from '../app-context.js';
 import type { Plan } from '../contracts/deployments.js';
-import { fromJson, nowIso, toJson } from '../store/json.js';
 import { getSourceRow, type SourceRow } from '../store/sources.js';
 import { connectSource } from '../sync/remote.js';
+import { storePlan } from '../sync/plans.js';
 import { planNamespace } from '../sync/service.js';
 import { gitTimeouts } from '../sync/settings.js';
 import type { PrJobPayload } from './ingest.js';
 import { fetchSourceMirror } from './push.js';
 import { enqueueReport, planReport } from './reports.js';
-
-export interface StoredPlan extends Plan {
-  id: string;
-  trigger: 'pull_request' | 'api';
-  pull_request: { number: number; url: string | null } | null;
-  created_at: string;
-}
-
-export async function storePlan(
-  ctx: AppContext,
-  plan: Plan,
-  trigger: StoredPlan['trigger'],
-  pullRequest: StoredPlan['pull_request'],
-): Promise<StoredPlan> {
-  const stored: StoredPlan = { ...plan, id: crypto.randomUUID(), trigger, pull_request: pullRequest, created_at: nowIso() };
-  await ctx.db.db
-    .insertInto('plans')
-    .values({
-      id: stored.id,
-      namespace: plan.namespace,
-      trigger,
-      ref: plan.ref,
-      commit: plan.commit,
-      pull_request: pullRequest ? toJson(pullRequest) : null,
-      body: toJson(plan),
-      created_at: stored.created_at,
-    })
-    .execute();
-  return stored;
-}
-
-type PlanRow = { id: string; trigger: string; pull_request: string | null; body: string; created_at: string };
-const toStored = (r: PlanRow): StoredPlan => ({
-  // Plans stored before skipped_files existed have none.
-  ...({ skipped_files: [] } as Pick<Plan, 'skipped_files'>),
-  ...fromJson<Plan>(r.body, {} as Plan),
-  id: r.id,
-  trigger: r.trigger as StoredPlan['trigger'],
-  pull_request: fromJson(r.pull_request, null),
-  created_at: r.created_at,
-});
-
-export async function listPlans(ctx: AppContext, namespace: string, limit = 50): Promise<StoredPlan[]> {
-  const rows = await ctx.db.db
-    .selectFrom('plans')
-    .select(['id', 'trigger', 'pull_request', 'body', 'created_at'])
-    .where('namespace', '=', namespace)
-    .orderBy('created_at', 'desc')
-    .orderBy('id')
-    .limit(limit)
-    .execute();
-  return rows.map(toStored);
-}
-
-export async function getPlan(ctx: AppContext, id: string): Promise<StoredPlan | null> {
-  const r = await ctx.db.db.selectFrom('plans').select(['id', 'trigger', 'pull_request', 'body', 'created_at', 'namespace']).where('id', '=', id).executeTakeFirst();
-  return r ? toStored(r) : null;
-}
 
 function pullRef(provider: string, n: number): string {
   return provider === 'gitlab' ? `refs/merge-requests/${n}/head` : `refs/pull/${n}/head`;

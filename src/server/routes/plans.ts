@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { NotFoundError } from '../../errors.js';
 import { getNamespaceRow } from '../../store/namespaces.js';
-import { getPlan, listPlans } from '../../webhooks/pulls.js';
+import { getPlan, listPlans } from '../../sync/plans.js';
 import { canSee } from '../auth.js';
 import { errorResponses } from '../../contracts/errors.js';
 import { nsParams } from '../../contracts/common.js';
@@ -17,7 +17,7 @@ export const namespacePlanRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req) => {
       await getNamespaceRow(app.ctx.db.db, req.params.ns);
-      return { items: await listPlans(app.ctx, req.params.ns, req.query.limit) };
+      return { items: await listPlans(app.ctx.db.db, req.params.ns, req.query.limit) };
     },
   );
 };
@@ -28,7 +28,7 @@ export const planRoutes: FastifyPluginAsyncZod = async (app) => {
     '/:id',
     { onRequest: app.requireRole('viewer'), schema: { tags: ['plans'], params: planParams, response: { 200: storedPlan, ...errorResponses } } },
     async (req) => {
-      const p = await getPlan(app.ctx, req.params.id);
+      const p = await getPlan(app.ctx.db.db, req.params.id);
       // A plan of a namespace outside the token's scope is as unknown as a missing one.
       if (!p || !canSee(req.principal!, p.namespace)) throw new NotFoundError(`Plan '${req.params.id}' not found`);
       return p;

@@ -2,7 +2,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { driftNamespace, planNamespace, syncNamespace } from '../../sync/service.js';
 import { errorBody, errorResponses } from '../../contracts/errors.js';
 import { nsParams } from '../../contracts/common.js';
-import { deployment, driftReport, plan, refBody, syncBody } from '../../contracts/deployments.js';
+import { deployment, driftReport, refBody, syncBody } from '../../contracts/deployments.js';
+import { storedPlan } from '../../contracts/plans.js';
+import { storePlan } from '../../sync/plans.js';
 
 /** Git-driven endpoints of a namespace: sync, plan, drift. */
 export const syncRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -24,9 +26,10 @@ export const syncRoutes: FastifyPluginAsyncZod = async (app) => {
     '/:ns/plan',
     {
       onRequest: app.requireRole('viewer', scoped),
-      schema: { tags, params: nsParams, body: refBody.nullish(), response: { 200: plan, ...gitErrors } },
+      schema: { tags, params: nsParams, body: refBody.nullish(), response: { 200: storedPlan, ...gitErrors } },
     },
-    async (req) => planNamespace(app.ctx, req.params.ns, req.body?.ref),
+    // Stored (trigger "api") so GET /plans/{id} can show it again; the answer is the stored plan.
+    async (req) => storePlan(app.ctx, await planNamespace(app.ctx, req.params.ns, req.body?.ref), 'api', null),
   );
 
   app.get(
