@@ -19,6 +19,10 @@ interface Log {
 
 /** One polling round; returns the sources a refresh was queued for. */
 export async function pollOnce(ctx: AppContext, log?: Log): Promise<string[]> {
+  // Air-gap mode contacts nothing upstream: not git, not the forge (a github_app source would
+  // mint an installation token just to ls-remote). The poller is not even started then; this
+  // guards every other caller of a tick.
+  if (!ctx.settings.mirror_runtime_sync) return [];
   const rows = await ctx.db.db
     .selectFrom('namespaces')
     .select(['source', 'branch'])
