@@ -6,15 +6,14 @@ import { assertSafeRemoteUrl, type GitAuth } from './auth.js';
 import { throwFetchError } from './classify.js';
 import type { RemotePin } from './remote.js';
 import { runGit, type GitTimeouts } from './runner.js';
+import { hasCommit as hasCommitInWorker } from './refs.js';
+import { FULL_SHA_RE } from '../contracts/common.js';
 
 const LOCAL: GitTimeouts = { idleMs: 60_000, totalMs: 120_000 };
-const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
-/** Whether `sha` names a commit present in the repository. */
+/** Whether `sha` (a full commit id) names a commit present in the repository: asked of the repository's cat-file worker, no process. */
 export async function hasCommit(dir: string, sha: string): Promise<boolean> {
-  if (!SHA.test(sha)) return false;
-  const { code } = await runGit(['cat-file', '-e', `${sha}^{commit}`], { cwd: dir, okCodes: [0, 1, 128], ...LOCAL });
-  return code === 0;
+  return FULL_SHA_RE.test(sha) && hasCommitInWorker(dir, sha);
 }
 
 /** Whether commit `a` is an ancestor of (or equal to) commit `b`; both must be commit ids. */
@@ -27,7 +26,7 @@ export async function commitIsAncestor(dir: string, a: string, b: string): Promi
 export async function mergeBase(dir: string, a: string, b: string): Promise<string | null> {
   const { code, stdout } = await runGit(['merge-base', a, b], { cwd: dir, okCodes: [0, 1], ...LOCAL });
   const sha = stdout.toString('utf8').trim();
-  return code === 0 && SHA.test(sha) ? sha : null;
+  return code === 0 && FULL_SHA_RE.test(sha) ? sha : null;
 }
 
 /**

@@ -183,7 +183,8 @@ export const checkOnBranch: Step<RunStart & Binding & { mirrorDir: string; commi
     // The branch name resolves to the branch tip (branches win over tags), trivially on the branch.
     if (ref === ns.branch) return {};
     const tip = await resolveBranch(mirrorDir, ns.branch, { sourceName: source.name });
-    if (!(await isAncestor(mirrorDir, commit, tip))) {
+    // The tip itself (what webhook and poll jobs sync) needs no merge-base process.
+    if (commit !== tip && !(await isAncestor(mirrorDir, commit, tip))) {
       throw new SynclineError(
         'ref_not_on_branch',
         `Commit ${commit} ('${ref}') is not on branch '${ns.branch}' of source '${source.name}'`,
