@@ -58,12 +58,16 @@ async function call(p: Proc, method: string, url: string, body?: unknown, header
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
-async function until<T>(fn: () => Promise<T | null | undefined | false>, limitMs = 60_000): Promise<T> {
+/**
+ * Polls a condition. No fixed sleeps anywhere in this file: every wait is for a condition, and its
+ * limit stays under the test's own timeout (SLOW_TEST_MS) so a failure names what it waited for.
+ */
+async function until<T>(fn: () => Promise<T | null | undefined | false>, limitMs = 120_000): Promise<T> {
   const deadline = Date.now() + limitMs;
   for (;;) {
     const v = await fn();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error('timed out');
+    if (Date.now() > deadline) throw new Error(`timed out after ${limitMs} ms waiting for ${fn.toString().slice(0, 200)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -79,6 +83,13 @@ const deliveryTo = (p: Proc, payload: unknown, id: string) => {
   const body = JSON.stringify(payload);
   return call(p, 'POST', '/api/v1/webhooks/github', body, signedHeaders('github', 'push', body, SECRET, id));
 };
+
+/**
+ * Two or three `syncline serve` processes (each migrating its database, starting its job worker)
+ * plus git and PostgreSQL: well within the default 60 s on an idle machine, not on a loaded one
+ * (this suite once failed under load by hitting it). The waits are conditions; this is their bound.
+ */
+const SLOW_TEST_MS = 180_000;
 
 describe('webhooks across processes', () => {
   let repo: FixtureRepo;
@@ -125,7 +136,7 @@ describe('webhooks across processes', () => {
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+  }, SLOW_TEST_MS);
 
   it.runIf(DIALECTS.includes('postgres'))('two servers on one PostgreSQL database, the same delivery sent to each: one sync', async () => {
     const schema = freshSchemaName();
@@ -159,5 +170,5 @@ describe('webhooks across processes', () => {
       for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
       await dropSchema(schema);
     }
-  });
+  }, SLOW_TEST_MS);
 });
