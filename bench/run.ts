@@ -1,9 +1,10 @@
 /**
- * `npm run bench` — runs the sync bench (bench/sync.ts) and then, when bench/mirror.ts exists and
- * exports `runMirrorBench`, the mirror bench.
+ * `npm run bench` — runs the sync bench (bench/sync.ts), then, when bench/mirror.ts exists and
+ * exports `runMirrorBench`, the mirror bench, then the webhooks bench (bench/webhooks.ts).
  *
  *   npm run bench                          # both (mirror only if present)
  *   npm run bench -- --only sync           # just one
+ *   npm run bench -- --only webhooks       # 1,000 namespaces, one push; ingest with autocannon
  *   npm run bench -- --runs 9              # timed runs per scenario (default: each bench's own)
  *   npm run bench -- --only sync --profile # plus the per-step profile of re-sync / one-file sync
  *
@@ -13,8 +14,9 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runSyncBench } from './sync.js';
+import { runWebhooksBench } from './webhooks.js';
 
-type Only = 'sync' | 'mirror';
+type Only = 'sync' | 'mirror' | 'webhooks';
 
 interface Args {
   only?: Only;
@@ -22,7 +24,7 @@ interface Args {
   profile: boolean;
 }
 
-const USAGE = 'usage: npm run bench -- [--only sync|mirror] [--runs N] [--profile]';
+const USAGE = 'usage: npm run bench -- [--only sync|mirror|webhooks] [--runs N] [--profile]';
 
 /** A bad command line: printed without a stack trace. */
 class UsageError extends Error {}
@@ -40,7 +42,7 @@ function parseArgs(argv: string[]): Args {
     switch (flag) {
       case '--only': {
         const v = value();
-        if (v !== 'sync' && v !== 'mirror') throw new UsageError(`--only must be sync or mirror (got '${v}')`);
+        if (v !== 'sync' && v !== 'mirror' && v !== 'webhooks') throw new UsageError(`--only must be sync, mirror or webhooks (got '${v}')`);
         args.only = v;
         break;
       }
@@ -83,6 +85,10 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const runsOpt = args.runs !== undefined ? { runs: args.runs } : {};
 
+  if (args.only === 'webhooks') {
+    await runWebhooksBench(runsOpt);
+    return;
+  }
   if (args.only !== 'mirror') {
     await runSyncBench({ ...runsOpt, profile: args.profile });
   }
@@ -96,6 +102,10 @@ async function main(): Promise<void> {
     } else {
       console.log('\n(mirror bench skipped: bench/mirror.ts not present)');
     }
+  }
+  if (args.only === undefined) {
+    console.log('');
+    await runWebhooksBench(runsOpt);
   }
 }
 
