@@ -104,6 +104,15 @@ describe.each(DIALECTS)('stored plans (%s)', (dialect) => {
     expect((await api(t, 'GET', `/plans/${made[0]}`)).statusCode).toBe(404);
   });
 
+  it('reads plans stored before compression (plain JSON bodies, no skipped_files)', async () => {
+    const { skipped_files: _s, ...old } = { namespace: 'shop.prod', ref: 'main', commit: 'c'.repeat(40), source: 'shop', summary: { create: 0, update: 0, delete: 0, noop: 0, invalid: 0 }, results: [], skipped_files: [] };
+    await t.ctx.db.db
+      .insertInto('plans')
+      .values({ id: 'legacy-plan', namespace: 'shop.prod', trigger: 'pull_request', ref: 'main', commit: old.commit, pull_request: JSON.stringify({ number: 3, url: null }), body: JSON.stringify(old), created_at: '2026-01-01T00:00:00.000Z' })
+      .execute();
+    expect(ok(await api(t, 'GET', '/plans/legacy-plan'))).toEqual({ ...old, skipped_files: [], id: 'legacy-plan', trigger: 'pull_request', pull_request: { number: 3, url: null }, created_at: '2026-01-01T00:00:00.000Z' });
+  });
+
   it('stores plan bodies compressed: a 300-resource plan takes a fraction of its JSON', async () => {
     const plan = ok(await planReq(t, 'shop.big'));
     expect(plan.results).toHaveLength(300);
