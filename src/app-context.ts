@@ -9,6 +9,7 @@ import { EventHub } from './events/hub.js';
 import type { ReplicaRegistry } from './cluster/registry.js';
 import type { OutboxRelay } from './events/relay.js';
 import { setGitHome } from './git/env.js';
+import { loadOrCreateReplicaId } from './cluster/identity.js';
 import { assertGitVersion } from './git/version.js';
 import { createJobQueue } from './jobs/drivers.js';
 import type { JobQueue } from './jobs/queue.js';
@@ -29,6 +30,8 @@ export interface AppContext {
   cluster?: ReplicaRegistry;
   /** DNS resolver for the outbound URL guard; the system resolver when absent (tests inject one). */
   resolver?: Resolver;
+  /** This replica's id (kept in the data dir; see cluster/identity.ts): keys its mirror copies and its registry row. */
+  replicaId: string;
   /** Background jobs (webhook work, polling, reports); workers run only once `jobs.start()` is called. */
   jobs: JobQueue;
 }
@@ -82,7 +85,7 @@ export async function openContext(settings: ResolvedSettings, opts: { schema?: s
     await db.close();
     throw err;
   }
-  const ctx: AppContext = { settings, db, box, events: new EventHub(db), jobs };
+  const ctx: AppContext = { settings, db, box, events: new EventHub(db), jobs, replicaId: loadOrCreateReplicaId(settings.data_dir) };
   registerJobKinds(ctx);
   return ctx;
 }

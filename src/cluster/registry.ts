@@ -15,7 +15,7 @@ const FORGET_AFTER_MS = 24 * 3600_000;
  * current roles every HEARTBEAT_MS, deletes the row on a clean stop.
  */
 export class ReplicaRegistry {
-  readonly id = `rep_${crypto.randomBytes(6).toString('hex')}`;
+  readonly id: string;
   private timer: NodeJS.Timeout | null = null;
   private readonly startedAt = nowIso();
 
@@ -23,7 +23,11 @@ export class ReplicaRegistry {
     private readonly db: DatabaseHandle,
     private readonly version: string,
     private readonly roles: () => string[],
-  ) {}
+    /** This replica's id (AppContext.replicaId: kept in the data dir); a fresh one when absent. */
+    id?: string,
+  ) {
+    this.id = id ?? `rep_${crypto.randomBytes(6).toString('hex')}`;
+  }
 
   async start(): Promise<void> {
     await this.beat();
@@ -37,9 +41,13 @@ export class ReplicaRegistry {
     await this.db.db
       .insertInto('replicas')
       .values(row)
-      .onConflict((oc) => oc.column('id').doUpdateSet({ last_seen: now, roles: row.roles }))
+      // A replica restarted on the same data dir keeps its id: its row says when it (re)started.
+      .onConflict((oc) => oc.column('id').doUpdateSet({ last_seen: now, roles: row.roles, started_at: row.started_at, version: row.version, host: row.host }))
       .execute();
-    await this.db.db.deleteFrom('replicas').where('last_seen', '<', new Date(Date.now() - FORGET_AFTER_MS).toISOString()).execute();
+    const forget = new Date(Date.now() - FORGET_AFTER_MS).toISOString();
+    const gone = this.db.db.selectFrom('replicas').select('id').where('last_seen', '<', forget);
+    await this.db.db.deleteFrom('mirror_copies').where('replica', 'in', gone).execute();
+    await this.db.db.deleteFrom('replicas').where('last_seen', '<', forget).execute();
   }
 
   list(): Promise<Replica[]> {

@@ -54,7 +54,7 @@ export const ERROR_CODES = {
   job_kind_unknown: { retryable: false, description: 'no handler is registered for the job’s kind (a job listed as failed)' },
   report_failed: { retryable: false, description: 'the forge refused a check run / commit status (a job listed as failed)' },
   // Capacity and the unexpected
-  database_unavailable: { retryable: true, description: 'PostgreSQL: no pooled connection free within the acquire timeout' },
+  database_unavailable: { retryable: true, description: 'PostgreSQL unreachable (refused or dropped connections, a terminated backend), or no pooled connection free within the acquire timeout' },
   busy: { retryable: true, description: 'over capacity or shutting down (`Retry-After`, `details.retry_after`)' },
   internal: { retryable: false, description: 'an unexpected failure (logged on the server, no internals in the message)' },
 } as const satisfies Record<string, { retryable: boolean; description: string }>;

@@ -6,6 +6,24 @@ import { mirrorSlug } from './common.js';
 export const MIRROR_SYNC_STATES = ['ok', 'waiting', 'stalled'] as const;
 export type MirrorSyncState = (typeof MIRROR_SYNC_STATES)[number];
 
+/** One replica's copy of a mirror (each replica keeps its own copy on its own disk). */
+export const mirrorCopy = z.object({
+  /** The replica's id (as in `GET /cluster`). */
+  replica: z.string(),
+  /** This is the replica that answered. */
+  self: z.boolean(),
+  /** `pending` (no copy yet), `ready` (a complete copy is served), `error` (no copy: the last try failed). */
+  status: z.string(),
+  present: z.boolean(),
+  head_commit: z.string().nullable(),
+  /** When this replica last fetched its copy successfully. */
+  last_synced: z.string().nullable(),
+  last_sync_error: z.string().nullable(),
+  last_sync_error_code: z.string().nullable(),
+  sync_state: z.enum(MIRROR_SYNC_STATES),
+});
+export type MirrorCopy = z.infer<typeof mirrorCopy>;
+
 export const mirror = z.object({
   slug: z.string(),
   source: z.string(),
@@ -25,6 +43,10 @@ export const mirror = z.object({
    * credentials; not retried until the source is edited).
    */
   sync_state: z.enum(MIRROR_SYNC_STATES),
+  /** The replica that answered: `status` … `sync_state` above describe ITS copy. */
+  replica: z.string(),
+  /** Every live replica's copy (replicas heard from in the last 15 s, and the one that answered). */
+  replicas: z.array(mirrorCopy),
 });
 export type Mirror = z.infer<typeof mirror>;
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ensureMirror, mirrorPath, openMirror, refreshCommitGraph } from '../git/mirror-cache.js';
+import { ensureMirror, lastFetchedAt, mirrorPath, openMirror, refreshCommitGraph } from '../git/mirror-cache.js';
 import { runGit } from '../git/runner.js';
 import type { MirrorSyncSummary as ContractSummary } from '../contracts/mirrors.js';
 import { SynclineError } from '../errors.js';
@@ -8,7 +8,9 @@ import { redact } from '../security/redact.js';
 import type { AppContext } from '../app-context.js';
 import { nowIso } from '../store/json.js';
 import { LockTimeoutError, withLock } from '../store/locks.js';
-import { listSourceRows, mirrorSlug, setMirrorState, type SourceRow } from '../store/sources.js';
+import { getCopy } from '../store/mirror-copies.js';
+import { listSourceRows, mirrorSlug, type SourceRow } from '../store/sources.js';
+import { recordCopy, stampCopy } from './copies.js';
 import { connectSource } from '../sync/remote.js';
 import { gitTimeouts } from '../sync/settings.js';
 
@@ -42,15 +44,29 @@ async function repackIfDue(dir: string, force: boolean): Promise<void> {
 }
 
 /**
- * Fetches one source's mirror. One sync per mirror at a time across processes (advisory lock in
- * PostgreSQL mode): a sync that finds one running reports `skipped`. Errors are kept in the
- * source's mirror status (redacted, truncated); the last good copy keeps being served.
+ * The lock one copy's sync holds: per replica (a process of another replica never waits for it;
+ * another process on the same data dir — a CLI in local mode — does).
+ */
+export function mirrorLockKey(replicaId: string, name: string): string {
+  return `mirror:${replicaId}:${name}`;
+}
+
+/**
+ * Fetches THIS replica's copy of one source's mirror. One sync per copy at a time (the lock is
+ * per replica: every replica keeps its own copy fresh, whatever the others do): a sync that finds
+ * one running reports `skipped`. The outcome is recorded as this replica's copy state (errors
+ * redacted, truncated; the last good copy keeps being served); a copy that moved puts a
+ * `syncline.mirror.updated` event in the outbox.
  */
 export async function syncMirror(ctx: AppContext, row: SourceRow): Promise<MirrorSyncOutcome> {
   const slug = mirrorSlug(row);
   const base = { slug, source: row.name };
   try {
-    return await withLock(ctx.db, `mirror:${row.name}`, 0, async () => {
+    return await withLock(ctx.db, mirrorLockKey(ctx.replicaId, row.name), 0, async () => {
+      // The row may be from before a delete (a round lists sources, then works through them):
+      // never (re)create a copy of a source that is gone, re-created or no longer mirrored.
+      const current = await ctx.db.db.selectFrom('sources').select(['created_at', 'mirror_enabled']).where('name', '=', row.name).executeTakeFirst();
+      if (!current || current.created_at !== row.created_at || current.mirror_enabled !== 1) return { ...base, status: 'skipped' } as const;
       try {
         const remote = await connectSource(ctx, row);
         const result = await ensureMirror(
@@ -59,14 +75,20 @@ export async function syncMirror(ctx: AppContext, row: SourceRow): Promise<Mirro
         );
         if (result.updated && !result.created) await refreshCommitGraph(result.dir);
         await repackIfDue(result.dir, result.created).catch(() => undefined);
-        await setMirrorState(ctx.db.db, row.name, {
-          mirror_status: 'ready',
-          mirror_head_commit: result.headCommit ?? null,
-          default_branch: result.defaultBranch ?? null,
-          mirror_last_synced: nowIso(),
-          mirror_last_error: null,
-          mirror_last_error_code: null,
-        });
+        await stampCopy(result.dir, row);
+        await recordCopy(
+          ctx,
+          row,
+          {
+            status: 'ready',
+            head_commit: result.headCommit ?? null,
+            default_branch: result.defaultBranch ?? null,
+            last_synced: nowIso(),
+            last_error: null,
+            last_error_code: null,
+          },
+          result.updated,
+        );
         return { ...base, status: result.updated ? 'updated' : 'unchanged' } as const;
       } catch (err) {
         const message = truncateError((err as Error).message);
@@ -74,11 +96,7 @@ export async function syncMirror(ctx: AppContext, row: SourceRow): Promise<Mirro
         const code = err instanceof SynclineError ? err.code : 'internal';
         const retryable = err instanceof SynclineError ? err.retryable : true;
         const present = await openMirror(row.name, { mirrorsDir: ctx.settings.mirror_dir });
-        await setMirrorState(ctx.db.db, row.name, {
-          mirror_status: present ? 'ready' : 'error',
-          mirror_last_error: message,
-          mirror_last_error_code: code,
-        });
+        await recordCopy(ctx, row, { status: present ? 'ready' : 'error', last_error: message, last_error_code: code });
         return { ...base, status: 'error', error: message, retryable } as const;
       }
     });
@@ -121,13 +139,16 @@ export async function recordMirrorOnDisk(ctx: AppContext, row: SourceRow): Promi
   if (row.mirror_enabled !== 1) return;
   const info = await openMirror(row.name, { mirrorsDir: ctx.settings.mirror_dir });
   if (info) {
-    await setMirrorState(ctx.db.db, row.name, {
-      mirror_status: 'ready',
-      mirror_head_commit: info.headCommit ?? null,
+    await stampCopy(info.dir, row);
+    const fetched = await lastFetchedAt(row.name, { mirrorsDir: ctx.settings.mirror_dir });
+    await recordCopy(ctx, row, {
+      status: 'ready',
+      head_commit: info.headCommit ?? null,
       default_branch: info.defaultBranch ?? row.default_branch,
+      ...(fetched ? { last_synced: fetched.toISOString() } : {}),
     });
-  } else if (row.mirror_status === 'ready') {
-    await setMirrorState(ctx.db.db, row.name, { mirror_status: 'pending', mirror_head_commit: null });
+  } else if (row.mirror_status === 'ready' || (await getCopy(ctx.db.db, ctx.replicaId, row.name))?.status === 'ready') {
+    await recordCopy(ctx, row, { status: 'pending', head_commit: null });
   }
 }
 

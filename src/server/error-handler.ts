@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import type { ErrorCode } from '../contracts/errors.js';
 import { errorPayload, SynclineError } from '../errors.js';
+import { isDatabaseConnectionError } from '../store/db.js';
 import { redact } from '../security/redact.js';
 
 /** The HTTP status of every error code: the only place that knows it. */
@@ -122,6 +123,11 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return send(reply, err.statusCode, errorPayload('invalid_request', err.message));
+    }
+    if (isDatabaseConnectionError(err)) {
+      // The database went away (restart, network, terminated backend): retry later; the pools reconnect.
+      req.log.error({ err: { message: redact(err.message) } }, 'request failed: database unreachable');
+      return send(reply, 503, errorPayload('database_unavailable', 'The database is unreachable; retry later'));
     }
     req.log.error({ err: { message: redact(err.message), stack: redact(err.stack ?? '') } }, 'unhandled error');
     return send(reply, 500, errorPayload('internal', 'Internal server error'));

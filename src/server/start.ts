@@ -67,7 +67,7 @@ export async function startServer(settings: ResolvedSettings): Promise<FastifyIn
   ctx.relay = relay;
   relay.start();
   stops.push(() => relay.stop());
-  const cluster = new ReplicaRegistry(ctx.db, SYNCLINE_VERSION, () => relay.roles());
+  const cluster = new ReplicaRegistry(ctx.db, SYNCLINE_VERSION, () => relay.roles(), ctx.replicaId);
   ctx.cluster = cluster;
   await cluster.start();
   stops.push(() => cluster.stop());

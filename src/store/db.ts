@@ -57,6 +57,45 @@ function poolError(err: unknown, what: string): unknown {
   return err;
 }
 
+/** Node socket errors and PostgreSQL codes that mean "the database went away", not "the query is wrong". */
+const CONNECTION_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** admin_shutdown, crash_shutdown, cannot_connect_now, idle_session_timeout. */
+const CONNECTION_SQLSTATE = new Set(['57P01', '57P02', '57P03', '57P05']);
+const CONNECTION_MESSAGE = /Connection terminated|connection ended|Client has encountered a connection error|Client was closed|terminating connection due to administrator command|the database system is (starting up|shutting down)/i;
+
+/**
+ * Whether `err` (or its cause) is the database being unreachable: refused or dropped connections,
+ * a terminated backend, a server shutting down. Such failures answer 503 `database_unavailable`
+ * (retry later), never 500; the pools reconnect on their own.
+ */
+export function isDatabaseConnectionError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (CONNECTION_ERRNO.has(code) || CONNECTION_SQLSTATE.has(code) || code.startsWith('08'))) return true;
+    if (e instanceof Error && CONNECTION_MESSAGE.test(e.message)) return true;
+    if (e instanceof AggregateError && e.errors.some((x) => isDatabaseConnectionError(x))) return true;
+  }
+  return false;
+}
+
+/**
+ * A client checked out of a pg pool has no 'error' listener (the pool's idle one is removed), and
+ * pg emits 'error' when its server connection drops — with no listener, an uncaught exception that
+ * ends the process. The query in flight fails with that error anyway, and the pool discards the
+ * client on release (it is no longer queryable); this only keeps the process alive.
+ */
+function guardCheckedOut(client: pg.PoolClient): pg.PoolClient {
+  const onError = () => undefined;
+  client.on('error', onError);
+  const release = client.release;
+  client.release = (err?: Error | boolean) => {
+    client.removeListener('error', onError);
+    client.release = release;
+    return release.call(client, err);
+  };
+  return client;
+}
+
 export function dialectOf(url: string): Dialect {
   if (url.startsWith('sqlite:')) return 'sqlite';
   if (/^postgres(ql)?:\/\//.test(url)) return 'postgres';
@@ -119,14 +158,14 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
     db = new Kysely<Database>({
       dialect: new PostgresDialect({
         pool: {
-          connect: () => pool.connect().catch((err: unknown) => Promise.reject(poolError(err, 'a query'))),
+          connect: () => pool.connect().then(guardCheckedOut, (err: unknown) => Promise.reject(poolError(err, 'a query'))),
           end: () => pool.end(),
         },
       }),
     });
     let lockSchema: string | undefined = schema;
     lockConnection = async () => {
-      const client = await lockPool.connect().catch((err: unknown) => Promise.reject(poolError(err, 'a lock')));
+      const client = guardCheckedOut(await lockPool.connect().catch((err: unknown) => Promise.reject(poolError(err, 'a lock'))));
       try {
         lockSchema ??= ((await client.query<{ schema: string | null }>('select current_schema() as schema')).rows[0]?.schema ?? '');
       } catch (err) {

@@ -267,6 +267,8 @@ export async function deleteSource(db: Kysely<Database>, name: string, actor: st
       });
     }
     await tx.deleteFrom('sources').where('name', '=', name).execute();
+    // Every replica's copy record goes with it; each replica removes its copy on disk (mirror/copies.ts).
+    await tx.deleteFrom('mirror_copies').where('source', '=', name).execute();
     await recordAudit(tx, { actor, action: 'source.delete', target: `source/${name}`, details: auditShape(row) });
   });
 }

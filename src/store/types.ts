@@ -188,6 +188,19 @@ export interface Database {
   subscriptions: SubscriptionsTable;
   subscription_deliveries: SubscriptionDeliveriesTable;
   replicas: ReplicasTable;
+  mirror_copies: MirrorCopiesTable;
+}
+
+/** One replica's copy of one mirror (migration 131). */
+export interface MirrorCopiesTable {
+  replica: string;
+  source: string;
+  status: string;
+  head_commit: string | null;
+  last_synced: string | null;
+  last_error: string | null;
+  last_error_code: string | null;
+  updated_at: string;
 }
 
 export interface SessionsTable {

@@ -20,7 +20,8 @@ import type { ParseResult, SpecFile } from '../specs/types.js';
 import type { AppContext } from '../app-context.js';
 import { namespaceGlobs, type NamespaceRow } from '../store/namespaces.js';
 import { listResources, type LiveResource } from '../store/resources.js';
-import { getSourceRow, setMirrorState, type SourceRow } from '../store/sources.js';
+import { getSourceRow, type SourceRow } from '../store/sources.js';
+import { recordCopy, stampCopy } from '../mirror/copies.js';
 import { assertFileDocumentCap, assertNamespaceDocumentCap } from './document-caps.js';
 import { connectSource } from './remote.js';
 import { loadKindRegistry } from './kind-registry.js';
@@ -131,16 +132,22 @@ export const fetchSource: Step<RunStart & Binding, { mirrorDir: string }> = {
       { name: source.name, ...remote },
       { mirrorsDir: app.settings.mirror_dir, timeouts: gitTimeouts(app.settings), keepMs: app.settings.mirror_keep_minutes * 60_000 },
     );
-    // The fetch cache is the served mirror: keep its status as fresh as the mirror scheduler would.
+    await stampCopy(mirror.dir, source);
+    // The fetch cache is this replica's copy of the served mirror: keep its state as fresh as the mirror scheduler would.
     if (source.mirror_enabled === 1 && (mirror.updated || source.mirror_status !== 'ready')) {
-      await setMirrorState(app.db.db, source.name, {
-        mirror_status: 'ready',
-        mirror_head_commit: mirror.headCommit ?? null,
-        default_branch: mirror.defaultBranch ?? null,
-        mirror_last_synced: new Date().toISOString(),
-        mirror_last_error: null,
-        mirror_last_error_code: null,
-      });
+      await recordCopy(
+        app,
+        source,
+        {
+          status: 'ready',
+          head_commit: mirror.headCommit ?? null,
+          default_branch: mirror.defaultBranch ?? null,
+          last_synced: new Date().toISOString(),
+          last_error: null,
+          last_error_code: null,
+        },
+        mirror.updated,
+      );
     }
     return { mirrorDir: mirror.dir };
   },

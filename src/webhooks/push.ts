@@ -17,6 +17,7 @@ import type { AppContext } from '../app-context.js';
 import { nowIso } from '../store/json.js';
 import type { NamespaceRow } from '../store/namespaces.js';
 import { getSourceRow, type SourceRow } from '../store/sources.js';
+import { recordCopy, stampCopy } from '../mirror/copies.js';
 import { autoSyncPause } from '../sync/auto-sync.js';
 import { connectSource } from '../sync/remote.js';
 import { driftNamespace, syncNamespace } from '../sync/service.js';
@@ -38,6 +39,16 @@ export async function fetchSourceMirror(ctx: AppContext, src: SourceRow): Promis
   // Checked and pinned at the connection (sync/remote.ts), like every sync.
   const remote = await connectSource(ctx, src);
   const m = await ensureMirror({ name: src.name, ...remote }, { mirrorsDir: ctx.settings.mirror_dir, timeouts: gitTimeouts(ctx.settings) });
+  await stampCopy(m.dir, src);
+  // This replica's copy moved: record it (and its syncline.mirror.updated event) as the scheduler would.
+  if (src.mirror_enabled === 1 && m.updated) {
+    await recordCopy(
+      ctx,
+      src,
+      { status: 'ready', head_commit: m.headCommit ?? null, last_synced: nowIso(), last_error: null, last_error_code: null },
+      true,
+    );
+  }
   return m.dir;
 }
 

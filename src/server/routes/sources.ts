@@ -15,6 +15,7 @@ import {
 } from '../../contracts/sources.js';
 import { checkSource } from '../../sync/check-source.js';
 import { recordMirrorOnDisk } from '../../mirror/sync.js';
+import { mirrorsChanged } from '../../mirror/copies.js';
 import { guardOptions } from '../../sync/remote.js';
 
 export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -36,6 +37,8 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
       const row = await createSource(db, box, { ...req.body, url: parsed.url }, req.principal!.name);
       // A mirror already on disk (baked) is served and reported present at once, without a restart.
       await recordMirrorOnDisk(app.ctx, row);
+      // Every replica makes its own copy now (NOTIFY), not at its next tick.
+      await mirrorsChanged(app.ctx, row.name);
       return reply.status(201).send(view(await getSourceRow(db, row.name)));
     },
   );
@@ -62,6 +65,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
       if (body.api_url) await guard(body.api_url);
       const row = await updateSource(db, box, req.params.name, body, req.principal!.name);
       await recordMirrorOnDisk(app.ctx, row);
+      await mirrorsChanged(app.ctx, row.name);
       return view(await getSourceRow(db, row.name));
     },
   );
@@ -76,6 +80,8 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
       await removeMirror(req.params.name, { mirrorsDir: settings.mirror_dir }).catch((err: Error) =>
         req.log.warn({ source: req.params.name, err: { message: err.message } }, 'could not remove the mirror of a deleted source'),
       );
+      // The other replicas remove their copies now (NOTIFY), or at their next tick at the latest.
+      await mirrorsChanged(app.ctx, req.params.name);
       return reply.status(204).send(null);
     },
   );

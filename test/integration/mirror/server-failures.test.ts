@@ -4,8 +4,8 @@
  *    source's planted upstream token never shows in the error, GET /mirrors or the logs),
  *    `last_sync_error` is kept and the last good copy keeps being served; once upstream is back
  *    the error clears. A first clone that fails leaves nothing served;
- *  - one sync per mirror: while a sync holds `mirror:<name>` (a hanging upstream, the lock held
- *    directly, or — PostgreSQL — another process), a second POST /mirrors/sync reports the slug
+ *  - one sync per copy: while a sync holds `mirror:<replica>:<name>` (a hanging upstream, the lock held
+ *    directly, or — PostgreSQL — another process of the same replica), a second POST /mirrors/sync reports the slug
  *    under `skipped`; other mirrors are not blocked.
  * No timing assertions: ordering comes from observable state (a request reaching the git server).
  */
@@ -24,6 +24,7 @@ import {
   type GitHttpServer,
 } from '../../helpers/git-fixtures.js';
 import { isLockedLocally, withLock } from '../../../src/store/locks.js';
+import { mirrorLockKey } from '../../../src/mirror/sync.js';
 import { api, createSource, until } from '../sync/support.js';
 import { client, clientOk, rawRequest } from './helpers.js';
 import {
@@ -184,7 +185,7 @@ for (const dialect of DIALECTS) {
       });
 
       it('the lock held directly: POST /mirrors/sync reports the slug under skipped; after release it syncs', async () => {
-        const res = await withLock(t.ctx.db, 'mirror:vault', 0, async () => {
+        const res = await withLock(t.ctx.db, mirrorLockKey(t.ctx.replicaId, 'vault'), 0, async () => {
           const all = await syncMirrorsOk(t, {});
           const one = await syncMirrorsOk(t, { slug: 'vault' });
           return { all, one };
@@ -201,7 +202,7 @@ for (const dialect of DIALECTS) {
         slowServer.setFault({ kind: 'hang' });
         const first = syncMirrorsReq(t, { slug: 'slow' });
         await until(() => slowServer.requests.length > seen, 'the stuck sync to reach the upstream');
-        expect(isLockedLocally('mirror:slow')).toBe(true);
+        expect(isLockedLocally(mirrorLockKey(t.ctx.replicaId, 'slow'))).toBe(true);
 
         expect(await syncMirrorsOk(t, { slug: 'slow' })).toEqual({ repos_processed: 0, repos_updated: 0, errors: [], skipped: ['slow'] });
         // Every mirror: the stuck one is skipped, the others are processed.
@@ -215,15 +216,15 @@ for (const dialect of DIALECTS) {
         const summary: MirrorSummary = res.json();
         expect(summary).toMatchObject({ repos_processed: 1, skipped: [] });
         expect(summary.errors.map((e) => e.slug)).toEqual(['slow']);
-        expect(isLockedLocally('mirror:slow')).toBe(false);
+        expect(isLockedLocally(mirrorLockKey(t.ctx.replicaId, 'slow'))).toBe(false);
         expect(await getMirror(t, 'slow')).toMatchObject({ present: true, last_sync_error: summary.errors[0]!.error });
       });
 
-      it.runIf(dialect === 'postgres')('another process (replica) holding the lock: skipped; once released, synced', async () => {
-        const holder = await holdLockElsewhere(t.schema!, 'mirror:vault');
+      it.runIf(dialect === 'postgres')('another process on this replica\'s data dir (a CLI in local mode) holding the lock: skipped; once released, synced', async () => {
+        const holder = await holdLockElsewhere(t.schema!, mirrorLockKey(t.ctx.replicaId, 'vault'));
         let released = false;
         try {
-          expect(isLockedLocally('mirror:vault')).toBe(false);
+          expect(isLockedLocally(mirrorLockKey(t.ctx.replicaId, 'vault'))).toBe(false);
           expect(await syncMirrorsOk(t, { slug: 'vault' })).toEqual({ repos_processed: 0, repos_updated: 0, errors: [], skipped: ['vault'] });
           await holder.release();
           released = true;

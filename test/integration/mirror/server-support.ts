@@ -26,8 +26,12 @@ export interface ServedApp extends TestApp {
  * A real app (SQLite or a fresh PostgreSQL schema) allowed to fetch from 127.0.0.1, with
  * `public_url` set and the example kinds installed, listening on an ephemeral port.
  */
-export async function makeServedApp(dialect: TestDialect, settings: TestAppOptions['settings'] = {}): Promise<ServedApp> {
-  const t = await makeSyncApp(dialect, { public_url: PUBLIC_URL, ...settings });
+export async function makeServedApp(
+  dialect: TestDialect,
+  settings: TestAppOptions['settings'] = {},
+  opts: { schema?: string | undefined } = {},
+): Promise<ServedApp> {
+  const t = await makeSyncApp(dialect, { public_url: PUBLIC_URL, ...settings }, opts);
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = t.app.server.address() as AddressInfo;
   const origin = `http://127.0.0.1:${port}`;

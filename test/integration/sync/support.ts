@@ -32,8 +32,13 @@ export const metric = (name: string, query: string): string => y('kind: Metric',
  * A real app (SQLite or a fresh PostgreSQL schema) allowed to fetch from 127.0.0.1, with the
  * example Workload and Metric kinds defined.
  */
-export async function makeSyncApp(dialect: TestDialect, settings: TestAppOptions['settings'] = {}): Promise<TestApp & { schema?: string }> {
-  const t = await makeTestApp(dialect, { settings: { allowed_hosts: ['127.0.0.1'], ...settings } });
+export async function makeSyncApp(
+  dialect: TestDialect,
+  settings: TestAppOptions['settings'] = {},
+  /** `schema`: a second replica on another app's PostgreSQL schema. */
+  opts: { schema?: string | undefined } = {},
+): Promise<TestApp & { schema?: string }> {
+  const t = await makeTestApp(dialect, { settings: { allowed_hosts: ['127.0.0.1'], ...settings }, ...(opts.schema ? { schema: opts.schema } : {}) });
   for (const kind of ['Workload', 'Metric'] as const) {
     const res = await t.app.inject({ method: 'PUT', url: `/api/v1/kinds/${kind}`, headers: t.auth(), payload: kindBody(kind) as object });
     expect(res.statusCode, res.body).toBe(200);
