@@ -251,7 +251,27 @@ interface Sample {
   procs: number;
   fetches: number;
   rows: number;
+  /** CPU of this process (Syncline, and the in-process git HTTP server's Node side). */
+  cpuMs: number;
+  /** CPU of reaped child processes: git, and the git server's http-backend/upload-pack. */
+  childCpuMs: number;
 }
+
+/** CPU ms of this process's reaped children (/proc/self/stat cutime + cstime); 0 where there is no /proc. */
+function childCpuMs(): number {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command: field 3 is state, so cutime (16) and cstime (17) are at 13 and 14.
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+const selfCpuMs = (since: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1000;
+};
 
 function summarise(samples: Sample[]) {
   const ms = samples.map((s) => s.ms);
@@ -264,6 +284,7 @@ function summarise(samples: Sample[]) {
     git_procs: { median: median(samples.map((s) => s.procs)), max: Math.max(...samples.map((s) => s.procs)) },
     fetches: { median: median(samples.map((s) => s.fetches)), max: Math.max(...samples.map((s) => s.fetches)) },
     rows_written: { median: median(samples.map((s) => s.rows)), max: Math.max(...samples.map((s) => s.rows)) },
+    cpu_ms: { median: median(samples.map((s) => s.cpuMs)), children_median: median(samples.map((s) => s.childCpuMs)) },
     samples_ms: ms.map(round1),
   };
 }
@@ -412,15 +433,19 @@ export async function runWebhooksBench(opts: WebhooksBenchOptions = {}) {
       const f0 = fetchCount();
       const r0 = await totalChanges(app);
       const d0 = await deploymentCount();
+      const c0 = process.cpuUsage();
+      const k0 = childCpuMs();
       const t0 = performance.now();
       const committed = deploymentCommitted(app, ns, commit);
       await what();
       await committed;
       const ms = performance.now() - t0;
+      const cpuMs = selfCpuMs(c0);
+      const kids = childCpuMs() - k0;
       await settle();
       const d1 = await deploymentCount();
       if (d1 - d0 !== 1) fail(`${ns}: ${d1 - d0} deployments for one push, want 1`);
-      return { ms, procs: procs - p0, fetches: fetchCount() - f0, rows: (await totalChanges(app)) - r0 };
+      return { ms, procs: procs - p0, fetches: fetchCount() - f0, rows: (await totalChanges(app)) - r0, cpuMs, childCpuMs: kids };
     };
 
     // The naive way: fetch once, re-plan (drift-refresh) every namespace of the source, sync what changed.
@@ -478,14 +503,23 @@ export async function runWebhooksBench(opts: WebhooksBenchOptions = {}) {
     const port = (app.app.server.address() as { port: number }).port;
     const body = pushPayload(repoUrl, upstream.head, upstream.head);
     const deliveriesBefore = Number((await app.ctx.db.db.selectFrom('webhook_deliveries').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    // This process's CPU only (autocannon is a child; its CPU is not counted here).
+    let c0 = process.cpuUsage();
     const ingest = await autocannon(`http://127.0.0.1:${port}/api/v1/webhooks/github`, body, ingestSeconds);
+    const ingestCpuMs = selfCpuMs(c0);
     const stored = Number((await app.ctx.db.db.selectFrom('webhook_deliveries').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n) - deliveriesBefore;
     const accepted = ingest.status['202'] ?? 0;
     if (ingest.non2xx > 0 || ingest.errors > 0) fail(`ingest: ${ingest.non2xx} non-2xx, ${ingest.errors} errors (${JSON.stringify(ingest.status)})`);
     // Requests still in flight when the load stops are stored but their answers are not counted.
     if (stored < accepted || stored > accepted + INGEST_CONNECTIONS) fail(`ingest: ${accepted} answered 202 but ${stored} deliveries stored`);
     verifyOnly = await verifyOnlyServer();
+    c0 = process.cpuUsage();
     const ceiling = await autocannon(verifyOnly.url, body, ingestSeconds);
+    const ceilingCpuMs = selfCpuMs(c0);
+    // CPU per accepted delivery: less sensitive to a busy machine than wall time; 1000 / it is what one free core could accept.
+    const per = (cpu: number, n: number | undefined) => Math.round((cpu / Math.max(1, n ?? 0)) * 1000) / 1000;
+    const perDelivery = per(ingestCpuMs, ingest.status['202']);
+    const perCeiling = per(ceilingCpuMs, ceiling.status['202']);
 
     const s = summarise(syncline);
     const b = summarise(baseline);
@@ -508,8 +542,8 @@ export async function runWebhooksBench(opts: WebhooksBenchOptions = {}) {
       ingest: {
         connections: INGEST_CONNECTIONS,
         seconds: ingestSeconds,
-        syncline: { ...ingest, stored },
-        baseline_verify_only: ceiling,
+        syncline: { ...ingest, stored, cpu_ms_per_delivery: perDelivery, one_core_capacity_per_s: Math.round(1000 / perDelivery) },
+        baseline_verify_only: { ...ceiling, cpu_ms_per_request: perCeiling, one_core_capacity_per_s: Math.round(1000 / perCeiling) },
         ratio_of_ceiling: round1(ingest.requests_per_s / ceiling.requests_per_s),
         target: { target: TARGET_INGEST, value: ingest.requests_per_s, pass: ingest.requests_per_s >= TARGET_INGEST },
       },
@@ -524,11 +558,13 @@ export async function runWebhooksBench(opts: WebhooksBenchOptions = {}) {
     row(`Syncline (${s.runs} pushes)`, s);
     row(`naive (${b.runs} pushes)`, b);
     log(`ratio (naive p50 / Syncline p50): ${ratio}×`);
+    log(`CPU per push, median ms: Syncline ${s.cpu_ms.median} in-process + ${s.cpu_ms.children_median} git children; naive ${b.cpu_ms.median} + ${b.cpu_ms.children_median} (children include the local git server's processes)`);
     log(`targets: p50 < ${TARGET_P50_MS} ms ${pf(result.push.targets.p50_under_ms.pass)} (${s.p50_ms}); ≥ ${TARGET_RATIO}× ${pf(result.push.targets.ratio.pass)} (${ratio}×); exactly one fetch ${pf(result.push.targets.one_fetch.pass)} (max ${s.fetches.max})`);
     log('');
     log(`Ingest — ${INGEST_CONNECTIONS} concurrent senders, ${ingestSeconds} s, signed GitHub push deliveries (unique ids), job workers paused`);
     log(`  Syncline (verify, store delivery + job, 202): ${ingest.requests_per_s}/s accepted (${accepted} stored, latency p50 ${ingest.latency_p50_ms} ms, p99 ${ingest.latency_p99_ms} ms)`);
     log(`  baseline (verify HMAC only, no storage):      ${ceiling.requests_per_s}/s (latency p50 ${ceiling.latency_p50_ms} ms, p99 ${ceiling.latency_p99_ms} ms) → Syncline at ${Math.round(result.ingest.ratio_of_ceiling * 100)} % of it`);
+    log(`  CPU per accepted delivery: Syncline ${perDelivery} ms (≈ ${result.ingest.syncline.one_core_capacity_per_s}/s on one free core), verify-only ${perCeiling} ms (≈ ${result.ingest.baseline_verify_only.one_core_capacity_per_s}/s)`);
     log(`  target ≥ ${TARGET_INGEST}/s: ${pf(result.ingest.target.pass)}`);
     log(`machine: ${result.machine.cpus}× ${result.machine.cpu_model}, node ${result.machine.node}, ${result.machine.git}, load ${loadStart.join('/')} → ${result.machine.loadavg_end.join('/')}`);
     fs.mkdirSync(WORK_DIR, { recursive: true });
