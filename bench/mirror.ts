@@ -14,7 +14,14 @@
  * Targets (printed, not asserted): a single bare clone within 1.15× of file://; with 8 concurrent
  * clients no slower than the reference server; peak RSS independent of repository size.
  *
- *   npx tsx bench/mirror.ts [--runs=5] [--concurrent-runs=3] [--max-concurrent=8]
+ * Partial clones (the `partial` case, on `small`): `git clone --filter=blob:none --no-checkout`,
+ * `git checkout` (one lazy fetch of every blob of HEAD) and `git log -p -n 20` (one lazy fetch of
+ * old blobs per commit), Syncline against http-backend on the same bare repository, prepared as a
+ * mirror update leaves it (`maintainMirror`: one pack, reachability bitmaps). Every lazy fetch
+ * goes through Syncline's reachability check; the target is to be no slower than http-backend,
+ * which checks nothing.
+ *
+ *   npx tsx bench/mirror.ts [--runs=5] [--concurrent-runs=3] [--max-concurrent=8] [--cases=clone,partial] [--repos=small,large]
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,13 +31,14 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { COMPLETE_MARKER } from '../src/git/index.js';
+import { COMPLETE_MARKER, maintainMirror } from '../src/git/index.js';
 import { cleanupTempDirs, serveGitHttp } from '../test/helpers/git-fixtures.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 export type BenchRepoName = 'small' | 'large';
 export type BenchServer = 'file' | 'reference' | 'syncline';
+export type BenchCase = 'clone' | 'partial';
 
 export interface MirrorBenchOptions {
   /** Cache and scratch directory. Default bench/.work. */
@@ -47,8 +55,24 @@ export interface MirrorBenchOptions {
    * `mirror_max_concurrent` setting; the plugin's own fallback is 2 × CPUs.
    */
   maxConcurrent?: number;
+  /** Which measurements. Default both: bare clones (every repo) and partial clones (`small`). */
+  cases?: BenchCase[];
+  /** Timed runs of the partial-clone case per server. Default 3. */
+  partialRuns?: number;
   /** Where progress and the result table go. Default console.log. */
   log?: (line: string) => void;
+}
+
+/** One step of the partial-clone case, per server. */
+export interface PartialRow {
+  step: 'clone --filter=blob:none' | 'checkout' | 'log -p -n 20';
+  /** Median wall time in ms. */
+  medianMs: Record<'reference' | 'syncline', number>;
+  samplesMs: Record<'reference' | 'syncline', number[]>;
+  /** syncline / reference, of the medians. */
+  ratio: number;
+  /** Median of the per-run ratios (each run times both servers back to back): steadier on a busy machine. */
+  pairedRatio: number;
 }
 
 export interface BenchRow {
@@ -69,6 +93,8 @@ export interface MirrorBenchResult {
   /** Syncline server process memory per repo, in bytes. */
   rss: Partial<Record<BenchRepoName, { startRss: number; peakRss: number }>>;
   ratios: Array<{ repo: BenchRepoName; clients: number; vsFile: number; vsReference: number }>;
+  /** The partial-clone case (on `small`), when run. */
+  partial: PartialRow[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,6 +318,28 @@ async function cloneOnce(url: string, dest: string, cwd: string): Promise<void> 
 
 let cloneSeq = 0;
 
+const PARTIAL_STEPS: PartialRow['step'][] = ['clone --filter=blob:none', 'checkout', 'log -p -n 20'];
+
+/** Wall time in ms of each partial-clone step against `url`. */
+async function partialOnce(url: string, scratch: string): Promise<number[]> {
+  const dest = join(scratch, `partial-${cloneSeq++}`);
+  const steps: Array<[string[], string]> = [
+    [['clone', '--quiet', '--filter=blob:none', '--no-checkout', url, dest], scratch],
+    // Every blob of HEAD, in one lazy fetch.
+    [['checkout', '--quiet', 'main'], dest],
+    // Old versions of the files each commit touched: one lazy fetch per commit.
+    [['log', '-p', '-n', '20', '--format=%H'], dest],
+  ];
+  const times: number[] = [];
+  for (const [args, cwd] of steps) {
+    const started = performance.now();
+    await run('git', args, { cwd });
+    times.push(performance.now() - started);
+  }
+  await rm(dest, { recursive: true, force: true });
+  return times;
+}
+
 /** Wall time in ms for `clients` bare clones of `url` started together. */
 async function measure(url: string, clients: number, scratch: string): Promise<number> {
   const dests = Array.from({ length: clients }, () => join(scratch, `clone-${cloneSeq++}.git`));
@@ -321,10 +369,15 @@ export async function runMirrorBench(opts: MirrorBenchOptions = {}): Promise<Mir
   await mkdir(scratch, { recursive: true });
   await mkdir(clientHome, { recursive: true });
 
+  const cases = opts.cases ?? ['clone', 'partial'];
+  const partialRuns = opts.partialRuns ?? 3;
   const runs = opts.runs ?? 5;
   const concurrentRuns = opts.concurrentRuns ?? 3;
   const clientCounts = opts.clients ?? [1, 8];
   const repoNames = opts.repos ?? ['small', 'large'];
+  // The clone case runs on every repo; the partial case on `small` (many files, long history).
+  const cloneRepos = cases.includes('clone') ? repoNames : [];
+  const needed = [...new Set<BenchRepoName>([...cloneRepos, ...(cases.includes('partial') ? (['small'] as const) : [])])];
 
   const result: MirrorBenchResult = {
     cpus: availableParallelism(),
@@ -334,17 +387,25 @@ export async function runMirrorBench(opts: MirrorBenchOptions = {}): Promise<Mir
     rows: [],
     rss: {},
     ratios: [],
+    partial: [],
   };
 
   const dirs: Partial<Record<BenchRepoName, string>> = {};
-  for (const name of repoNames) {
-    dirs[name] = await ensureRepo(repoRoot, REPOS[name], log);
-    result.repos[name] = await describeRepo(dirs[name] as string);
+  for (const name of needed) {
+    const dir = await ensureRepo(repoRoot, REPOS[name], log);
+    // As a mirror update leaves it: one pack with reachability bitmaps (what Syncline's check
+    // reads; http-backend and file:// serve the very same files). Partial clones allowed for the
+    // reference server too (Syncline passes the same setting in its environment).
+    await maintainMirror(dir);
+    await git(dir, ['config', 'uploadpack.allowFilter', 'true']);
+    dirs[name] = dir;
+    result.repos[name] = await describeRepo(dir);
   }
 
   const reference = await serveGitHttp(repoRoot);
   try {
-    for (const name of repoNames) {
+    if (cases.includes('partial')) result.partial = await measurePartial(dirs.small as string, reference, scratch, partialRuns, opts.maxConcurrent ?? 8, log);
+    for (const name of cloneRepos) {
       const dir = dirs[name] as string;
       const syncline = await startSyncline({ [name]: dir }, opts.maxConcurrent ?? 8);
       try {
@@ -399,6 +460,39 @@ export async function runMirrorBench(opts: MirrorBenchOptions = {}): Promise<Mir
   return result;
 }
 
+async function measurePartial(
+  dir: string,
+  reference: Awaited<ReturnType<typeof serveGitHttp>>,
+  scratch: string,
+  runs: number,
+  maxConcurrent: number,
+  log: (l: string) => void,
+): Promise<PartialRow[]> {
+  const syncline = await startSyncline({ small: dir }, maxConcurrent);
+  try {
+    const urls = { reference: reference.repoUrl('small'), syncline: `http://127.0.0.1:${syncline.port}/git/small.git` };
+    const servers = ['reference', 'syncline'] as const;
+    log('\npartial clone (small): warming up …');
+    for (const server of servers) await partialOnce(urls[server], scratch);
+    const samples = PARTIAL_STEPS.map(() => ({ reference: [] as number[], syncline: [] as number[] }));
+    for (let i = 0; i < runs; i++) {
+      for (const server of i % 2 ? [...servers].reverse() : servers) {
+        const times = await partialOnce(urls[server], scratch);
+        times.forEach((t, k) => samples[k]![server].push(t));
+      }
+    }
+    return PARTIAL_STEPS.map((step, k) => {
+      const s = samples[k]!;
+      const medianMs = { reference: median(s.reference), syncline: median(s.syncline) };
+      log(`  ${step}: http-backend ${fmtMs(medianMs.reference)}  syncline ${fmtMs(medianMs.syncline)}`);
+      const pairedRatio = median(s.syncline.map((v, i) => v / (s.reference[i] as number)));
+      return { step, medianMs, samplesMs: s, ratio: medianMs.syncline / medianMs.reference, pairedRatio };
+    });
+  } finally {
+    await syncline.stop();
+  }
+}
+
 function fmtMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
 }
@@ -430,12 +524,25 @@ function printReport(r: MirrorBenchResult, log: (l: string) => void): void {
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
-  log('');
-  log(line(header));
-  log(line(widths.map((w) => '-'.repeat(w))));
-  for (const row of rows) log(line(row));
+  if (rows.length) {
+    log('');
+    log(line(header));
+    log(line(widths.map((w) => '-'.repeat(w))));
+    for (const row of rows) log(line(row));
+  }
 
-  log('\nSyncline server process memory (fresh process per repo):');
+  if (r.partial.length) {
+    log('\nPartial clone of small (--filter=blob:none; lazy fetches through the reachability check), median wall time:');
+    const ph = ['step', 'http-backend', 'syncline', 'syncline/backend', 'per-run ratio (median)'];
+    const prow = r.partial.map((p) => [p.step, fmtMs(p.medianMs.reference), fmtMs(p.medianMs.syncline), `${p.ratio.toFixed(2)}×`, `${p.pairedRatio.toFixed(2)}×`]);
+    const pw = ph.map((h, i) => Math.max(h.length, ...prow.map((row) => (row[i] ?? '').length)));
+    const pline = (cells: string[]) => cells.map((c, i) => c.padEnd(pw[i] ?? 0)).join('  ');
+    log(pline(ph));
+    log(pline(pw.map((w) => '-'.repeat(w))));
+    for (const row of prow) log(pline(row));
+  }
+
+  if (Object.keys(r.rss).length) log('\nSyncline server process memory (fresh process per repo):');
   for (const [name, m] of Object.entries(r.rss)) {
     if (m) log(`  ${name}: RSS after start ${fmtBytes(m.startRss)}, peak (VmHWM) ${fmtBytes(m.peakRss)}`);
   }
@@ -449,6 +556,9 @@ function printReport(r: MirrorBenchResult, log: (l: string) => void): void {
     log(
       `  ${x.repo}, ${x.clients} clients: syncline/http-backend ${x.vsReference.toFixed(2)}× (target ≤ 1.00×) ${x.vsReference <= 1 ? 'met' : 'MISSED'}`,
     );
+  }
+  for (const p of r.partial.filter((x) => x.step !== 'clone --filter=blob:none')) {
+    log(`  partial clone, ${p.step}: syncline/http-backend ${p.pairedRatio.toFixed(2)}× per run (target ≤ 1.00×) ${p.pairedRatio <= 1 ? 'met' : 'MISSED'}`);
   }
   if (small && large) {
     const ratio = large.peakRss / small.peakRss;
@@ -465,7 +575,15 @@ function argValue(name: string): number | undefined {
 
 const invokedDirectly = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
 if (invokedDirectly) {
-  runMirrorBench({ runs: argValue('runs'), concurrentRuns: argValue('concurrent-runs'), maxConcurrent: argValue('max-concurrent') }).catch((err: unknown) => {
+  const list = (name: string): string[] | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3).split(',');
+  runMirrorBench({
+    runs: argValue('runs'),
+    concurrentRuns: argValue('concurrent-runs'),
+    maxConcurrent: argValue('max-concurrent'),
+    partialRuns: argValue('partial-runs'),
+    cases: list('cases') as BenchCase[] | undefined,
+    repos: list('repos') as BenchRepoName[] | undefined,
+  }).catch((err: unknown) => {
     console.error(err);
     process.exitCode = 1;
   });

@@ -22,6 +22,7 @@ export {
   ensureMirror,
   openMirror,
   removeMirror,
+  maintainMirror,
   isCompleteMirror,
   lastFetchedAt,
   mirrorPath,

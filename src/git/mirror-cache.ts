@@ -237,8 +237,8 @@ async function fetchInto(source: MirrorSource, dir: string, opts: MirrorOptions)
   const after = await localRefs(dir);
   const updated = after.snapshot !== before.snapshot;
   await settleKeepRefs(dir, round, after.snapshot, opts.keepMs ?? DEFAULT_KEEP_MS).catch(() => undefined);
-  // The commit-graph is refreshed by the mirror scheduler (refreshCommitGraph), not here: a
-  // sync waiting on it would pay ~20 ms per fetch; a stale graph only covers fewer commits.
+  // The commit-graph and bitmaps are refreshed by the mirror scheduler (maintainMirror), not here:
+  // a sync would wait for a repack; stale ones only cost speed (fewer commits covered).
   if (updated) await repairHead(source, dir, after, opts);
   const now = new Date();
   await utimes(join(dir, FETCHED_STAMP), now, now).catch(() => writeFile(join(dir, FETCHED_STAMP), ''));
@@ -299,9 +299,39 @@ async function readHead(dir: string): Promise<{ branch?: string; commit?: string
   return {};
 }
 
-/** Brings a mirror's commit-graph up to date (after fetches); best-effort. */
-export async function refreshCommitGraph(dir: string): Promise<void> {
-  await writeCommitGraph(dir);
+/** The refs (`refSnapshot` of heads and tags) the mirror's bitmaps were last written for. */
+const BITMAPS_STAMP = 'syncline-bitmapped';
+
+/**
+ * Keeps a mirror's reachability bitmaps fresh: when its branches or tags changed since the last
+ * call (or `force`), repacks everything reachable from every ref — hidden keep refs included —
+ * into one pack with a bitmap index (`git repack -a -d -b`), and rewrites the commit-graph.
+ *
+ * The bitmaps are what the upload-pack reachability check (mirror/reachability-hook.ts) asks:
+ * "is everything these wants reach already reachable from some ref?" is then a bitmap AND-NOT
+ * rather than a walk, so its cost does not grow with the repository. They also make clones and
+ * fetches cheaper to count. Unreachable objects in old packs (history rewritten upstream, keep
+ * refs expired) are dropped by the same repack.
+ *
+ * Runs under the same per-mirror lock as fetches, so it never overlaps one in this process.
+ * Safe while clients read: upload-packs already running keep the old pack open; new ones see
+ * the new pack. Returns whether a repack ran. Errors propagate (callers treat it as best-effort:
+ * stale or missing bitmaps only cost speed, never correctness).
+ */
+export async function maintainMirror(dir: string, opts: { force?: boolean } = {}): Promise<boolean> {
+  const key = resolve(dir);
+  return mutex.run(key, async () => {
+    if (!(await isCompleteMirror(key))) return false;
+    const { snapshot } = await localRefs(key);
+    const stamp = join(key, BITMAPS_STAMP);
+    if (!opts.force && (await readFile(stamp, 'utf8').catch(() => null)) === snapshot) return false;
+    // -a -d: one pack, old ones dropped; -b: bitmap index; -n: no update-server-info (the dumb
+    // protocol is never served, and it would list the hidden keep refs).
+    await runGit(['repack', '-a', '-d', '-b', '-n', '-q'], { cwd: key, idleMs: 600_000, totalMs: 3600_000 });
+    await writeCommitGraph(key);
+    await writeFile(stamp, snapshot);
+    return true;
+  });
 }
 
 /** Speeds up later ancestry checks and log walks; losing it costs only speed. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { GitAuth } from '../git/auth.js';
-import { ensureMirror } from '../git/mirror-cache.js';
+import { ensureMirror, maintainMirror } from '../git/mirror-cache.js';
 import { assertGitVersion } from '../git/version.js';
 import { redact } from '../security/redact.js';
 import type { GuardOptions } from '../security/url-guard.js';
@@ -117,6 +117,9 @@ export async function bake(
         const remote = await checkRemote(s.url, opts.guard);
         const r = await ensureMirror({ name: s.name, ...remote, auth: authFor(s, env) }, { mirrorsDir: outDir });
         if (!r.headCommit) throw new Error('clone produced no default branch commit');
+        // Baked mirrors are served as they are (often with runtime sync off): ship the bitmaps
+        // the reachability check of every mirror request reads.
+        await maintainMirror(r.dir);
         results[i] = { name: s.name, ok: true, headCommit: r.headCommit };
       } catch (err) {
         results[i] = { name: s.name, ok: false, error: redact((err as Error).message) };

@@ -16,35 +16,44 @@
  * then runs pack-objects with the same input, so the pack, and git's own negotiation, are
  * unchanged.
  *
- * Fast path (every ordinary clone and fetch: the wants are branch and tag tips or their
- * ancestors): one `rev-list --objects <wants> --not --all` that prints nothing. Only when it does
- * print something are the wants examined one by one:
+ * The question is "do the wants reach anything that no ref reaches?", and it is answered with
+ * the mirror's reachability bitmaps (written on every mirror update, git/mirror-cache.ts
+ * `maintainMirror`): one `rev-list --count --objects --use-bitmap-index <wants> --not --all`
+ * computes (objects the wants reach) AND-NOT (objects any ref reaches) from the bitmaps, walking
+ * only what the bitmaps do not cover (commits fetched since the last repack). Its cost does not
+ * grow with the size of the repository or with how old the wanted objects are — which matters
+ * for partial clones, whose lazy fetches ask for blobs by id, many requests per checkout or
+ * `log -p`. `--all` includes the hidden keep refs (refs/syncline/keep/*), so tips replaced by a
+ * recent update still count as reachable.
+ *
+ * A count of 0 proves every want reachable (with or without bitmaps: a walk can only
+ * over-count, never under-count), and the pack is made. Anything else goes to the exact check,
+ * which is also what runs when there are no bitmaps at all (a walk marks blobs and trees of the
+ * refs' history as uninteresting only at the boundary, so it over-counts them):
  *  - commits: `rev-list <wants> --not --all` must print nothing;
- *  - tags, trees, blobs (partial-clone backfill asks for blobs by id): must appear in
- *    `rev-list --objects --no-walk --all` (tips' trees) or, failing that, the full
- *    `rev-list --objects --all` walk;
+ *  - tags, trees, blobs: must appear in `rev-list --objects --no-walk --all` (tips' trees) or,
+ *    failing that, the full `rev-list --objects --all` walk;
  *  - anything missing or of unknown type: refused.
+ * With fresh bitmaps the exact check only ever confirms a refusal.
  *
  * A refusal prints one line to stderr, which upload-pack relays to the client as `remote: …`,
  * and exits non-zero, so no pack is produced.
  *
- * One consequence, shared with git http-backend under v0: smart HTTP is stateless, so a client
- * that listed refs just before a mirror update deleted (or force-moved) a branch, and asks for
- * the old tip a moment later, is refused and has to retry. Fast-forwards are fine (the old tip
- * stays reachable); transfers already under way are unaffected.
+ * Smart HTTP is stateless: a client lists refs, then asks for them in a later request. A tip
+ * replaced by a mirror update in between stays reachable through its keep ref (pruned after
+ * `mirror_keep_minutes`), so that clone completes; after that the old tip is refused like any
+ * other object no ref reaches.
  */
 
 const SCRIPT = String.raw`
 syncline_reachable() {
   input=$(cat) || exit 1
   wants=$(printf '%s\n' "$input" | sed -n -e '/^--not$/q' -e '/^-/d' -e '/^$/d' -e p)
+  outside=0
   if [ -n "$wants" ]; then
-    # -n 1 bounds the output when a want is not reachable: one commit and its tree at most.
-    unreached=$(printf '%s\n' "$wants" | git rev-list --objects -n 1 --stdin --not --all) || exit 1
-  else
-    unreached=
+    outside=$(printf '%s\n' "$wants" | git rev-list --count --objects --use-bitmap-index --stdin --not --all) || exit 1
   fi
-  if [ -n "$unreached" ]; then
+  if [ "$outside" != 0 ]; then
     typed=$(printf '%s\n' "$wants" | git cat-file --batch-check='%(objecttype) %(objectname)') || exit 1
     odd=$(printf '%s\n' "$typed" | awk '$1 != "commit" && $1 != "tag" && $1 != "tree" && $1 != "blob" { print $1; exit }')
     if [ -n "$odd" ]; then

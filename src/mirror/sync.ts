@@ -1,7 +1,4 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { ensureMirror, lastFetchedAt, mirrorPath, openMirror, refreshCommitGraph } from '../git/mirror-cache.js';
-import { runGit } from '../git/runner.js';
+import { ensureMirror, lastFetchedAt, maintainMirror, mirrorPath, openMirror } from '../git/mirror-cache.js';
 import type { MirrorSyncSummary as ContractSummary } from '../contracts/mirrors.js';
 import { SynclineError } from '../errors.js';
 import { redact } from '../security/redact.js';
@@ -24,23 +21,10 @@ export interface MirrorSyncOutcome {
 }
 
 const MAX_ERROR_CHARS = 2000;
-/** Full repack (with bitmaps) at most this often: it makes clones cheap but costs CPU. */
-const REPACK_INTERVAL_MS = 24 * 3600_000;
-const REPACK_STAMP = 'syncline-repacked';
 
 export function truncateError(message: string): string {
   const clean = redact(message);
   return clean.length > MAX_ERROR_CHARS ? `${clean.slice(0, MAX_ERROR_CHARS)}…` : clean;
-}
-
-async function repackIfDue(dir: string, force: boolean): Promise<void> {
-  const stamp = path.join(dir, REPACK_STAMP);
-  const last = await fs.stat(stamp).then((s) => s.mtimeMs, () => 0);
-  if (!force && Date.now() - last < REPACK_INTERVAL_MS) return;
-  // -a -d: one pack, old ones dropped; -b: reachability bitmaps so upload-pack counts objects fast.
-  // Safe while clients read: git keeps old packs until the new one is in place.
-  await runGit(['repack', '-a', '-d', '-b', '-q'], { cwd: dir, idleMs: 600_000, totalMs: 3600_000 });
-  await fs.writeFile(stamp, '');
 }
 
 /**
@@ -73,8 +57,10 @@ export async function syncMirror(ctx: AppContext, row: SourceRow): Promise<Mirro
           { name: row.name, ...remote },
           { mirrorsDir: ctx.settings.mirror_dir, timeouts: gitTimeouts(ctx.settings), keepMs: ctx.settings.mirror_keep_minutes * 60_000 },
         );
-        if (result.updated && !result.created) await refreshCommitGraph(result.dir);
-        await repackIfDue(result.dir, result.created).catch(() => undefined);
+        // Bitmaps and commit-graph for the refs as they are now, whoever moved them (this fetch or
+        // a sync's): the reachability check of every mirror request reads them. Best-effort:
+        // without fresh bitmaps the check is slower, never wrong; the next sync tries again.
+        await maintainMirror(result.dir).catch(() => undefined);
         await stampCopy(result.dir, row);
         await recordCopy(
           ctx,

@@ -70,6 +70,30 @@ for (const dialect of DIALECTS) {
         }
       });
 
+      it('refuses URLs git would read differently from the guard (backslash, whitespace, control characters), on POST and PATCH', async () => {
+        // WHATWG reads `github.com\@127.0.0.1` as host github.com (allow-listed); libcurl reads
+        // host 127.0.0.1. Nothing stored, so nothing can ever connect there.
+        const differential = [
+          'http://github.com\\@127.0.0.1:8080/acme/shop.git',
+          'http://github.com\\@[::1]:8080/acme/shop.git',
+          'https://github.com\\acme/shop.git',
+          'https://github.com/acme/shop.git ',
+          'https://github.com/acme/\tshop.git',
+          'https://github.com/acme/sh\u0001op.git',
+        ];
+        for (const url of differential) {
+          const res = await expectNothingWritten(t, { method: 'POST', url: '/api/v1/sources', headers: t.auth(), payload: { name: 'differ', url } });
+          expect(res.statusCode, `${JSON.stringify(url)}: ${res.body}`).toBe(400);
+          expectError(res, 400, 'invalid_url');
+        }
+        await createSource(t, { name: 'differ-patch', url: REPO_URL });
+        for (const url of differential) {
+          const res = await expectNothingWritten(t, { method: 'PATCH', url: '/api/v1/sources/differ-patch', headers: t.auth(), payload: { url } });
+          expectError(res, 400, 'invalid_url');
+        }
+        expect((await get('differ-patch')).json().url).toBe(REPO_URL);
+      });
+
       it('reports credentials as configured, never their values', async () => {
         const tokenSrc = await createSource(t, { name: 'with-token', url: REPO_URL, auth: { type: 'token', token: 'ghp_plantedvalue123' } });
         expect(tokenSrc.auth).toEqual({ type: 'token', configured: true, username: null });

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { ensureMirror, onGitSpawn, type GitSpawnInfo } from '../../../src/git/index.js';
+import { ensureMirror, maintainMirror, onGitSpawn, type GitSpawnInfo } from '../../../src/git/index.js';
 import { mirrorGitRoutes, type MirrorGitRoutesOptions, type MirrorTarget } from '../../../src/mirror/git-http.js';
 import { ConcurrencyLimiter } from '../../../src/mirror/limiter.js';
 import { tempDir, type FixtureRepo } from '../../helpers/git-fixtures.js';
@@ -115,9 +115,20 @@ export async function startMirrorServer(opts: MirrorServerOptions = {}): Promise
   };
 }
 
-/** Mirrors `repo` into `mirrorsDir` through the real mirror cache (marker included). */
-export async function mirrorOf(repo: FixtureRepo, mirrorsDir: string, name = repo.name, opts: { keepMs?: number } = {}): Promise<string> {
-  const info = await ensureMirror({ name, url: repo.fileUrl }, { mirrorsDir, ...opts });
+/**
+ * Mirrors `repo` into `mirrorsDir` through the real mirror cache (marker included), then writes
+ * its bitmaps as the mirror scheduler does after each update (`maintain: false`: as after a
+ * fetch made by a sync, before the scheduler's next pass — bitmaps stale or absent).
+ */
+export async function mirrorOf(
+  repo: FixtureRepo,
+  mirrorsDir: string,
+  name = repo.name,
+  opts: { keepMs?: number; maintain?: boolean } = {},
+): Promise<string> {
+  const { maintain = true, ...mirrorOpts } = opts;
+  const info = await ensureMirror({ name, url: repo.fileUrl }, { mirrorsDir, ...mirrorOpts });
+  if (maintain) await maintainMirror(info.dir);
   return info.dir;
 }
 

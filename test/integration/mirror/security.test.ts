@@ -3,6 +3,7 @@
  * half-made mirrors (all 404 without starting git), missing or wrong tokens (401), and objects
  * that no branch or tag of the mirror reaches (with protocol v2 as well as v0).
  */
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,6 +16,7 @@ import {
   tempDir,
   type FixtureRepo,
 } from '../../helpers/git-fixtures.js';
+import { maintainMirror } from '../../../src/git/index.js';
 import { client, clientOk, mirrorOf, rawRequest, startMirrorServer, v2FetchRequest, V2_HEADERS, type MirrorServer } from './helpers.js';
 
 const TOKEN = 'viewer-token-for-mirror-tests-42';
@@ -229,12 +231,15 @@ describe('objects not reachable from the mirror', () => {
     await createBranch(upstream, 'oops');
     secretCommit = await commitFiles(upstream, { 'secret.txt': 'password=hunter2-leaked\n' }, 'leak', { branch: 'oops' });
     secretBlob = await git(upstream.workDir, ['rev-parse', `${secretCommit}:secret.txt`]);
+    // Cloned and maintained: the leak is in the bitmapped pack.
     dir = await mirrorOf(upstream, mirrorsDir, 'leaky');
     // The leak is removed upstream; the mirror prunes the branch but still has the objects.
     // (keepMs 0: no grace period for replaced tips — with the default, the old tip stays
-    // fetchable by id, never advertised, for mirror_keep_minutes; see 'previous tips' below.)
+    // fetchable by id, never advertised, for mirror_keep_minutes; see hardening.test.ts.)
+    // maintain false: as after a sync's fetch, before the mirror scheduler's next pass — the
+    // bitmaps are stale and still cover the leak.
     await deleteBranch(upstream, 'oops');
-    await mirrorOf(upstream, mirrorsDir, 'leaky', { keepMs: 0 });
+    await mirrorOf(upstream, mirrorsDir, 'leaky', { keepMs: 0, maintain: false });
     await git(dir, ['cat-file', '-e', secretCommit]);
     await git(dir, ['cat-file', '-e', secretBlob]);
     server.mirrors.set('leaky', { dir, access: 'public', source: 'leaky' });
@@ -278,5 +283,73 @@ describe('objects not reachable from the mirror', () => {
       expect(res.body.includes(Buffer.from('PACK'))).toBe(false);
       expect(res.body.toString('latin1')).not.toContain('hunter2');
     }
+  });
+});
+
+describe('objects not reachable from the mirror, with fresh reachability bitmaps', () => {
+  let upstream: FixtureRepo;
+  let dir: string;
+  let secretCommit: string;
+  let secretBlob: string;
+  let oldBlob: string;
+
+  beforeAll(async () => {
+    upstream = await makeRepo({ name: 'bitmapped' });
+    await commitFiles(upstream, { 'app.yaml': 'replicas: 1\n', 'other.yaml': 'x: 1\n' }, 'base');
+    oldBlob = await git(upstream.workDir, ['rev-parse', 'HEAD:app.yaml']);
+    await commitFiles(upstream, { 'app.yaml': 'replicas: 2\n' }, 'scale');
+    dir = await mirrorOf(upstream, mirrorsDir, 'bitmapped');
+    // A sync fetches a leak (a few objects: stored loose), which is removed upstream before the
+    // scheduler's next pass; that pass repacks what the refs reach and writes fresh bitmaps,
+    // but the unreachable loose objects stay on disk until a gc prunes them.
+    await createBranch(upstream, 'oops');
+    secretCommit = await commitFiles(upstream, { 'secret.txt': 'password=bitmap-leaked\n' }, 'leak', { branch: 'oops' });
+    secretBlob = await git(upstream.workDir, ['rev-parse', `${secretCommit}:secret.txt`]);
+    await mirrorOf(upstream, mirrorsDir, 'bitmapped', { maintain: false });
+    await deleteBranch(upstream, 'oops');
+    await mirrorOf(upstream, mirrorsDir, 'bitmapped', { keepMs: 0 });
+    server.mirrors.set('bitmapped', { dir, access: 'public', source: 'bitmapped' });
+  });
+
+  it('the mirror has fresh bitmaps (a second pass is a no-op) and still holds the unreachable objects', async () => {
+    const packs = await readdir(join(dir, 'objects', 'pack'));
+    expect(packs.filter((f) => f.endsWith('.bitmap'))).toHaveLength(1);
+    expect(packs.filter((f) => f.endsWith('.pack'))).toHaveLength(1);
+    expect(await maintainMirror(dir)).toBe(false);
+    await git(dir, ['cat-file', '-e', secretCommit]);
+    await git(dir, ['cat-file', '-e', secretBlob]);
+  });
+
+  for (const version of ['2', '0']) {
+    it(`refuses the unreachable commit by id (protocol v${version})`, async () => {
+      const dest = join(work, `bitmap-leak-v${version}`);
+      await clientOk(work, ['init', '--quiet', '--bare', dest]);
+      const res = await client(dest, ['-c', `protocol.version=${version}`, 'fetch', server.url('bitmapped'), secretCommit]);
+      expect(res.code).not.toBe(0);
+      expect((await client(dest, ['cat-file', '-e', secretBlob])).code).not.toBe(0);
+    });
+  }
+
+  it('refuses the unreachable blob, and serves an old reachable blob to a partial clone', async () => {
+    const dest = join(work, 'bitmap-partial');
+    await clientOk(work, ['clone', '--quiet', '--bare', '--filter=blob:none', server.url('bitmapped'), dest]);
+    // A lazy fetch of a blob only history reaches (not any tip's tree).
+    expect(await clientOk(dest, ['cat-file', '-p', oldBlob])).toBe('replicas: 1');
+    const res = await client(dest, ['fetch', '--filter=blob:none', server.url('bitmapped'), secretBlob]);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain('not reachable from any branch or tag');
+    expect((await client(dest, ['cat-file', '-e', secretBlob])).code).not.toBe(0);
+    for (const want of [secretCommit, secretBlob]) {
+      const raw = await rawRequest(server.origin, '/git/bitmapped.git/git-upload-pack', { headers: V2_HEADERS, body: v2FetchRequest([want]) });
+      expect(raw.body.includes(Buffer.from('PACK'))).toBe(false);
+      expect(raw.body.toString('latin1')).not.toContain('bitmap-leaked');
+    }
+  });
+
+  it('an update rewrites the bitmaps; an unchanged mirror is left alone', async () => {
+    await commitFiles(upstream, { 'app.yaml': 'replicas: 3\n' }, 'scale again');
+    await mirrorOf(upstream, mirrorsDir, 'bitmapped', { maintain: false });
+    expect(await maintainMirror(dir)).toBe(true);
+    expect(await maintainMirror(dir)).toBe(false);
   });
 });
