@@ -1,4 +1,5 @@
-import { ERROR_CODES, type ErrorBody, type ErrorCode } from './contracts/errors.js';
+import { ERROR_CODES, type ErrorCode } from './contracts/error-codes.js';
+import type { ErrorBody } from './contracts/errors.js';
 import { redact, redactDeep } from './security/redact.js';
 
 /** The wire body of an error, with the message and details redacted. */

@@ -6,6 +6,7 @@
 export * from './audit.js';
 export * from './common.js';
 export * from './deployments.js';
+export * from './error-codes.js';
 export * from './errors.js';
 export * from './jobs.js';
 export * from './json.js';

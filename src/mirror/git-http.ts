@@ -24,7 +24,7 @@ import { Transform, pipeline, type Readable, type TransformCallback, type Writab
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { MIRROR_SLUG_RE } from '../contracts/common.js';
-import type { ErrorCode } from '../contracts/errors.js';
+import type { ErrorCode } from '../contracts/error-codes.js';
 import { isCompleteMirror, KEEP_REFS_PREFIX, spawnGit, type GitConfigEntry, type GitExit } from '../git/index.js';
 import { errorPayload } from '../errors.js';
 import { redact } from '../security/redact.js';

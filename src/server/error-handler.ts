@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import type { ErrorCode } from '../contracts/errors.js';
+import type { ErrorCode } from '../contracts/error-codes.js';
 import { errorPayload, SynclineError } from '../errors.js';
 import { isDatabaseConnectionError } from '../store/db.js';
 import { redact } from '../security/redact.js';

@@ -5,7 +5,8 @@
  */
 import type { LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
-import type { ErrorBody, ErrorCode } from '../../src/contracts/errors.js';
+import type { ErrorCode } from '../../src/contracts/error-codes.js';
+import type { ErrorBody } from '../../src/contracts/errors.js';
 import type { TestApp } from './app.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

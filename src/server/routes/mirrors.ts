@@ -7,7 +7,8 @@ import { listCopies, type CopyRow } from '../../store/mirror-copies.js';
 import { listReplicas } from '../../cluster/registry.js';
 import type { AppContext } from '../../app-context.js';
 import { mirror, mirrorList, mirrorParams, mirrorSyncBody, mirrorSyncSummary, type Mirror, type MirrorCopy, type MirrorSyncState } from '../../contracts/mirrors.js';
-import { ERROR_CODES, errorBody, errorResponses, isErrorCode } from '../../contracts/errors.js';
+import { ERROR_CODES, isErrorCode } from '../../contracts/error-codes.js';
+import { errorBody, errorResponses } from '../../contracts/errors.js';
 
 /** Stalled vs waiting, from the last error's code (Flux's Stalled / Reconciling split). */
 function syncState(code: string | null): MirrorSyncState {

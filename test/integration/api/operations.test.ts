@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_CODE_LIST } from '../../../src/contracts/errors.js';
+import { ERROR_CODE_LIST } from '../../../src/contracts/error-codes.js';
 import { makeTestApp, type TestApp } from '../../helpers/app.js';
 import { DIALECTS } from '../../helpers/db.js';
 import { expectError } from './support.js';

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODE_LIST, ERROR_CODES, errorBody } from '../../../src/contracts/errors.js';
+import { ERROR_CODE_LIST, ERROR_CODES } from '../../../src/contracts/error-codes.js';
+import { errorBody } from '../../../src/contracts/errors.js';
 
 const apiDoc = fs.readFileSync(new URL('../../../docs/api.md', import.meta.url), 'utf8');
 

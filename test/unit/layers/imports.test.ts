@@ -71,4 +71,24 @@ describe('layers', () => {
       .map((f) => path.relative(SRC, f));
     expect(offenders).toEqual([]);
   });
+
+  it('a remote CLI call loads neither zod nor the server: the static value imports of cli/main.ts stay light', () => {
+    // Dynamic import() (local mode) and `import type` are not loaded up front; everything else is.
+    const valueImports = (file: string) =>
+      [...fs.readFileSync(file, 'utf8').matchAll(/(?:^|\n)\s*(?:import|export)(?!\s+type\b)\b[^'"`;]*?from\s*['"]([^'"]+)['"]/g)].map((m) => m[1]!);
+    const seen = new Set<string>();
+    const packages = new Set<string>();
+    const walk = (rel: string) => {
+      if (seen.has(rel)) return;
+      seen.add(rel);
+      const file = path.join(SRC, rel.replace(/\.js$/, '.ts'));
+      for (const spec of valueImports(file)) {
+        if (spec.startsWith('.')) walk(path.relative(SRC, path.resolve(path.dirname(file), spec)).split(path.sep).join('/'));
+        else if (!spec.startsWith('node:')) packages.add(spec);
+      }
+    };
+    walk('cli/main.js');
+    expect([...seen].filter((f) => area(f) === 'server')).toEqual([]);
+    expect([...packages].sort()).toEqual(['commander']);
+  });
 });
