@@ -148,6 +148,17 @@ export function backoffMs(attempt: number, baseMs: number, capMs: number, random
 
 type Row = Selectable<JobsTable>;
 
+/** What finishing an attempt writes to the job's row. */
+interface FinishValues {
+  state: JobState;
+  last_error: string | null;
+  run_at?: string;
+  locked_by: null;
+  locked_at: null;
+  updated_at: string;
+  finished_at: string | null;
+}
+
 /** The coalescing index's predicate, verbatim (SQLite matches ON CONFLICT … WHERE textually). */
 const QUEUED_KEY = sql<boolean>`state = 'queued' and key is not null`;
 
@@ -447,7 +458,7 @@ export abstract class BaseQueue implements JobQueue {
 
   private async finish(row: Row, set: { state: JobState; last_error: string | null; run_at?: string }): Promise<void> {
     const now = nowIso();
-    const values = {
+    const values: FinishValues = {
       ...set,
       locked_by: null,
       locked_at: null,
@@ -457,17 +468,15 @@ export abstract class BaseQueue implements JobQueue {
     const update = () =>
       this.db.updateTable('jobs').set(values).where('id', '=', row.id).where('locked_by', '=', this.workerId).execute();
     if (set.state === 'failed' && this.finalFailureHooks.length > 0) {
-      const after = await this.db.transaction().execute(async (tx) => {
-        const failed = await tx.updateTable('jobs').set(values).where('id', '=', row.id).where('locked_by', '=', this.workerId).returningAll().executeTakeFirst();
-        // Not ours any more (lease lost and re-run elsewhere): that run reports its own outcome.
-        if (!failed) return [];
-        const out: (() => void)[] = [];
-        for (const hook of this.finalFailureHooks) {
-          const cb = await hook(tx, toJobView(failed));
-          if (cb) out.push(cb);
-        }
-        return out;
-      });
+      let after: (() => void)[];
+      try {
+        after = await this.failWithHooks(row, values);
+      } catch (err) {
+        // A hook that cannot write must not leave the job running for ever: fail it without them.
+        this.opts.log.error({ job: row.id, kind: row.kind, error: errorText(err) }, 'job failure hook failed');
+        await update();
+        return;
+      }
       for (const cb of after) cb();
       return;
     }
@@ -484,6 +493,21 @@ export abstract class BaseQueue implements JobQueue {
         .where('locked_by', '=', this.workerId)
         .execute();
     }
+  }
+
+  /** Marks a job failed for good and runs the final-failure hooks, in one transaction; returns the after-commit callbacks. */
+  private failWithHooks(row: Row, values: FinishValues): Promise<(() => void)[]> {
+    return this.db.transaction().execute(async (tx) => {
+      const failed = await tx.updateTable('jobs').set(values).where('id', '=', row.id).where('locked_by', '=', this.workerId).returningAll().executeTakeFirst();
+      // Not ours any more (lease lost and re-run elsewhere): that run reports its own outcome.
+      if (!failed) return [];
+      const out: (() => void)[] = [];
+      for (const hook of this.finalFailureHooks) {
+        const cb = await hook(tx, toJobView(failed));
+        if (cb) out.push(cb);
+      }
+      return out;
+    });
   }
 
   /** Running jobs whose worker stopped heart-beating go back to the queue; returns their ids. */

@@ -1,7 +1,8 @@
 /**
  * A delivery whose job fails for good writes `syncline.delivery.failed` in the transaction that
  * marks the job failed; `GET /events` shows it as a `delivery` event to unscoped admins only.
- * Retrying the job and failing again writes another.
+ * Retrying the job and failing again writes another. A hook that cannot write does not leave
+ * the job running: it is failed without the hooks.
  */
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,5 +83,20 @@ describe.each(DIALECTS)('webhooks: delivery failed event (%s)', (dialect) => {
       admin.close();
       viewer.close();
     }
+  });
+
+  it('a failure hook that cannot write still leaves the job failed (without the event)', async () => {
+    t.ctx.jobs.onFinalFailure(async () => {
+      throw new Error('hook down');
+    });
+    const events = async () => (await t.ctx.db.db.selectFrom('outbox').select('id').where('type', '=', 'syncline.delivery.failed').execute()).length;
+    const before = await events();
+    const sha = await upstreamCommit(repo);
+    const res = await deliver(t, 'github', 'push', githubPush(url, 'refs/heads/main', null, sha));
+    const job = res.json().queued[0].job as string;
+    await t.ctx.jobs.waitIdle();
+    expect(ok(await api(t, 'GET', `/jobs/${job}`))).toMatchObject({ state: 'failed', last_error: expect.stringMatching(/^auth_failed: /) });
+    // The hooks share one transaction: the event is rolled back with it.
+    expect(await events()).toBe(before);
   });
 });
