@@ -75,7 +75,7 @@ async function localClient(): Promise<ApiClient> {
   const ctx = await openContext(settings);
   let app: FastifyInstance;
   try {
-    app = await buildApp({ ctx, localAdmin: { token: cliToken, name: 'cli' } });
+    app = await buildApp({ ctx, localAdmin: { token: cliToken, name: 'cli' }, surface: 'api' });
   } catch (err) {
     await ctx.db.close();
     throw err;

@@ -1,4 +1,4 @@
-import { Logger, run, runMigrations, type Runner } from 'graphile-worker';
+import type { Logger, Runner } from 'graphile-worker';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../store/types.js';
 import { BaseQueue, DEFAULT_QUEUE_OPTIONS, type JobQueue, type QueueOptions } from './queue.js';
@@ -98,14 +98,14 @@ export class PostgresQueue extends BaseQueue {
    * use: contexts that never touch jobs (the CLI, most tests) don't pay for it.
    */
   migrate(): Promise<void> {
-    this.migrated ??= runMigrations({
-      connectionString: this.connectionString,
-      schema: this.workerSchema,
-      logger: quietLogger(this.opts),
-    }).catch((err) => {
-      this.migrated = null;
-      throw err;
-    });
+    this.migrated ??= loadWorker()
+      .then(({ runMigrations, Logger }) =>
+        runMigrations({ connectionString: this.connectionString, schema: this.workerSchema, logger: quietLogger(Logger, this.opts) }),
+      )
+      .catch((err) => {
+        this.migrated = null;
+        throw err;
+      });
     return this.migrated;
   }
 
@@ -125,6 +125,7 @@ export class PostgresQueue extends BaseQueue {
     if (log) this.opts = { ...this.opts, log };
     this.stopped = false;
     await this.migrate();
+    const { run, Logger } = await loadWorker();
     this.runner = await run({
       connectionString: this.connectionString,
       schema: this.workerSchema,
@@ -133,7 +134,7 @@ export class PostgresQueue extends BaseQueue {
       noHandleSignals: true,
       pollInterval: 2_000,
       useNodeTime: true,
-      logger: quietLogger(this.opts),
+      logger: quietLogger(Logger, this.opts),
       taskList: {
         [TASK]: async (payload) => {
           const id = (payload as { id?: string } | null)?.id;
@@ -170,8 +171,11 @@ export class PostgresQueue extends BaseQueue {
   }
 }
 
-function quietLogger(opts: QueueOptions): Logger {
-  return new Logger(() => (level, message) => {
+/** graphile-worker is loaded on first use, so SQLite installs and the CLI never load it. */
+const loadWorker = () => import('graphile-worker');
+
+function quietLogger(LoggerClass: typeof Logger, opts: QueueOptions): Logger {
+  return new LoggerClass(() => (level, message) => {
     if (level === 'error') opts.log.error({ component: 'graphile-worker' }, message);
     else if (level === 'warning') opts.log.warn({ component: 'graphile-worker' }, message);
   });

@@ -1,6 +1,4 @@
 import crypto from 'node:crypto';
-import fastifySwagger from '@fastify/swagger';
-import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import {
   jsonSchemaTransform,
@@ -18,7 +16,6 @@ import { installJsonBodyParser } from './json-body.js';
 import { loggerOptions } from './logger.js';
 import { metricsPlugin } from './metrics.js';
 import { registerApiRoutes } from './routes/index.js';
-import { registerWebUi } from './static.js';
 import { healthRoutes } from './routes/health.js';
 import { mirrorGitRoutes } from '../mirror/git-http.js';
 import { mirrorDirFor } from '../mirror/sync.js';
@@ -35,6 +32,11 @@ export interface BuildAppOptions {
   localAdmin?: { token: string; name: string };
   /** The built web UI; found next to the package by default (tests point it at a fixture). */
   uiDir?: string | null;
+  /**
+   * `api`: only /api/v1 and the health routes — no OpenAPI document or /docs, no web UI, no /git.
+   * The CLI's local mode injects one API call and exits, so it skips loading and building the rest.
+   */
+  surface?: 'full' | 'api';
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,100}$/;
@@ -71,6 +73,39 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(streamsPlugin, { fixedIds: [ROOT_PRINCIPAL.id, ...(opts.localAdmin ? [opts.localAdmin.name] : [])] });
   await app.register(metricsPlugin);
   opts.ctx.jobs.registerMetrics(app.metrics);
+  const full = opts.surface !== 'api';
+  if (full) await registerOpenApi(app);
+
+  await app.register(healthRoutes);
+  await app.register(registerApiRoutes, { prefix: '/api/v1' });
+  if (full) {
+    await app.register(mirrorGitRoutes, {
+      prefix: '/git',
+      maxConcurrent: settings.mirror_max_concurrent,
+      maxPerClient: settings.mirror_max_per_client,
+      bodyTimeoutMs: settings.mirror_body_timeout * 1000,
+      minBodyBytesPerSecond: settings.mirror_min_body_rate,
+      resolve: async (slug) => {
+        const row = await findMirrorSource(opts.ctx.db.db, slug);
+        if (!row) return null;
+        return { dir: mirrorDirFor(opts.ctx, row), access: row.mirror_access as 'token' | 'public', source: row.name, upstream: row.url };
+      },
+      authorizeBasic: async (password) => {
+        const principal = await app.principalFor(password);
+        return principal !== null && roleAtLeast(principal.role, 'viewer');
+      },
+    });
+    const { registerWebUi } = await import('./static.js');
+    await registerWebUi(app, opts.uiDir);
+  }
+  if (opts.extend) await opts.extend(app);
+  await app.ready();
+  return app;
+}
+
+/** The OpenAPI document (generated from the routes' zod schemas) at /openapi.json, and /docs. */
+async function registerOpenApi(app: FastifyInstance): Promise<void> {
+  const [{ default: fastifySwagger }, { default: fastifySwaggerUi }] = await Promise.all([import('@fastify/swagger'), import('@fastify/swagger-ui')]);
   await app.register(fastifySwagger, {
     openapi: {
       info: {
@@ -85,27 +120,4 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-
-  await app.register(healthRoutes);
-  await app.register(registerApiRoutes, { prefix: '/api/v1' });
-  await app.register(mirrorGitRoutes, {
-    prefix: '/git',
-    maxConcurrent: settings.mirror_max_concurrent,
-    maxPerClient: settings.mirror_max_per_client,
-    bodyTimeoutMs: settings.mirror_body_timeout * 1000,
-    minBodyBytesPerSecond: settings.mirror_min_body_rate,
-    resolve: async (slug) => {
-      const row = await findMirrorSource(opts.ctx.db.db, slug);
-      if (!row) return null;
-      return { dir: mirrorDirFor(opts.ctx, row), access: row.mirror_access as 'token' | 'public', source: row.name, upstream: row.url };
-    },
-    authorizeBasic: async (password) => {
-      const principal = await app.principalFor(password);
-      return principal !== null && roleAtLeast(principal.role, 'viewer');
-    },
-  });
-  await registerWebUi(app, opts.uiDir);
-  if (opts.extend) await opts.extend(app);
-  await app.ready();
-  return app;
 }

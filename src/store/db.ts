@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from './pg-driver.js';
 import { SynclineError } from '../errors.js';
 import { migrationProvider, type Dialect } from './migrations/index.js';
 import type { Database } from './types.js';
@@ -102,8 +103,6 @@ export function dialectOf(url: string): Dialect {
   throw new Error(`Unsupported database URL (use sqlite:PATH or postgres://…)`);
 }
 
-// PostgreSQL returns bigint/bigserial as strings by default; our ids fit in a JS number.
-pg.types.setTypeParser(20, (v) => Number(v));
 
 export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
   const dialect = dialectOf(opts.url);
@@ -120,6 +119,7 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
     sqlite.pragma('synchronous = NORMAL');
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   } else {
+    const pg = await loadPg();
     const schema = opts.schema;
     if (schema && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`Invalid schema name '${schema}'`);
     if (schema) {

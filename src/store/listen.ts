@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from './pg-driver.js';
 
 /**
  * PostgreSQL LISTEN on a connection of its own, per schema (`<channel>_<schema>`, the name
@@ -24,6 +25,7 @@ export function listenChannel(
   };
   const connect = async () => {
     if (stopped) return;
+    const pg = await loadPg();
     const c = new pg.Client({ connectionString: opts.url, ...(opts.schema ? { options: `-c search_path="${opts.schema}"` } : {}) });
     client = c;
     c.on('error', () => {
