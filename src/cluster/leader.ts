@@ -4,7 +4,8 @@ import type { DatabaseHandle, LockConnection } from '../store/db.js';
 /** How often a standby tries to take the lock, and a leader checks it still holds it. */
 export const LEADER_CHECK_MS = 2000;
 
-function keys(schema: string, name: string): [number, number] {
+/** The two int4 advisory-lock keys of leader lock `name` in `schema` (pg_locks: classid, objid). */
+export function leaderLockKeys(schema: string, name: string): [number, number] {
   const h = crypto.createHash('sha256').update(`syncline-leader:${schema}:${name}`).digest();
   return [h.readInt32BE(0), h.readInt32BE(4)];
 }
@@ -21,7 +22,8 @@ export interface Leadership {
  * fails stops (`onLose`) before anyone else can start. On SQLite (one process) always leader.
  */
 export function holdLeadership(
-  db: DatabaseHandle,
+  /** null: nothing to lead (the singleton is switched off): never leader. */
+  db: DatabaseHandle | null,
   name: string,
   handlers: { onGain(): void; onLose(): void },
 ): Leadership {
@@ -44,7 +46,7 @@ export function holdLeadership(
       conn = null;
       if (c) {
         try {
-          const [a, b] = keys(c.schema, name);
+          const [a, b] = leaderLockKeys(c.schema, name);
           await c.query('select pg_advisory_unlock($1, $2)', [a, b]);
           c.release();
         } catch {
@@ -53,6 +55,7 @@ export function holdLeadership(
       }
     },
   };
+  if (db === null) return state;
   if (db.dialect !== 'postgres' || !db.lockConnection) {
     leader = true;
     handlers.onGain();
@@ -70,7 +73,7 @@ export function holdLeadership(
     if (stopped) return;
     try {
       if (!conn) conn = await lockConnection();
-      const [a, b] = keys(conn.schema, name);
+      const [a, b] = leaderLockKeys(conn.schema, name);
       if (leader) {
         await conn.query('select 1', []);
       } else {

@@ -14,6 +14,7 @@ import { createRelay } from '../events/relay.js';
 import { ReplicaRegistry } from '../cluster/registry.js';
 import { SYNCLINE_VERSION } from '../cluster/version.js';
 import { startPoller } from '../webhooks/poll.js';
+import { holdLeadership } from '../cluster/leader.js';
 
 /**
  * The listening entry point: open the store (migrating), build the app, listen, start
@@ -67,12 +68,30 @@ export async function startServer(settings: ResolvedSettings): Promise<FastifyIn
   ctx.relay = relay;
   relay.start();
   stops.push(() => relay.stop());
-  const cluster = new ReplicaRegistry(ctx.db, SYNCLINE_VERSION, () => relay.roles(), ctx.replicaId);
+  // The poller is a singleton too: one replica polls (leader lock `poller`); a standby takes over
+  // within LEADER_CHECK_MS of its death. (Its jobs coalesce anyway; this saves N-1 ls-remotes per source.)
+  let stopPolling: (() => Promise<void>) | null = null;
+  const pollingOn = settings.poll_interval > 0 && settings.mirror_runtime_sync;
+  if (!pollingOn) stopPolling = startPoller(ctx, app.log); // logs why it is off; holds nothing
+  const poller = holdLeadership(pollingOn ? ctx.db : null, 'poller', {
+    onGain: () => {
+      stopPolling = startPoller(ctx, app.log);
+    },
+    onLose: () => {
+      const stop = stopPolling;
+      stopPolling = null;
+      void stop?.();
+    },
+  });
+  const cluster = new ReplicaRegistry(ctx.db, SYNCLINE_VERSION, () => [...relay.roles(), ...(poller.isLeader ? ['poller'] : [])], ctx.replicaId);
   ctx.cluster = cluster;
   await cluster.start();
   stops.push(() => cluster.stop());
   await ctx.jobs.start(app.log);
-  stops.push(startPoller(ctx, app.log));
+  stops.push(async () => {
+    await poller.stop();
+    await stopPolling?.();
+  });
   stops.push(() => ctx.jobs.stop());
   app.log.info(
     { port: settings.port, data_dir: settings.data_dir, database: settings.database_url.startsWith('sqlite:') ? 'sqlite' : 'postgres' },
