@@ -3,7 +3,6 @@
  * header, spec files at a ref, the cross-namespace event stream, and static serving of the SPA.
  */
 import fs from 'node:fs';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +12,7 @@ import { ADMIN_TOKEN, makeTestApp, type TestApp } from '../../helpers/app.js';
 import { DIALECTS } from '../../helpers/db.js';
 import { cleanupTempDirs, commitFiles, makeRepo, serveGitHttp, tempDir, type FixtureRepo, type GitHttpServer } from '../../helpers/git-fixtures.js';
 import { api, createSource, expectError, makeSyncApp, ok, putNamespace, sync, until, workload, y } from '../sync/support.js';
+import { openEvents } from '../../helpers/sse.js';
 
 function ok201(res: { statusCode: number; body: string; json(): any }): any {
   expect(res.statusCode, res.body).toBe(201);
@@ -22,44 +22,6 @@ function ok201(res: { statusCode: number; body: string; json(): any }): any {
 function sessionCookie(setCookie: string | string[] | undefined): string {
   const value = Array.isArray(setCookie) ? setCookie[0]! : setCookie!;
   return value.split(';')[0]!;
-}
-
-interface Stream {
-  status: number;
-  events: { id?: string; event?: string; data?: any }[];
-  close(): void;
-}
-
-function openEvents(base: string, headers: Record<string, string>): Promise<Stream> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(`${base}/api/v1/events`, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
-      const s: Stream = { status: res.statusCode ?? 0, events: [], close: () => req.destroy() };
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        let sep: number;
-        while ((sep = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, sep);
-          buf = buf.slice(sep + 2);
-          const e: Stream['events'][number] = {};
-          let isEvent = false;
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':') || line.startsWith('retry:')) continue;
-            const colon = line.indexOf(':');
-            const field = line.slice(0, colon);
-            const value = line.slice(colon + 1).replace(/^ /, '');
-            isEvent = true;
-            if (field === 'data') e.data = JSON.parse(value);
-            else if (field === 'id' || field === 'event') e[field] = value;
-          }
-          if (isEvent) s.events.push(e);
-        }
-      });
-      resolve(s);
-    });
-    req.on('error', reject);
-  });
 }
 
 for (const dialect of DIALECTS) {
