@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ResolvedSettings } from './config/load.js';
 import { EventHub } from './events/hub.js';
+import { createInvalidationBus, type InvalidationBus } from './cache/invalidation.js';
 import type { ReplicaRegistry } from './cluster/registry.js';
 import type { OutboxRelay } from './events/relay.js';
 import { setGitHome } from './git/env.js';
@@ -34,6 +35,14 @@ export interface AppContext {
   replicaId: string;
   /** Background jobs (webhook work, polling, reports); workers run only once `jobs.start()` is called. */
   jobs: JobQueue;
+  /** Cache invalidation (token and resource caches); see cache/invalidation.ts. */
+  cache: InvalidationBus;
+  /**
+   * Aborted when the server starts shutting down: a sync in progress stops at its next step or
+   * slice (its one transaction rolls back, nothing is applied) and answers 503 `busy`, so
+   * SIGTERM/SIGINT do not wait for a long sync to finish.
+   */
+  shutdown: AbortController;
 }
 
 /**
@@ -85,7 +94,7 @@ export async function openContext(settings: ResolvedSettings, opts: { schema?: s
     await db.close();
     throw err;
   }
-  const ctx: AppContext = { settings, db, box, events: new EventHub(db), jobs, replicaId: loadOrCreateReplicaId(settings.data_dir) };
+  const ctx: AppContext = { settings, db, box, events: new EventHub(db), jobs, replicaId: loadOrCreateReplicaId(settings.data_dir), cache: createInvalidationBus(), shutdown: new AbortController() };
   registerJobKinds(ctx);
   return ctx;
 }

@@ -17,6 +17,7 @@ import { assertSafeRemoteUrl, type GitAuth } from './auth.js';
 import { throwNetworkError } from './classify.js';
 import { closeCatFileWorker } from './cat-file-worker.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { deleteLooseRefs, hasFilesBackend, listRefsUnder, writeLooseRefs } from './keep-refs.js';
 import { readLocalRefs, type LocalRefs } from './local-refs.js';
 import type { RemotePin } from './remote.js';
 import { runGit, type GitTimeouts } from './runner.js';
@@ -223,7 +224,7 @@ async function fetchInto(source: MirrorSource, dir: string, opts: MirrorOptions)
   const before = await localRefs(dir);
   // Before the refs move: every current tip gets a hidden keep ref, so there is no moment in
   // which a tip a client was just shown is unreachable.
-  const round = await keepCurrentTips(dir, before.snapshot);
+  const kept = await keepCurrentTips(dir, before.snapshot);
   try {
     // Explicit refspecs on the command line win over whatever the config says.
     await runGit(
@@ -236,7 +237,7 @@ async function fetchInto(source: MirrorSource, dir: string, opts: MirrorOptions)
   }
   const after = await localRefs(dir);
   const updated = after.snapshot !== before.snapshot;
-  await settleKeepRefs(dir, round, after.snapshot, opts.keepMs ?? DEFAULT_KEEP_MS).catch(() => undefined);
+  await settleKeepRefs(dir, kept, after.snapshot, opts.keepMs ?? DEFAULT_KEEP_MS).catch(() => undefined);
   // The commit-graph and bitmaps are refreshed by the mirror scheduler (maintainMirror), not here:
   // a sync would wait for a repack; stale ones only cost speed (fewer commits covered).
   if (updated) await repairHead(source, dir, after, opts);
@@ -344,31 +345,63 @@ function tipsOf(snapshot: string): Set<string> {
   return new Set(snapshot.split('\n').map((l) => l.split(' ', 1)[0]!).filter((s) => /^[0-9a-f]{40,64}$/.test(s)));
 }
 
-/** Writes `refs/syncline/keep/<now>/<n>` for every current tip; returns the round's prefix. */
-async function keepCurrentTips(dir: string, snapshot: string): Promise<string> {
+/** A round of keep refs: its prefix and, when written as loose files, the names written. */
+interface KeepRound {
+  round: string;
+  /** Loose keep refs written by this round (null: written with update-ref, e.g. reftable). */
+  loose: Array<{ name: string; oid: string }> | null;
+}
+
+/**
+ * Writes `refs/syncline/keep/<now>/<n>` for every current tip; returns the round. Loose ref files
+ * from Node (no process) on the files backend, `update-ref --stdin` otherwise.
+ */
+async function keepCurrentTips(dir: string, snapshot: string): Promise<KeepRound> {
   const round = `${KEEP_REFS_PREFIX}/${Date.now()}`;
-  const tips = [...tipsOf(snapshot)];
-  if (tips.length) {
-    const input = tips.map((sha, i) => `update ${round}/${i} ${sha}\n`).join('');
-    await runGit(['update-ref', '--no-deref', '--stdin'], { cwd: dir, input, ...LOCAL });
+  const tips = [...tipsOf(snapshot)].map((oid, i) => ({ name: `${round}/${i}`, oid }));
+  if (tips.length === 0) return { round, loose: [] };
+  if (await hasFilesBackend(dir)) {
+    try {
+      await writeLooseRefs(dir, tips);
+      return { round, loose: tips };
+    } catch {
+      // Fall through to git (drop whatever was written first: git will write them all).
+      await deleteLooseRefs(dir, tips.map((t) => t.name)).catch(() => undefined);
+    }
   }
-  return round;
+  const input = tips.map((t) => `update ${t.name} ${t.oid}\n`).join('');
+  await runGit(['update-ref', '--no-deref', '--stdin'], { cwd: dir, input, ...LOCAL });
+  return { round, loose: null };
 }
 
 /**
  * After a fetch: drops this round's keep refs for tips that are still current (they need no
- * keeping), and every round older than `keepMs`.
+ * keeping), and every round older than `keepMs`. On the files backend with nothing expired (every
+ * fetch but one per keep window), this reads files only: no git process.
  */
-async function settleKeepRefs(dir: string, round: string, snapshot: string, keepMs: number): Promise<void> {
+async function settleKeepRefs(dir: string, kept: KeepRound, snapshot: string, keepMs: number): Promise<void> {
+  const { round } = kept;
   const current = tipsOf(snapshot);
-  const { stdout } = await git(dir, ['for-each-ref', '--format=%(objectname) %(refname)', KEEP_REFS_PREFIX]);
-  const cutoff = Date.now() - keepMs;
   const drop: string[] = [];
-  for (const line of stdout.toString('utf8').split('\n')) {
-    const [sha, ref] = line.split(' ');
-    if (!sha || !ref) continue;
+  if (kept.loose) {
+    const still = kept.loose.filter((t) => keepMs <= 0 || current.has(t.oid)).map((t) => t.name);
+    drop.push(...(await deleteLooseRefs(dir, still)));
+  }
+  const listed = await listRefsUnder(dir, KEEP_REFS_PREFIX);
+  let all: Array<[string, string]>;
+  if (listed) all = [...listed];
+  else {
+    const { stdout } = await git(dir, ['for-each-ref', '--format=%(objectname) %(refname)', KEEP_REFS_PREFIX]);
+    all = stdout.toString('utf8').split('\n').map((l) => l.split(' ')).filter((p) => p[0] && p[1]).map(([sha, ref]) => [ref!, sha!]);
+  }
+  const cutoff = Date.now() - keepMs;
+  for (const [ref, sha] of all) {
+    if (drop.includes(ref)) continue;
     const stamp = Number(ref.slice(KEEP_REFS_PREFIX.length + 1).split('/', 1)[0]);
-    if (keepMs <= 0 || (ref.startsWith(`${round}/`) && current.has(sha)) || !(stamp >= cutoff)) drop.push(ref);
+    const ours = ref.startsWith(`${round}/`);
+    // This round's loose refs were settled above; what is left of it is kept (its tips moved).
+    if (ours && kept.loose) continue;
+    if (keepMs <= 0 || (ours && current.has(sha)) || !(stamp >= cutoff)) drop.push(ref);
   }
   if (drop.length) {
     await runGit(['update-ref', '--no-deref', '--stdin'], { cwd: dir, input: drop.map((r) => `delete ${r}\n`).join(''), ...LOCAL });

@@ -27,13 +27,16 @@ const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/@\s:]+)(?::([^/@\s]*))?@/gi;
 // The value, unless it is a placeholder such as `<token>` (as in "send Authorization: Bearer <token>").
 const AUTH_HEADER = /(authorization:\s*(?:basic|bearer|token)\s+)(?!<[^>\s]*>)[^\s"']+/gi;
 
+const AUTH_MARKER = /authorization/i;
+
 export function redact(text: string): string {
   let out = text;
   for (const secret of registered) {
     if (out.includes(secret)) out = out.split(secret).join(MASK);
   }
-  out = out.replace(URL_USERINFO, (_m, scheme: string) => `${scheme}${MASK}@`);
-  out = out.replace(AUTH_HEADER, (_m, prefix: string) => `${prefix}${MASK}`);
+  // Both patterns need their marker ('://…@', 'authorization:'); most log strings have neither.
+  if (out.includes('@')) out = out.replace(URL_USERINFO, (_m, scheme: string) => `${scheme}${MASK}@`);
+  if (AUTH_MARKER.test(out)) out = out.replace(AUTH_HEADER, (_m, prefix: string) => `${prefix}${MASK}`);
   return out;
 }
 

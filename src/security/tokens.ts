@@ -6,7 +6,8 @@ export function generateToken(): string {
 }
 
 export function hashToken(token: string): string {
-  return crypto.createHash('sha256').update(token).digest('hex');
+  // One-shot hash (Node ≥ 20.12): same digest as createHash().update().digest(), a fraction of the cost.
+  return crypto.hash('sha256', token, 'hex');
 }
 
 export function constantTimeEqual(a: string, b: string): boolean {

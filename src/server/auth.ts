@@ -5,7 +5,8 @@ import { isUnscoped, roleAtLeast, scopeAllows } from '../security/roles.js';
 import { type Role } from '../contracts/common.js';
 import { constantTimeEqual, hashToken } from '../security/tokens.js';
 import { findSessionTokenHash } from '../store/sessions.js';
-import { findTokenByHash, findTokenByValue, touchToken, type AuthenticatedToken } from '../store/tokens.js';
+import { findTokenByHash, touchToken, type AuthenticatedToken } from '../store/tokens.js';
+import { KeyedCache } from '../cache/keyed-cache.js';
 
 export interface Principal extends AuthenticatedToken {}
 
@@ -53,6 +54,9 @@ export function readCookie(req: FastifyRequest, name: string): string | null {
   }
   return null;
 }
+
+/** Longest a cached token lookup is trusted without asking the database again. */
+export const TOKEN_CACHE_MS = 1000;
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -113,21 +117,42 @@ export const authPlugin = fp(
       fixed.push({ token: opts.localAdmin.token, principal: { ...ROOT_PRINCIPAL, id: opts.localAdmin.name, name: opts.localAdmin.name } });
     }
 
-    app.decorate('principalFor', async (token: string): Promise<Principal | null> => {
-      const match = fixed.find((f) => constantTimeEqual(token, f.token));
-      if (match) return match.principal;
-      const found = await findTokenByValue(app.ctx.db.db, token);
-      if (found) void touchToken(app.ctx.db.db, found.id).catch(() => undefined);
-      return found;
-    });
+    // Token lookups are cached (config reads authenticate every request). A revocation drops the
+    // cache at once through the invalidation bus (other replicas: their NOTIFY wiring), and no
+    // entry is older than TOKEN_CACHE_MS, so a replica that missed it refuses within that time.
+    // Unknown tokens are never cached: a token created a moment ago works at once.
+    const tokens = new KeyedCache<{ principal: Principal | null; touchedAt: number }>({ maxAgeMs: TOKEN_CACHE_MS, maxEntries: 10_000 });
+    const offBus = app.ctx.cache.subscribe('token', () => tokens.clear());
+    app.addHook('onClose', async () => offBus());
+    const lookup = async (tokenHash: string): Promise<Principal | null> => {
+      const now = Date.now();
+      const entry = await tokens.getOrLoad(
+        '',
+        tokenHash,
+        async () => {
+          const found = await findTokenByHash(app.ctx.db.db, tokenHash);
+          if (found) void touchToken(app.ctx.db.db, found.id).catch(() => undefined);
+          return { principal: found, touchedAt: Date.now() };
+        },
+        (e) => e.principal !== null,
+      );
+      // last_used_at is best-effort, at most once a minute per token (as touchToken itself).
+      if (entry.principal && now - entry.touchedAt >= 60_000) {
+        entry.touchedAt = now;
+        void touchToken(app.ctx.db.db, entry.principal.id).catch(() => undefined);
+      }
+      return entry.principal;
+    };
 
-    app.decorate('principalForHash', async (tokenHash: string): Promise<Principal | null> => {
-      const match = fixed.find((f) => constantTimeEqual(tokenHash, hashToken(f.token)));
-      if (match) return match.principal;
-      const found = await findTokenByHash(app.ctx.db.db, tokenHash);
-      if (found) void touchToken(app.ctx.db.db, found.id).catch(() => undefined);
-      return found;
-    });
+    // The fixed tokens are compared by hash (constant time, equal lengths): one hash per request.
+    const fixedHashes = fixed.map((f) => ({ hash: hashToken(f.token), principal: f.principal }));
+    const byHash = (tokenHash: string): Promise<Principal | null> => {
+      const match = fixedHashes.find((f) => constantTimeEqual(tokenHash, f.hash));
+      if (match) return Promise.resolve(match.principal);
+      return lookup(tokenHash);
+    };
+    app.decorate('principalFor', async (token: string): Promise<Principal | null> => byHash(hashToken(token)));
+    app.decorate('principalForHash', async (tokenHash: string): Promise<Principal | null> => byHash(tokenHash));
 
     app.decorate('requireRole', (role: Role, ropts: RequireRoleOptions = {}): onRequestHookHandler => {
       return async (req) => {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app-context.js';
 import { closeAllCatFileWorkers } from '../git/cat-file-worker.js';
+import { closeParsePool } from '../specs/parse-pool.js';
 import type { ResolvedSettings } from '../config/load.js';
 import { buildApp } from './app.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -45,12 +46,15 @@ export async function startServer(settings: ResolvedSettings): Promise<FastifyIn
       process.exit(1);
     }, 30_000);
     force.unref();
+    // Syncs in progress stop at their next step or slice (rolled back, 503 busy).
+    ctx.shutdown.abort();
     try {
       for (const stop of stops) await stop();
       await app.close();
       await ctx.db.close();
       unlock();
       closeAllCatFileWorkers();
+      await closeParsePool();
       app.log.info('shutdown complete');
       process.exit(0);
     } catch (err) {

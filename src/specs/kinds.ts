@@ -418,10 +418,13 @@ export function validateKindDefinition(def: unknown): asserts def is KindDefinit
 /** The kinds known to one planning run: the built-ins plus the admin-defined ones. */
 export class KindRegistry {
   private readonly kinds = new Map<string, CompiledKind>();
+  /** The stored (non-built-in) definitions this registry was made from, as given (the parse workers rebuild it from them). */
+  readonly definitions: readonly KindDefinition[];
 
   constructor(definitions: Iterable<KindDefinition> = []) {
+    this.definitions = [...definitions];
     for (const def of BUILTIN_KINDS) this.kinds.set(def.name, compileCached(def, true));
-    for (const def of definitions) {
+    for (const def of this.definitions) {
       validateKindDefinition(def);
       if (this.kinds.has(def.name)) throw invalidKind(`Kind '${def.name}' is defined twice`);
       this.kinds.set(def.name, compileCached(def, false));

@@ -32,8 +32,8 @@ import { describeJson, hasOwn, isJsonObject, setOwn } from './json.js';
 import { KIND_NAME_PATTERN, compareStrings } from './kinds.js';
 import type { KindRegistry } from './kinds.js';
 import { escapeSegment, formatPointer, parsePointer } from './pointer.js';
-import { validateOnce } from './validated.js';
-import type { InvalidResult, ParseResult, Position, SpecDocument, SpecFile, SpecMetadata } from './types.js';
+import { recordValidated, validateOnce, validatedContent } from './validated.js';
+import type { InvalidResult, ParseResult, Position, SpecContent, SpecDocument, SpecFile, SpecMetadata } from './types.js';
 import type { InvalidCode } from '../contracts/deployments.js';
 import type { JsonObject, JsonValue } from '../contracts/json.js';
 
@@ -228,6 +228,42 @@ export class ParseCache {
   get size(): number {
     return this.entries.size;
   }
+}
+
+/**
+ * One file parsed and validated on its own, detached from any cache (what a parse worker
+ * computes): the documents, the invalid results, and each document's normalised valid content.
+ * Plain data: it crosses a worker boundary by structured clone.
+ */
+export interface DetachedParse {
+  documents: SpecDocument[];
+  invalid: Array<{ result: InvalidResult; namePos: Position | null }>;
+  validated: Array<SpecContent | null>;
+}
+
+export function parseFileDetached(file: SpecFile, options: Pick<ParseOptions, 'registry' | 'maxAliasCount' | 'maxDepth'>): DetachedParse {
+  const out = parseOne(file, options.registry, limitsOf(options));
+  const validated = out.documents.map((d) => {
+    const kind = options.registry?.get(d.kind);
+    return (kind && validatedContent(d, kind)) ?? null;
+  });
+  return { documents: out.documents, invalid: out.invalid, validated };
+}
+
+/**
+ * Takes a detached parse of `file` (made with a registry built from the same definitions as
+ * `options.registry`) into `options.cache`, recording each valid document's normalised content
+ * against this registry's kinds, as parsing here would have. Afterwards `parseSpecFiles` finds
+ * the file in the cache.
+ */
+export function adoptDetachedParse(file: SpecFile, out: DetachedParse, options: ParseOptions): void {
+  if (!options.cache || file.id === undefined) throw new Error('adoptDetachedParse needs a cache and a file id');
+  out.documents.forEach((d, i) => {
+    const content = out.validated[i];
+    const kind = options.registry?.get(d.kind);
+    if (content && kind) recordValidated(d, kind, content);
+  });
+  options.cache.set(file.path, file.id, limitsOf(options), { documents: out.documents, invalid: out.invalid });
 }
 
 function limitsOf(options: Pick<ParseOptions, 'maxAliasCount' | 'maxDepth'>): Limits {

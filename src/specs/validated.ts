@@ -24,3 +24,11 @@ export function validatedContent(doc: SpecDocument, kind: CompiledKind): SpecCon
   const hit = validated.get(doc);
   return hit && hit.kind === kind ? hit.content : undefined;
 }
+
+/**
+ * Records content normalised and validated elsewhere (a parse worker did `validateOnce` on its
+ * copy of the same kind definition): the same result `validateOnce` would have recorded here.
+ */
+export function recordValidated(doc: SpecDocument, kind: CompiledKind, content: SpecContent): void {
+  validated.set(doc, { kind, content });
+}

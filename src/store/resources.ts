@@ -82,6 +82,49 @@ export async function upsertResource(db: Executor, namespace: string, r: Resourc
   }
 }
 
+/** Rows per multi-row statement (9 values a row: far below SQLite's and PostgreSQL's parameter caps). */
+const UPSERT_CHUNK = 400;
+
+/**
+ * Writes many resources with multi-row `INSERT … ON CONFLICT (namespace, kind, name) DO UPDATE`
+ * statements (one per UPSERT_CHUNK rows) instead of one statement per resource: the same rows as
+ * `upsertResource` for each, a fraction of the statements. `between` runs after every chunk (the
+ * apply yields to the event loop there; it stays one transaction).
+ */
+export async function upsertResources(db: Executor, namespace: string, rows: readonly ResourceWrite[], between?: () => Promise<void>): Promise<void> {
+  for (let i = 0; i < rows.length; i += UPSERT_CHUNK) {
+    const at = nowIso();
+    const values = rows.slice(i, i + UPSERT_CHUNK).map((r) => ({
+      namespace,
+      kind: r.kind,
+      name: r.name,
+      spec: toJson(r.spec),
+      metadata: toJson(r.metadata),
+      hash: r.hash,
+      managed_fields: toJson(r.managed_fields),
+      file: r.file,
+      commit: r.commit,
+      updated_at: at,
+    }));
+    await db
+      .insertInto('resources')
+      .values(values)
+      .onConflict((oc) =>
+        oc.columns(['namespace', 'kind', 'name']).doUpdateSet((eb) => ({
+          spec: eb.ref('excluded.spec'),
+          metadata: eb.ref('excluded.metadata'),
+          hash: eb.ref('excluded.hash'),
+          managed_fields: eb.ref('excluded.managed_fields'),
+          file: eb.ref('excluded.file'),
+          commit: eb.ref('excluded.commit'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
+    if (between && i + UPSERT_CHUNK < rows.length) await between();
+  }
+}
+
 export async function deleteResource(db: Executor, namespace: string, kind: string, name: string): Promise<void> {
   await db.deleteFrom('resources').where('namespace', '=', namespace).where('kind', '=', kind).where('name', '=', name).execute();
 }

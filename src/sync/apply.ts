@@ -6,9 +6,12 @@ import { recordAudit } from '../store/audit.js';
 import { recordDeploymentEvent } from '../events/outbox.js';
 import { insertDeployment } from '../store/deployments.js';
 import { nowIso } from '../store/json.js';
-import { deleteResource, upsertResource, type LiveResource } from '../store/resources.js';
-import type { PlannedRun } from './steps.js';
+import { deleteResource, upsertResources, type LiveResource, type ResourceWrite } from '../store/resources.js';
+import { yieldSlice, type PlannedRun } from './steps.js';
 import { appliedStatus, failedStatus, toResultItem } from './results.js';
+
+/** Longest stretch the apply runs without giving the event loop a turn. */
+const APPLY_SLICE_MS = 10;
 
 export function newDeploymentId(): string {
   return `dep_${Date.now().toString(36)}${crypto.randomBytes(6).toString('hex')}`;
@@ -61,17 +64,17 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
   const events: ResourceEvent[] = [];
   const at = nowIso();
 
-  await run.app.db.db.transaction().execute(async (tx) => {
-    for (const r of plan.results) {
-      const key = `${r.kind}\u0000${r.name}`;
-      const existing = live.get(key);
-      if (r.operation === 'delete') {
-        await deleteResource(tx, run.namespace.name, r.kind!, r.name!);
-      } else if (r.operation === 'create' || r.operation === 'update' || (r.operation === 'noop' && existing && (!sameFields(existing.managed_fields, r.managedFields) || existing.file !== r.file))) {
-        await upsertResource(
-          tx,
-          run.namespace.name,
-          {
+  try {
+    await run.app.db.db.transaction().execute(async (tx) => {
+      const writes: ResourceWrite[] = [];
+      const deletes: Array<{ kind: string; name: string }> = [];
+      for (const r of plan.results) {
+        const key = `${r.kind}\u0000${r.name}`;
+        const existing = live.get(key);
+        if (r.operation === 'delete') {
+          deletes.push({ kind: r.kind!, name: r.name! });
+        } else if (r.operation === 'create' || r.operation === 'update' || (r.operation === 'noop' && existing && (!sameFields(existing.managed_fields, r.managedFields) || existing.file !== r.file))) {
+          writes.push({
             kind: r.kind!,
             name: r.name!,
             spec: r.merged!.spec,
@@ -81,46 +84,64 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
             file: r.file,
             // A noop keeps the commit its content came from.
             commit: r.operation === 'noop' ? (existing?.commit ?? run.commit) : run.commit,
-          },
-          !!existing,
-        );
+          });
+        }
+        if (r.operation === 'create' || r.operation === 'update' || r.operation === 'delete') {
+          events.push({
+            namespace: run.namespace.name,
+            operation: r.operation,
+            kind: r.kind!,
+            name: r.name!,
+            hash: r.operation === 'delete' ? null : r.hash,
+            commit: run.commit,
+            deployment: deployment.id,
+            at,
+          });
+        }
       }
-      if (r.operation === 'create' || r.operation === 'update' || r.operation === 'delete') {
-        events.push({
-          namespace: run.namespace.name,
-          operation: r.operation,
-          kind: r.kind!,
-          name: r.name!,
-          hash: r.operation === 'delete' ? null : r.hash,
-          commit: run.commit,
+      // Still one transaction; between statements the event loop gets a turn (health checks and
+      // cached reads are answered during a 10,000-resource apply; nothing else can use the
+      // transaction's connection meanwhile).
+      let slice = performance.now();
+      const yieldSometimes = async (): Promise<void> => {
+        if (performance.now() - slice < APPLY_SLICE_MS) return;
+        // A shutdown stops here: the throw rolls the whole transaction back.
+        await yieldSlice(run.app);
+        slice = performance.now();
+      };
+      for (const d of deletes) {
+        await deleteResource(tx, run.namespace.name, d.kind, d.name);
+        await yieldSometimes();
+      }
+      await upsertResources(tx, run.namespace.name, writes, yieldSometimes);
+      await insertDeployment(tx, deployment);
+      await tx
+        .updateTable('namespaces')
+        .set({ status: 'synced', last_deployment_id: deployment.id, updated_at: at })
+        .where('name', '=', run.namespace.name)
+        .execute();
+      await recordAudit(tx, {
+        actor,
+        action: 'namespace.sync',
+        target: `namespace/${run.namespace.name}`,
+        namespace: run.namespace.name,
+        details: {
           deployment: deployment.id,
-          at,
-        });
-      }
-    }
-    await insertDeployment(tx, deployment);
-    await tx
-      .updateTable('namespaces')
-      .set({ status: 'synced', last_deployment_id: deployment.id, updated_at: at })
-      .where('name', '=', run.namespace.name)
-      .execute();
-    await recordAudit(tx, {
-      actor,
-      action: 'namespace.sync',
-      target: `namespace/${run.namespace.name}`,
-      namespace: run.namespace.name,
-      details: {
-        deployment: deployment.id,
-        status: deployment.status,
-        ref: deployment.ref,
-        commit: deployment.commit,
-        ...(deployment.reason !== null ? { reason: deployment.reason } : {}),
-        summary: deployment.summary,
-        changed: events.map((e) => ({ operation: e.operation, kind: e.kind, name: e.name, hash: e.hash })),
-      },
+          status: deployment.status,
+          ref: deployment.ref,
+          commit: deployment.commit,
+          ...(deployment.reason !== null ? { reason: deployment.reason } : {}),
+          summary: deployment.summary,
+          changed: events.map((e) => ({ operation: e.operation, kind: e.kind, name: e.name, hash: e.hash })),
+        },
+      });
+      await recordDeploymentEvent(tx, run.app, deployment, { changes: events, from: run.namespace?.status, to: 'synced' });
     });
-    await recordDeploymentEvent(tx, run.app, deployment, { changes: events, from: run.namespace?.status, to: 'synced' });
-  });
+  } finally {
+    // Committed (or rolled back): cached reads of this namespace's resources are dropped before
+    // the sync answers, so the next read sees the deployment.
+    run.app.cache.invalidate('resources', run.namespace.name);
+  }
   return { deployment, events };
 }
 

@@ -90,7 +90,7 @@ export async function patchResource(
     const at = nowIso();
     const event: ResourceEvent = { namespace: ref.namespace, operation: 'update', kind: ref.kind, name: ref.name, hash, commit: live.commit, deployment: null, at };
     return { resource: { ...live, spec, hash, updated_at: at }, event };
-  }));
+  })).finally(() => app.cache.invalidate('resources', ref.namespace));
   app.events.publish([event]);
   return resource;
 }

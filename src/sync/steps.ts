@@ -13,7 +13,8 @@ import { normalizeTreePath, readEntries, selectTree, type TreeEntry } from '../g
 import { buildPlan, PlanMemo } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
 import type { KindRegistry } from '../specs/kinds.js';
-import { isSpecFile, ParseCache, parseSpecFiles } from '../specs/parse.js';
+import { adoptDetachedParse, isSpecFile, ParseCache, parseSpecFiles } from '../specs/parse.js';
+import { parseInWorkers } from '../specs/parse-pool.js';
 import { IGNORE_FILE, selectSpecFiles, type SkippedFile } from '../specs/select.js';
 import { minimatch } from 'minimatch';
 import type { ParseResult, SpecFile } from '../specs/types.js';
@@ -80,12 +81,27 @@ export class Pipeline<Start, Ctx> {
   async run(start: Start, hooks: StepHooks = {}): Promise<Ctx> {
     let ctx: object = start as object;
     for (const step of this.steps) {
+      const app = (start as { app?: AppContext }).app;
+      if (app) assertNotShuttingDown(app);
       hooks.before?.(step.name);
       ctx = { ...ctx, ...((await step.run(ctx)) as object) };
       hooks.after?.(step.name, ctx);
     }
     return ctx as Ctx;
   }
+}
+
+/** Throws 503 `busy` once the server is shutting down (checked between steps and slices). */
+export function assertNotShuttingDown(app: AppContext): void {
+  if (app.shutdown.signal.aborted) {
+    throw new SynclineError('busy', 'The server is shutting down; nothing was applied — try again', { retry_after: 5 });
+  }
+}
+
+/** Yields to the event loop (a slice boundary), then checks for shutdown. */
+export async function yieldSlice(app: AppContext): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  assertNotShuttingDown(app);
 }
 
 /** loadBinding: the namespace's source and the ref to use. */
@@ -284,12 +300,28 @@ export const parseSpecs: Step<RunStart & ReadSpecs & { registry: KindRegistry },
     // PARSE_SLICE_MS, so health checks and config reads are answered during a 10,000-file sync.
     // Each file's result lands in the cache; the full call below then only reads the cache and
     // runs the cross-file checks (duplicates), so the result is the same as one big call.
+    // Many files to parse: the parse workers do it (parse-pool.ts) and this thread only adopts
+    // their results into the cache, in slices. Should the workers fail, the files are parsed here.
+    const toParse = files.filter((f) => f.content !== undefined);
+    if (toParse.length >= WORKER_MIN_FILES) {
+      const detached = await parseInWorkers(toParse, registry, {}).catch(() => null);
+      if (detached) {
+        let sliceStart = performance.now();
+        for (let i = 0; i < toParse.length; i++) {
+          adoptDetachedParse(toParse[i]!, detached[i]!, options);
+          if (performance.now() - sliceStart >= PARSE_SLICE_MS) {
+            await yieldSlice(app);
+            sliceStart = performance.now();
+          }
+        }
+      }
+    }
     let sliceStart = performance.now();
-    for (const file of files) {
-      if (file.content === undefined) continue;
+    for (const file of toParse) {
+      // Skipped when adopted above (the cache answers).
       parseSpecFiles([file], options);
       if (performance.now() - sliceStart >= PARSE_SLICE_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await yieldSlice(app);
         sliceStart = performance.now();
       }
     }
@@ -300,19 +332,37 @@ export const parseSpecs: Step<RunStart & ReadSpecs & { registry: KindRegistry },
 };
 
 const PARSE_SLICE_MS = 10;
+/**
+ * Fewer files than this are parsed on the main thread, in slices that yield: for them a worker's
+ * start-up (a fresh V8 isolate loading the parser and ajv) costs more than it saves.
+ */
+const WORKER_MIN_FILES = 2000;
 
 /** Plans desired (git) against live state; sets live, plan. */
 export const planChanges: Step<RunStart & { registry: KindRegistry; parsed: ParseResult }, { live: LiveResource[]; plan: Plan }> = {
   name: 'planChanges',
   async run({ app, namespace, registry, parsed }) {
     const live = await listResources(app.db.db, namespace.name);
+    const memo = planMemoFor(app);
+    // Plan each document in slices that yield to the event loop (results land in the memo, keyed
+    // by document, live state and kinds); buildPlan below then reads the memo, so the plan is the
+    // one a single call would make.
+    const liveByKey = new Map(live.map((r) => [`${r.kind}\u0000${r.name}`, r]));
+    let sliceStart = performance.now();
+    for (const doc of parsed.documents) {
+      memo.plan(doc, liveByKey.get(`${doc.kind}\u0000${doc.name}`) ?? null, registry);
+      if (performance.now() - sliceStart >= PARSE_SLICE_MS) {
+        await yieldSlice(app);
+        sliceStart = performance.now();
+      }
+    }
     const plan = buildPlan({
       desired: parsed.documents,
       invalid: parsed.invalid,
       live,
       registry,
       prune: namespace.prune === 1,
-      memo: planMemoFor(app),
+      memo,
     });
     return { live, plan };
   },

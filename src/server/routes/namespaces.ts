@@ -65,7 +65,11 @@ export const namespaceRoutes: FastifyPluginAsyncZod = async (app) => {
     '/:ns',
     { onRequest: app.requireRole('admin', scoped), schema: { tags, params: namespaceParams, response: { 204: z.null(), ...errorResponses } } },
     async (req, reply) => {
-      await deleteNamespace(db, req.params.ns, req.principal!.name);
+      try {
+        await deleteNamespace(db, req.params.ns, req.principal!.name);
+      } finally {
+        app.ctx.cache.invalidate('resources', req.params.ns);
+      }
       return reply.status(204).send(null);
     },
   );

@@ -7,6 +7,21 @@ import { errorBody, errorResponses } from '../../contracts/errors.js';
 import { nsParams } from '../../contracts/common.js';
 import { resource, resourceList, resourceParams, resourcePatchBody, type Resource } from '../../contracts/resources.js';
 import { z } from 'zod';
+import { ALL_KEYS } from '../../cache/invalidation.js';
+import { KeyedCache } from '../../cache/keyed-cache.js';
+
+/**
+ * Longest a cached resource is served without asking the database again. Writes in this process
+ * invalidate at once (the 'resources' topic, keyed by namespace); this bounds how stale another
+ * replica's cache can be when its invalidation does not arrive.
+ */
+export const RESOURCE_CACHE_MS = 1000;
+
+/** A live resource as the API returns it: the ETag and the JSON body, serialised once. */
+interface CachedResource {
+  etag: string;
+  body: string;
+}
 
 function toResource(r: LiveResource): Resource {
   return {
@@ -47,6 +62,18 @@ export const resourceRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
+  // What applications read all day: the serialised body, cached per namespace until a write to
+  // that namespace's resources commits (sync apply, PATCH, namespace delete all invalidate).
+  const cache = new KeyedCache<CachedResource>({ maxAgeMs: RESOURCE_CACHE_MS, maxEntries: 200_000 });
+  const off = app.ctx.cache.subscribe('resources', (ns) => (ns === ALL_KEYS ? cache.clear() : cache.invalidate(ns)));
+  app.addHook('onClose', async () => off());
+  const readResource = (ns: string, kind: string, name: string): Promise<CachedResource> =>
+    cache.getOrLoad(ns, `${kind}\u0000${name}`, async () => {
+      const r = await getResource(db, ns, kind, name);
+      // What the route's response serializer would do (zod parse, then JSON.stringify), done once.
+      return { etag: etagOf(r.hash), body: JSON.stringify(resource.parse(toResource(r))) };
+    });
+
   app.get(
     '/:ns/resources/:kind/:name',
     {
@@ -54,11 +81,11 @@ export const resourceRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: { tags, params: resourceParams, response: { 200: resource, 304: z.null(), ...errorResponses } },
     },
     async (req, reply) => {
-      const r = await getResource(db, req.params.ns, req.params.kind, req.params.name);
-      const etag = etagOf(r.hash);
-      reply.header('etag', etag).header('cache-control', 'no-cache');
-      if (matchesEtag(req.headers['if-none-match'], etag)) return reply.status(304).send(undefined as never); // a 304 has no body (not even `null`)
-      return toResource(r);
+      const r = await readResource(req.params.ns, req.params.kind, req.params.name);
+      reply.header('etag', r.etag).header('cache-control', 'no-cache');
+      if (matchesEtag(req.headers['if-none-match'], r.etag)) return reply.status(304).send(undefined as never); // a 304 has no body (not even `null`)
+      // Already serialised through the response schema; a JSON string is sent as it is.
+      return reply.type('application/json; charset=utf-8').send(r.body as never);
     },
   );
 

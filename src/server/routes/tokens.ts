@@ -26,6 +26,8 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
     { onRequest: admin, schema: { tags: ['tokens'], params: tokenParams, response: { 204: z.null(), ...errorResponses } } },
     async (req, reply) => {
       await deleteToken(db, req.params.id, req.principal!.name);
+      // Cached lookups of it are dropped before the 204 (other replicas: through the bus's forwarders).
+      app.ctx.cache.invalidate('token', req.params.id);
       // Its open watch/event streams end now (other replicas: within a second, by their sweep).
       app.streams.revoke(req.params.id);
       return reply.status(204).send(null);

@@ -5,6 +5,14 @@ import { nsParams } from '../../contracts/common.js';
 
 const HEARTBEAT_MS = 15_000;
 
+/** Each event's JSON, made once however many watchers send it. */
+const eventJson = new WeakMap<object, string>();
+function jsonOf(e: object): string {
+  let text = eventJson.get(e);
+  if (text === undefined) eventJson.set(e, (text = JSON.stringify(e)));
+  return text;
+}
+
 /**
  * Server-Sent Events: one `resource` event per changed resource after each deployment or patch.
  * A comment line every 15 s keeps proxies from closing an idle stream.
@@ -37,7 +45,7 @@ export const watchRoutes: FastifyPluginAsyncZod = async (app) => {
       let seq = 0;
       const unsubscribe = app.ctx.events.subscribe(req.params.ns, (e) => {
         seq += 1;
-        res.write(`id: ${seq}\nevent: resource\ndata: ${JSON.stringify(e)}\n\n`);
+        res.write(`id: ${seq}\nevent: resource\ndata: ${jsonOf(e)}\n\n`);
       });
       const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
       // Ends on shutdown and within a second of the token being revoked.

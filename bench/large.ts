@@ -1,0 +1,281 @@
+/**
+ * Large-sync benchmark (issue 12, targets 1, 2 and 7): N-file repositories (1k, 10k, 50k Workload
+ * files), served over real smart HTTP, synced by a real Syncline (listening on 127.0.0.1, SQLite
+ * or PostgreSQL):
+ *   first  — the first sync at commit 1 (mirror clone, N creates);
+ *   update — a sync to commit 2, which changes every file (N updates);
+ *   noop   — a re-sync with nothing changed.
+ * Each figure is reported with its per-resource time and this process's peak RSS.
+ * During the first sync a prober in its own process (bench/prober.mjs) asks `/healthz` and a
+ * cached config GET (a resource of another namespace) every 10 ms, open loop, and reports p50/p99.
+ * Every sync's answer is checked (status, summary counts, commit): a fast wrong answer fails.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import type { Deployment } from '../src/contracts/deployments.js';
+import { onGitSpawn } from '../src/git/runner.js';
+import { makeTestApp, type TestApp } from '../test/helpers/app.js';
+import { cleanupTempDirs, serveGitHttp, type GitHttpServer } from '../test/helpers/git-fixtures.js';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const ROOT_DIR = path.dirname(BENCH_DIR);
+const WORK_DIR = path.join(BENCH_DIR, '.work');
+const REPO_VERSION = 'large-v1';
+const NS_PATH = 'services/prod';
+const PROBE_PATH = 'probe';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface LargeBenchOptions {
+  sizes?: number[];
+  dialects?: Dialect[];
+  /** Run the concurrent prober during first syncs of at least this many files (default 10,000). */
+  probeFrom?: number;
+  log?: (s: string) => void;
+}
+
+export interface SyncFigure {
+  ms: number;
+  per_resource_us: number;
+  peak_rss_mib: number;
+  git_procs: string[];
+}
+
+export interface ProbeFigure {
+  n: number;
+  errors: number;
+  p50: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+export interface LargeCase {
+  dialect: Dialect;
+  files: number;
+  first: SyncFigure;
+  update: SyncFigure;
+  noop: SyncFigure;
+  probe?: { healthz: ProbeFigure; cached_get: ProbeFigure };
+}
+
+function fail(message: string): never {
+  throw new Error(`large bench: ${message}`);
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+function peakRssMiB(): number {
+  return round1(process.resourceUsage().maxRSS / 1024);
+}
+
+function cmdEnv(): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: os.tmpdir(), LANG: 'C', LC_ALL: 'C', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0' };
+}
+
+function git(args: string[], opts: { cwd?: string; input?: Buffer } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd: opts.cwd, env: cmdEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.stdin.on('error', () => {});
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString('utf8').trim()) : reject(new Error(`git ${args[0]} exited ${code}: ${Buffer.concat(err).toString()}`))));
+    child.stdin.end(opts.input);
+  });
+}
+
+const fileName = (i: number) => `svc-${String(i + 1).padStart(5, '0')}`;
+
+/** A valid Workload at revision `rev` (rev 1 changes every file's port). */
+function fileContent(i: number, rev: number, name = fileName(i)): string {
+  const lines = [
+    'kind: Workload',
+    `name: ${name}`,
+    'metadata:',
+    `  description: Large bench service ${i + 1}`,
+    '  labels:',
+    `    team: team-${i % 17}`,
+    'spec:',
+    `  port: ${1024 + ((i * 37 + rev * 101) % 64000)}`,
+  ];
+  if (i % 7 !== 0) lines.push('  healthcheck:', `    path: /healthz/${name}`);
+  if (i % 4 === 1) lines.push('  deploy_strategy: rolling');
+  if (i % 5 !== 0) lines.push('  resources:', `    cpu_limit: "${100 + (i % 8) * 50}m"`, `    memory_limit: ${128 * (1 + (i % 8))}Mi`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** bench/.work/large-v1-<n>/bench.git: commit 1 adds n files (+ the probe namespace's one), commit 2 changes all n. */
+async function ensureRepo(n: number, log: (s: string) => void): Promise<{ bare: string; c1: string; c2: string }> {
+  const dir = path.join(WORK_DIR, `${REPO_VERSION}-${n}`);
+  const bare = path.join(dir, 'bench.git');
+  const metaFile = path.join(dir, 'meta.json');
+  if (fs.existsSync(metaFile)) return { bare, ...(JSON.parse(fs.readFileSync(metaFile, 'utf8')) as { c1: string; c2: string }) };
+  log(`  generating a ${n}-file repository …`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  await git(['init', '--quiet', '--bare', '--initial-branch=main', bare]);
+  const chunks: Buffer[] = [];
+  const text = (s: string) => chunks.push(Buffer.from(s));
+  const data = (s: string) => {
+    const b = Buffer.from(s);
+    text(`data ${b.length}\n`);
+    chunks.push(b);
+    text('\n');
+  };
+  for (const rev of [0, 1]) {
+    text('commit refs/heads/main\n');
+    text(`author Bench <bench@example.com> ${1_700_000_000 + rev * 60} +0000\ncommitter Bench <bench@example.com> ${1_700_000_000 + rev * 60} +0000\n`);
+    data(rev === 0 ? `add ${n} services\n` : `move every port\n`);
+    if (rev === 0) {
+      text(`M 100644 inline ${PROBE_PATH}/probe.yaml\n`);
+      data(fileContent(0, 0, 'probe-1'));
+    }
+    for (let i = 0; i < n; i++) {
+      text(`M 100644 inline ${NS_PATH}/${fileName(i)}.yaml\n`);
+      data(fileContent(i, rev));
+    }
+    text('\n');
+  }
+  await git(['fast-import', '--quiet'], { cwd: bare, input: Buffer.concat(chunks) });
+  await git(['repack', '-a', '-d', '-q'], { cwd: bare });
+  const c2 = await git(['rev-parse', 'refs/heads/main'], { cwd: bare });
+  const c1 = await git(['rev-parse', 'refs/heads/main~1'], { cwd: bare });
+  fs.writeFileSync(metaFile, JSON.stringify({ c1, c2 }));
+  return { bare, c1, c2 };
+}
+
+function gitName(args: readonly string[]): string {
+  return args[0] ?? '?';
+}
+
+async function timedSync(t: TestApp, ns: string, ref: string | undefined, files: number, want: { status: string; commit: string; summary: Partial<Record<string, number>> }): Promise<SyncFigure> {
+  const procs: string[] = [];
+  const off = onGitSpawn((info) => procs.push(gitName(info.args)));
+  const t0 = performance.now();
+  const res = await t.app.inject({ method: 'POST', url: `/api/v1/namespaces/${ns}/sync-from-git`, headers: t.auth(), payload: ref ? { ref } : {} });
+  const ms = performance.now() - t0;
+  off();
+  if (res.statusCode !== 200) fail(`sync → ${res.statusCode}: ${res.body.slice(0, 500)}`);
+  const d = res.json() as Deployment;
+  if (d.status !== want.status || d.commit !== want.commit) fail(`sync answered ${d.status} at ${d.commit}, expected ${want.status} at ${want.commit}`);
+  for (const [k, v] of Object.entries(want.summary)) if ((d.summary as unknown as Record<string, number>)[k] !== v) fail(`summary ${JSON.stringify(d.summary)}, expected ${JSON.stringify(want.summary)}`);
+  if (d.results.length !== files) fail(`${d.results.length} results, expected ${files}`);
+  return { ms: round1(ms), per_resource_us: round1((ms * 1000) / files), peak_rss_mib: peakRssMiB(), git_procs: procs };
+}
+
+/** Starts bench/prober.mjs; `stop()` resolves its figures. */
+async function startProber(intervalMs: number, token: string, urls: string[]): Promise<{ stop(): Promise<Record<string, ProbeFigure>> }> {
+  const child = spawn(process.execPath, [path.join(BENCH_DIR, 'prober.mjs'), String(intervalMs), token, ...urls], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const check = () => (out.includes('ready\n') ? resolve() : undefined);
+    child.stdout.on('data', check);
+    child.on('exit', (code) => reject(new Error(`prober exited ${code}`)));
+  });
+  return {
+    stop: () =>
+      new Promise((resolve, reject) => {
+        child.on('exit', () => {
+          const line = out.split('\n').find((l) => l.startsWith('{'));
+          if (!line) reject(new Error(`prober printed no result: ${out}`));
+          else resolve(JSON.parse(line) as Record<string, ProbeFigure>);
+        });
+        child.stdin.end();
+      }),
+  };
+}
+
+const kindBody = (): object => JSON.parse(fs.readFileSync(path.join(ROOT_DIR, 'examples/kinds/Workload.json'), 'utf8')) as object;
+
+async function runCase(dialect: Dialect, n: number, server: GitHttpServer, repoName: string, repo: { c1: string; c2: string }, probe: boolean, log: (s: string) => void): Promise<LargeCase> {
+  const t = await makeTestApp(dialect, {
+    settings: { allowed_hosts: ['127.0.0.1'], max_files: Math.max(10_000, n + 10), max_documents: Math.max(20_000, n + 10), max_total_bytes: 1024 * 1024 * 1024, log_level: 'warn' },
+  });
+  try {
+    const calls: Array<[string, string, object]> = [
+      ['PUT', '/api/v1/kinds/Workload', kindBody()],
+      ['POST', '/api/v1/sources', { name: 'large', url: server.repoUrl(repoName) }],
+      ['PUT', '/api/v1/namespaces/large.prod', { source: 'large', branch: 'main', path: NS_PATH }],
+      ['PUT', '/api/v1/namespaces/probe.prod', { source: 'large', branch: 'main', path: PROBE_PATH }],
+      ['POST', '/api/v1/namespaces/probe.prod/sync-from-git', {}],
+    ];
+    for (const [method, url, payload] of calls) {
+      const r = await t.app.inject({ method: method as 'PUT', url, headers: t.auth(), payload });
+      if (r.statusCode >= 300) fail(`${method} ${url} → ${r.statusCode}: ${r.body.slice(0, 300)}`);
+    }
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    const viewer = await t.token('viewer');
+    const getUrl = `${base}/api/v1/namespaces/probe.prod/resources/Workload/probe-1`;
+    const warm = await fetch(getUrl, { headers: { authorization: `Bearer ${viewer}` } });
+    if (warm.status !== 200) fail(`probe GET → ${warm.status}`);
+
+    const prober = probe ? await startProber(10, viewer, [`${base}/healthz`, getUrl]) : null;
+    const first = await timedSync(t, 'large.prod', repo.c1, n, { status: 'success', commit: repo.c1, summary: { create: n } });
+    const probed = prober ? await prober.stop() : null;
+    log(`  ${dialect} ${n}: first ${first.ms} ms (${first.per_resource_us} µs/resource)${probed ? `; /healthz p99 ${probed[`${base}/healthz`]!.p99} ms, cached GET p99 ${probed[getUrl]!.p99} ms` : ''}`);
+    const update = await timedSync(t, 'large.prod', undefined, n, { status: 'success', commit: repo.c2, summary: { update: n } });
+    log(`  ${dialect} ${n}: update-all ${update.ms} ms (${update.per_resource_us} µs/resource)`);
+    const noop = await timedSync(t, 'large.prod', undefined, n, { status: 'noop', commit: repo.c2, summary: { noop: n } });
+    log(`  ${dialect} ${n}: no-change ${noop.ms} ms [${noop.git_procs.join(', ')}]`);
+    return {
+      dialect,
+      files: n,
+      first,
+      update,
+      noop,
+      ...(probed ? { probe: { healthz: probed[`${base}/healthz`]!, cached_get: probed[getUrl]! } } : {}),
+    };
+  } finally {
+    await t.close();
+  }
+}
+
+export async function runLargeBench(opts: LargeBenchOptions = {}): Promise<LargeCase[]> {
+  const log = opts.log ?? ((s: string) => console.log(s));
+  const sizes = opts.sizes ?? [1000, 10_000, 50_000];
+  const dialects = opts.dialects ?? ['sqlite'];
+  const probeFrom = opts.probeFrom ?? 10_000;
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-large-'));
+  const server = await serveGitHttp(root);
+  const cases: LargeCase[] = [];
+  try {
+    for (const n of sizes) {
+      const repo = await ensureRepo(n, log);
+      const name = `large-${n}`;
+      fs.cpSync(repo.bare, path.join(root, `${name}.git`), { recursive: true });
+      for (const dialect of dialects) cases.push(await runCase(dialect, n, server, name, repo, n >= probeFrom, log));
+    }
+  } finally {
+    await server.close().catch(() => undefined);
+    await cleanupTempDirs().catch(() => undefined);
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  return cases;
+}
+
+// `tsx bench/large.ts 10000` runs one size on its own (development aid; `npm run bench -- --only scale` is the real entry).
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const sizes = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
+  const dialects = process.argv.includes('--postgres') ? (['sqlite', 'postgres'] as Dialect[]) : (['sqlite'] as Dialect[]);
+  runLargeBench({ sizes: sizes.length ? sizes : [10_000], dialects, probeFrom: 0 }).then(
+    (r) => {
+      console.log(JSON.stringify(r.map((c) => ({ ...c, first: { ...c.first, git_procs: undefined } }))));
+      process.exit(0);
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
