@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
 import type pg from 'pg';
 import { loadPg } from './pg-driver.js';
+import { ScopedPostgresDialect } from './pg-introspector.js';
 import { SynclineError } from '../errors.js';
 import { migrationProvider, type Dialect } from './migrations/index.js';
 import type { Database } from './types.js';
@@ -156,7 +157,7 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
     pool.on('error', () => undefined);
     lockPool.on('error', () => undefined);
     db = new Kysely<Database>({
-      dialect: new PostgresDialect({
+      dialect: new ScopedPostgresDialect({
         pool: {
           connect: () => pool.connect().then(guardCheckedOut, (err: unknown) => Promise.reject(poolError(err, 'a query'))),
           end: () => pool.end(),
