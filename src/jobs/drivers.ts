@@ -125,8 +125,29 @@ export class PostgresQueue extends BaseQueue {
     if (log) this.opts = { ...this.opts, log };
     this.stopped = false;
     await this.migrate();
+    await this.startRunner();
+    const sweep = async () => {
+      try {
+        for (const id of await this.reclaimExpired(this.opts.leaseMs)) await this.dispatch(id, new Date(), this.db);
+      } catch (err) {
+        this.opts.log.warn({ error: (err as Error).message }, 'job sweep failed');
+      }
+    };
+    await sweep();
+    this.sweeper = setInterval(() => void sweep(), Math.max(500, Math.floor(this.opts.leaseMs / 2)));
+    this.sweeper.unref();
+  }
+
+  /**
+   * Starts graphile-worker's runner, and starts it again if it stops on its own: graphile-worker
+   * listens on the DATABASE-wide channel `worker:migrate`, and a fresh install of its schema for
+   * ANY schema of the database (another Syncline install, another test) makes every runner in the
+   * database shut down (and sets process.exitCode = 57). Our own worker schema is unchanged then,
+   * so the runner is restarted (a real incompatible upgrade of ours makes `run` throw: retried).
+   */
+  private async startRunner(): Promise<void> {
     const { run, Logger } = await loadWorker();
-    this.runner = await run({
+    const runner = await run({
       connectionString: this.connectionString,
       schema: this.workerSchema,
       concurrency: this.opts.concurrency,
@@ -147,16 +168,27 @@ export class PostgresQueue extends BaseQueue {
         },
       },
     });
-    const sweep = async () => {
-      try {
-        for (const id of await this.reclaimExpired(this.opts.leaseMs)) await this.dispatch(id, new Date(), this.db);
-      } catch (err) {
-        this.opts.log.warn({ error: (err as Error).message }, 'job sweep failed');
-      }
-    };
-    await sweep();
-    this.sweeper = setInterval(() => void sweep(), Math.max(500, Math.floor(this.opts.leaseMs / 2)));
-    this.sweeper.unref();
+    if (this.stopped) {
+      await runner.stop();
+      return;
+    }
+    this.runner = runner;
+    void runner.promise
+      .catch(() => undefined)
+      .then(() => {
+        if (this.stopped || this.runner !== runner) return;
+        this.runner = null;
+        if (process.exitCode === 57) process.exitCode = undefined;
+        this.opts.log.warn({ component: 'graphile-worker' }, 'job runner stopped on its own (another schema installed graphile-worker); restarting it');
+        const retry = () => {
+          if (this.stopped) return;
+          this.startRunner().catch((err: Error) => {
+            this.opts.log.error({ component: 'graphile-worker', error: err.message }, 'job runner restart failed; retrying');
+            setTimeout(retry, 2000).unref();
+          });
+        };
+        setTimeout(retry, 250).unref();
+      });
   }
 
   async stop(): Promise<void> {

@@ -48,6 +48,8 @@ export interface KillScenarioResult {
   outOfOrder: string[];
   /** At the end, `GET /cluster`: replicas listed, and how many hold each singleton (1 each expected). */
   cluster: { replicas: number; outbox: number; webhooks: number; poller: number };
+  /** Restarts that exited before becoming ready (then started again), with the error they printed. */
+  startFailures: string[];
   lastEventAfterSyncsMs: number;
   durationMs: number;
 }
@@ -182,6 +184,18 @@ export async function runKillScenario(opts: KillScenarioOptions): Promise<KillSc
       return r.rows[0] ?? null;
     };
 
+    const startFailures: string[] = [];
+    /** Starts a replica again; one that exits while starting is reported and started again (3 tries). */
+    const restart = async (r: ReplicaProcess) => {
+      for (let i = 0; ; i++) {
+        try {
+          return await r.start();
+        } catch (err) {
+          startFailures.push(`${r.name}: ${String((err as Error).message).split('\n').slice(1).join(' ').slice(-300)}`);
+          if (i >= 2) throw err;
+        }
+      }
+    };
     const answered: Record<string, number> = {};
     const ok200: string[] = [];
     let done = 0;
@@ -210,7 +224,7 @@ export async function runKillScenario(opts: KillScenarioOptions): Promise<KillSc
         if (wasLeader) {
           leaderKills++;
           // Measured while the victim restarts: the others take over without it.
-          const restart = victim.start();
+          const restarting = restart(victim);
           for (;;) {
             // Another backend holds it (another replica, or the restarted victim if it was quicker).
             const h = await holder().catch(() => null);
@@ -224,9 +238,9 @@ export async function runKillScenario(opts: KillScenarioOptions): Promise<KillSc
             }
             await new Promise((r) => setTimeout(r, 25));
           }
-          await restart;
+          await restarting;
         } else {
-          await victim.start();
+          await restart(victim);
         }
         log(`kill ${kills}/${opts.kills} ${victim.name}${wasLeader ? ' (relay leader)' : ''}; syncs ${done}/${totalSyncs}`);
       }
@@ -255,7 +269,7 @@ export async function runKillScenario(opts: KillScenarioOptions): Promise<KillSc
     const syncsEnded = Date.now();
     syncsOver = true;
     await killer;
-    for (const r of replicas) if (!r.alive) await r.start();
+    for (const r of replicas) if (!r.alive) await restart(r);
 
     // Checks against the database and the broker.
     const rows = (await admin.query<{ id: string; namespace: string; commit: string | null; seq: string }>(`select id, namespace, "commit", seq from "${schema}".deployments order by seq`)).rows.map(
@@ -309,6 +323,7 @@ export async function runKillScenario(opts: KillScenarioOptions): Promise<KillSc
       await new Promise((r) => setTimeout(r, 250));
     }
     return {
+      startFailures,
       cluster,
       syncs: done,
       answered,

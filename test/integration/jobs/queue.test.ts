@@ -29,9 +29,15 @@ describe('backoff', () => {
 
 describe.each(DIALECTS)('job queue (%s)', (dialect) => {
   let t: TestApp & { schema?: string };
+  const queueLogs: string[] = [];
+  const queueLog = {
+    info: (o: object, m: string) => void queueLogs.push(`${m} ${JSON.stringify(o)}`),
+    warn: (o: object, m: string) => void queueLogs.push(`${m} ${JSON.stringify(o)}`),
+    error: (o: object, m: string) => void queueLogs.push(`${m} ${JSON.stringify(o)}`),
+  };
   const queues: JobQueue[] = [];
   const make = async () => {
-    const q = await createJobQueue(t.ctx.db, t.settings.database_url, { backoffBaseMs: 5, maxBackoffMs: 20, leaseMs: 2000, concurrency: 2 });
+    const q = await createJobQueue(t.ctx.db, t.settings.database_url, { backoffBaseMs: 5, maxBackoffMs: 20, leaseMs: 2000, concurrency: 2, log: queueLog });
     queues.push(q);
     return q;
   };
@@ -54,6 +60,28 @@ describe.each(DIALECTS)('job queue (%s)', (dialect) => {
     expect(seen).toEqual([{ n: 1 }]);
     const job = await q.get(id);
     expect(job).toMatchObject({ state: 'done', attempts: 1, last_error: null, namespace: 'shop.prod' });
+    await q.stop();
+  });
+
+  it.runIf(dialect === 'postgres')('keeps working when graphile-worker is installed for another schema of the database (its database-wide "breaking migration" notice)', async () => {
+    const q = await make();
+    const seen: unknown[] = [];
+    q.register('test.survivor', async (p) => void seen.push(p));
+    await q.start();
+    // Another install on the same database: a fresh graphile-worker schema (migration 1, "breaking")
+    // is announced on the database-wide channel, and every runner in the database stops.
+    const other = await makeTestApp('postgres');
+    try {
+      await other.ctx.jobs.start();
+      await other.ctx.jobs.stop();
+    } finally {
+      await other.close();
+    }
+    await until(() => t.logs.some((l) => l.includes('job runner stopped on its own')) || queueLogs.some((l) => l.includes('job runner stopped on its own')));
+    const { id } = await q.enqueue('test.survivor', { n: 7 });
+    await until(async () => (await q.get(id))?.state === 'done');
+    expect(seen).toEqual([{ n: 7 }]);
+    expect(process.exitCode).not.toBe(57);
     await q.stop();
   });
 
