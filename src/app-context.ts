@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { ResolvedSettings } from './config/load.js';
 import { EventHub } from './events/hub.js';
 import { createInvalidationBus, type InvalidationBus } from './cache/invalidation.js';
+import { forwardInvalidations } from './cluster/cache-bridge.js';
 import type { ReplicaRegistry } from './cluster/registry.js';
 import type { OutboxRelay } from './events/relay.js';
 import { setGitHome } from './git/env.js';
@@ -95,6 +96,8 @@ export async function openContext(settings: ResolvedSettings, opts: { schema?: s
     throw err;
   }
   const ctx: AppContext = { settings, db, box, events: new EventHub(db), jobs, replicaId: loadOrCreateReplicaId(settings.data_dir), cache: createInvalidationBus(), shutdown: new AbortController() };
+  // Every local invalidation also goes to the other replicas (NOTIFY; a CLI in local mode too).
+  forwardInvalidations(db, ctx.cache);
   registerJobKinds(ctx);
   return ctx;
 }

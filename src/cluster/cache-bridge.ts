@@ -1,14 +1,16 @@
 import type { DatabaseHandle } from '../store/db.js';
 import { sql } from 'kysely';
 
+/** The topics of the process caches (dropped whole after a lost LISTEN connection). */
+export const CACHE_TOPICS = ['token', 'resources'];
+
 /** The PostgreSQL NOTIFY channel (per schema) carrying cache invalidations between replicas. */
 export const CACHE_CHANNEL = 'syncline_cache';
 
 /**
  * The part of the in-process invalidation bus (src/cache/invalidation.ts, issue 12: `ctx.cache`)
  * the cluster needs: hand every local invalidation to other replicas, apply theirs locally.
- * Wiring, once that bus is on main: `forwardInvalidations(db, ctx.cache)` in openContext, and
- * `listenInvalidations(db, ctx.cache, ['token', 'resources'])` in startServer (stopped at shutdown).
+ * Wired: `forwardInvalidations` in openContext, `listenInvalidations` in startServer.
  */
 export interface InvalidationForwarding {
   applyRemote(topic: string, key: string): void;

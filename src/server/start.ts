@@ -16,6 +16,7 @@ import { ReplicaRegistry } from '../cluster/registry.js';
 import { SYNCLINE_VERSION } from '../cluster/version.js';
 import { startPoller } from '../webhooks/poll.js';
 import { holdLeadership } from '../cluster/leader.js';
+import { CACHE_TOPICS, listenInvalidations } from '../cluster/cache-bridge.js';
 
 /**
  * The listening entry point: open the store (migrating), build the app, listen, start
@@ -66,6 +67,8 @@ export async function startServer(settings: ResolvedSettings): Promise<FastifyIn
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
   await app.listen({ port: settings.port, host: settings.host });
+  // Other replicas' cache invalidations (token revoked, resources written) reach this process's caches.
+  stops.push(listenInvalidations(ctx.db, ctx.cache, CACHE_TOPICS));
   await recordMirrorsOnDisk(ctx);
   stops.push(startMirrorScheduler(ctx, app.log));
   const relay = createRelay(ctx, app.log);

@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReplicaRegistry } from '../../../src/cluster/registry.js';
+import { CACHE_TOPICS, listenInvalidations } from '../../../src/cluster/cache-bridge.js';
 import { createRelay, type OutboxRelay } from '../../../src/events/relay.js';
 import { ADMIN_TOKEN, makeTestApp, type TestApp } from '../../helpers/app.js';
 import { DIALECTS } from '../../helpers/db.js';
@@ -15,7 +16,11 @@ import { api, createSource, expectError, makeSyncApp, ok, putNamespace, sync, un
 
 const quiet = { info: () => undefined, warn: () => undefined };
 
+const stopListens: (() => Promise<void>)[] = [];
+
 function startReplica(t: TestApp): { relay: OutboxRelay; registry: ReplicaRegistry } {
+  // As startServer does: other replicas' cache invalidations reach this one.
+  stopListens.push(listenInvalidations(t.ctx.db, t.ctx.cache, CACHE_TOPICS));
   const relay = createRelay(t.ctx, quiet);
   const registry = new ReplicaRegistry(t.ctx.db, 'test', () => relay.roles());
   t.ctx.relay = relay;
@@ -48,6 +53,7 @@ describe.runIf(DIALECTS.includes('postgres'))('cluster on PostgreSQL', () => {
   });
 
   afterAll(async () => {
+    for (const stop of stopListens) await stop();
     await rb?.relay.stop();
     await rb?.registry.stop();
     await ra?.relay.stop();
@@ -92,7 +98,13 @@ describe.runIf(DIALECTS.includes('postgres'))('cluster on PostgreSQL', () => {
   it('a token revoked on one replica is refused by the other', async () => {
     const created = (await api(a, 'POST', '/tokens', { name: 'short-lived', role: 'viewer' })).json();
     expect((await api(b, 'GET', '/namespaces', undefined, { token: created.token })).statusCode).toBe(200);
+    // B has the token cached now; the revocation on A reaches B's cache by NOTIFY.
+    expect((await api(b, 'GET', '/namespaces', undefined, { token: created.token })).statusCode).toBe(200);
     expect((await api(a, 'DELETE', `/tokens/${created.id}`)).statusCode).toBe(204);
+    const revokedAt = Date.now();
+    await until(async () => (await api(b, 'GET', '/namespaces', undefined, { token: created.token })).statusCode === 401, 'the revoked token refused on B');
+    // Well under the cache's 1 s max age: the NOTIFY did it, not the expiry.
+    expect(Date.now() - revokedAt).toBeLessThan(500);
     expectError(await api(b, 'GET', '/namespaces', undefined, { token: created.token }), 401, 'unauthorized');
   });
 
