@@ -8,6 +8,7 @@ import type { ResolvedSettings } from './config/load.js';
 import { EventHub } from './events/hub.js';
 import { createInvalidationBus, type InvalidationBus } from './cache/invalidation.js';
 import { forwardInvalidations } from './cluster/cache-bridge.js';
+import { forgetGithubAppTokens } from './providers/github-app.js';
 import type { ReplicaRegistry } from './cluster/registry.js';
 import type { OutboxRelay } from './events/relay.js';
 import { setGitHome } from './git/env.js';
@@ -98,6 +99,8 @@ export async function openContext(settings: ResolvedSettings, opts: { schema?: s
   const ctx: AppContext = { settings, db, box, events: new EventHub(db), jobs, replicaId: loadOrCreateReplicaId(settings.data_dir), cache: createInvalidationBus(), shutdown: new AbortController() };
   // Every local invalidation also goes to the other replicas (NOTIFY; a CLI in local mode too).
   forwardInvalidations(db, ctx.cache);
+  // GitHub App installation tokens are cached per process (providers/github-app.ts).
+  ctx.cache.subscribe('github_app', forgetGithubAppTokens);
   registerJobKinds(ctx);
   return ctx;
 }

@@ -2,7 +2,7 @@ import type { DatabaseHandle } from '../store/db.js';
 import { sql } from 'kysely';
 
 /** The topics of the process caches (dropped whole after a lost LISTEN connection). */
-export const CACHE_TOPICS = ['token', 'resources'];
+export const CACHE_TOPICS = ['token', 'resources', 'github_app'];
 
 /** The PostgreSQL NOTIFY channel (per schema) carrying cache invalidations between replicas. */
 export const CACHE_CHANNEL = 'syncline_cache';

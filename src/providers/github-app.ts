@@ -23,6 +23,13 @@ interface CachedToken {
 }
 const cache = new Map<string, CachedToken>();
 const inflight = new Map<string, Promise<CachedToken>>();
+/**
+ * Drops cached installation tokens of one App (`*`: all) — after a source's GitHub App credentials
+ * changed or it was deleted, on this replica and (through the cache bus, topic `github_app`) on others.
+ */
+export function forgetGithubAppTokens(appId: string): void {
+  for (const key of [...cache.keys()]) if (appId === '*' || key.split('|')[1] === appId) cache.delete(key);
+}
 /** Number of tokens minted (tests check "once under concurrency"). */
 export const githubAppStats = { minted: 0, discovered: 0 };
 

@@ -63,7 +63,10 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
       const body = { ...req.body };
       if (body.url !== undefined) body.url = (await guard(body.url)).url;
       if (body.api_url) await guard(body.api_url);
+      const before = await getSourceRow(db, req.params.name);
       const row = await updateSource(db, box, req.params.name, body, req.principal!.name);
+      // Cached GitHub App tokens (every replica) are minted again from the new credentials.
+      if (before.auth_type === 'github_app' || row.auth_type === 'github_app') app.ctx.cache.invalidate('github_app', '*');
       await recordMirrorOnDisk(app.ctx, row);
       await mirrorsChanged(app.ctx, row.name);
       return view(await getSourceRow(db, row.name));
@@ -74,7 +77,9 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
     '/:name',
     { onRequest: admin, schema: { tags, params: sourceParams, response: { 204: z.null(), 409: errorBody, ...errorResponses } } },
     async (req, reply) => {
+      const gone = await getSourceRow(db, req.params.name);
       await deleteSource(db, req.params.name, req.principal!.name);
+      if (gone.auth_type === 'github_app') app.ctx.cache.invalidate('github_app', '*');
       // Its mirror goes too: a later source of the same name (another repository, maybe public)
       // must never be served this one's content.
       await removeMirror(req.params.name, { mirrorsDir: settings.mirror_dir }).catch((err: Error) =>
