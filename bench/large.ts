@@ -21,6 +21,7 @@ import type { Deployment } from '../src/contracts/deployments.js';
 import { onGitSpawn } from '../src/git/runner.js';
 import { makeTestApp, type TestApp } from '../test/helpers/app.js';
 import { cleanupTempDirs, serveGitHttp, type GitHttpServer } from '../test/helpers/git-fixtures.js';
+import { fail as benchFail, git, removeCmdHome, round1 } from './support.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT_DIR = path.dirname(BENCH_DIR);
@@ -63,35 +64,13 @@ export interface LargeCase {
   probe?: { healthz: ProbeFigure; cached_get: ProbeFigure };
 }
 
-function fail(message: string): never {
-  throw new Error(`large bench: ${message}`);
-}
+const fail = (message: string): never => benchFail(`large bench: ${message}`);
 
-function round1(n: number): number {
-  return Math.round(n * 10) / 10;
-}
 
 function peakRssMiB(): number {
   return round1(process.resourceUsage().maxRSS / 1024);
 }
 
-function cmdEnv(): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: os.tmpdir(), LANG: 'C', LC_ALL: 'C', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0' };
-}
-
-function git(args: string[], opts: { cwd?: string; input?: Buffer } = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd: opts.cwd, env: cmdEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.stdin.on('error', () => {});
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString('utf8').trim()) : reject(new Error(`git ${args[0]} exited ${code}: ${Buffer.concat(err).toString()}`))));
-    child.stdin.end(opts.input);
-  });
-}
 
 const fileName = (i: number) => `svc-${String(i + 1).padStart(5, '0')}`;
 
@@ -259,6 +238,7 @@ export async function runLargeBench(opts: LargeBenchOptions = {}): Promise<Large
   } finally {
     await server.close().catch(() => undefined);
     await cleanupTempDirs().catch(() => undefined);
+    removeCmdHome();
     fs.rmSync(root, { recursive: true, force: true });
   }
   return cases;

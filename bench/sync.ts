@@ -18,7 +18,6 @@
  * `profile: true` adds a diagnostic pass that runs the exported sync steps one by one (timing
  * each, plus the git processes each spawns) for (b) and (c), so we know where the time goes.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
@@ -44,6 +43,7 @@ import { getNamespaceRow } from '../src/store/namespaces.js';
 // Neither helper imports vitest (checked): makeTestApp is src/ + pg, git-fixtures is node: only.
 import { makeTestApp, type TestApp } from '../test/helpers/app.js';
 import { cleanupTempDirs, serveGitHttp, type GitHttpServer } from '../test/helpers/git-fixtures.js';
+import { fail, git, removeCmdHome, round1 } from './support.js';
 
 // ---------------------------------------------------------------------------------------------
 // parameters
@@ -76,14 +76,6 @@ export interface SyncBenchOptions {
   profile?: boolean;
 }
 
-/** A wrong answer from Syncline or the baseline: the bench must not report a number. */
-export class BenchFailure extends Error {
-  override name = 'BenchFailure';
-}
-
-function fail(message: string): never {
-  throw new BenchFailure(message);
-}
 
 // ---------------------------------------------------------------------------------------------
 // small utilities
@@ -106,9 +98,6 @@ function median(samples: number[]): number {
   return stats(samples).median;
 }
 
-function round1(n: number): number {
-  return Math.round(n * 10) / 10;
-}
 
 function mib(bytes: number): number {
   return Math.round((bytes / (1024 * 1024)) * 10) / 10;
@@ -144,39 +133,6 @@ function tmpfsDir(): string | null {
   }
 }
 
-let cmdHome: string | undefined;
-
-/** Environment for the bench's own git commands (generation, pushes, baseline clones). */
-function cmdEnv(): NodeJS.ProcessEnv {
-  cmdHome ??= fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-bench-home-'));
-  return {
-    PATH: process.env.PATH,
-    HOME: cmdHome,
-    LANG: 'C',
-    LC_ALL: 'C',
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_TERMINAL_PROMPT: '0',
-  };
-}
-
-/** Runs git; resolves trimmed stdout, rejects with stderr. stdout/stderr are always drained. */
-function git(args: string[], opts: { cwd?: string; input?: string | Buffer } = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd: opts.cwd, env: cmdEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.stdin.on('error', () => {});
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(Buffer.concat(out).toString('utf8').trim());
-      else reject(new Error(`git ${args.join(' ')} exited ${code}: ${Buffer.concat(err).toString('utf8').trim()}`));
-    });
-    child.stdin.end(opts.input ?? undefined);
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // the generated repository
@@ -1058,8 +1014,7 @@ export async function runSyncBench(opts: SyncBenchOptions = {}): Promise<SyncBen
     await cleanupTempDirs().catch(() => {});
     fs.rmSync(tmpRoot, { recursive: true, force: true });
     if (shmRoot) fs.rmSync(shmRoot, { recursive: true, force: true });
-    if (cmdHome) fs.rmSync(cmdHome, { recursive: true, force: true });
-    cmdHome = undefined;
+    removeCmdHome();
   }
 }
 

@@ -25,7 +25,6 @@
  *
  * Results: bench/.work/webhooks-results.json.
  */
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -43,6 +42,7 @@ import { driftNamespace, syncNamespace } from '../src/sync/service.js';
 import { fetchSourceMirror } from '../src/webhooks/push.js';
 import { makeTestApp, type TestApp } from '../test/helpers/app.js';
 import { cleanupTempDirs, serveGitHttp, type GitHttpServer } from '../test/helpers/git-fixtures.js';
+import { BenchFailure, fail, git, removeCmdHome, round1, run } from './support.js';
 
 const REPO_VERSION = 'webhooks-repo-v1';
 const NS_COUNT = 1000;
@@ -71,14 +71,7 @@ export interface WebhooksBenchOptions {
   ingestSeconds?: number;
 }
 
-class BenchFailure extends Error {
-  override name = 'BenchFailure';
-}
-function fail(message: string): never {
-  throw new BenchFailure(message);
-}
 
-const round1 = (n: number) => Math.round(n * 10) / 10;
 function percentile(samples: number[], p: number): number {
   const s = [...samples].sort((a, b) => a - b);
   if (s.length === 0) return NaN;
@@ -87,29 +80,6 @@ function percentile(samples: number[], p: number): number {
 }
 const median = (samples: number[]) => percentile(samples, 50);
 
-let cmdHome: string | undefined;
-function cmdEnv(): NodeJS.ProcessEnv {
-  cmdHome ??= fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-whbench-home-'));
-  return { PATH: process.env.PATH, HOME: cmdHome, LANG: 'C', LC_ALL: 'C', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0' };
-}
-
-function run(cmd: string, args: string[], opts: { cwd?: string; input?: Buffer | string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? cmdEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.stdin.on('error', () => {});
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(Buffer.concat(out).toString('utf8').trim());
-      else reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${Buffer.concat(err).toString('utf8').trim().slice(0, 2000)}`));
-    });
-    child.stdin.end(opts.input ?? undefined);
-  });
-}
-const git = (args: string[], opts: { cwd?: string; input?: Buffer | string } = {}) => run('git', args, opts);
 
 // ---------------------------------------------------------------------------------------------
 // the repository: 1,000 folders of 5 files
@@ -577,7 +547,6 @@ export async function runWebhooksBench(opts: WebhooksBenchOptions = {}) {
     await server?.close().catch(() => {});
     await cleanupTempDirs().catch(() => {});
     fs.rmSync(tmpRoot, { recursive: true, force: true });
-    if (cmdHome) fs.rmSync(cmdHome, { recursive: true, force: true });
-    cmdHome = undefined;
+    removeCmdHome();
   }
 }
