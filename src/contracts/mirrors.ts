@@ -19,22 +19,6 @@ export const mirrorCopy = z.object({
   /** When this replica last fetched its copy successfully. */
   last_synced: z.string().nullable(),
   last_sync_error: z.string().nullable(),
-  last_sync_error_code: z.string().nullable(),
-  sync_state: z.enum(MIRROR_SYNC_STATES),
-});
-export type MirrorCopy = z.infer<typeof mirrorCopy>;
-
-export const mirror = z.object({
-  slug: z.string(),
-  source: z.string(),
-  upstream_url: z.string(),
-  public_url: z.string().nullable(),
-  access: z.enum(MIRROR_ACCESS),
-  status: z.string(),
-  present: z.boolean(),
-  head_commit: z.string().nullable(),
-  last_synced: z.string().nullable(),
-  last_sync_error: z.string().nullable(),
   /** The code of the last sync error (null after a success). */
   last_sync_error_code: z.string().nullable(),
   /**
@@ -43,7 +27,21 @@ export const mirror = z.object({
    * credentials; not retried until the source is edited).
    */
   sync_state: z.enum(MIRROR_SYNC_STATES),
-  /** The replica that answered: `status` … `sync_state` above describe ITS copy. */
+});
+export type MirrorCopy = z.infer<typeof mirrorCopy>;
+
+/**
+ * A mirror as the answering replica sees it: `status` … `sync_state` describe ITS copy (the fields
+ * of a mirrorCopy), `replicas` every live replica's copy.
+ */
+export const mirror = z.object({
+  slug: z.string(),
+  source: z.string(),
+  upstream_url: z.string(),
+  public_url: z.string().nullable(),
+  access: z.enum(MIRROR_ACCESS),
+  ...mirrorCopy.omit({ replica: true, self: true }).shape,
+  /** The replica that answered. */
   replica: z.string(),
   /** Every live replica's copy (replicas heard from in the last 15 s, and the one that answered). */
   replicas: z.array(mirrorCopy),
