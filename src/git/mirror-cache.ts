@@ -21,6 +21,9 @@ import { deleteLooseRefs, hasFilesBackend, listRefsUnder, writeLooseRefs } from 
 import { readLocalRefs, type LocalRefs } from './local-refs.js';
 import type { RemotePin } from './remote.js';
 import { runGit, type GitTimeouts } from './runner.js';
+import { GitError } from './git-error.js';
+import { lsRefsHttp } from './ls-refs.js';
+import { isValidRefText } from './refs.js';
 
 export interface MirrorSource {
   /** Source name (`^[a-z0-9][a-z0-9_-]{0,62}$`); also the mirror's directory name. */
@@ -222,29 +225,129 @@ async function fetchInto(source: MirrorSource, dir: string, opts: MirrorOptions)
   await syncRemoteUrl(source.url, dir);
   // Refs are read from disk (no for-each-ref process) before and after.
   const before = await localRefs(dir);
+  const keepMs = opts.keepMs ?? DEFAULT_KEEP_MS;
+  // An HTTP remote is first asked for its refs with one ls-refs request (no process): when no
+  // branch or tag moved, the mirror is current and `git fetch` is skipped altogether.
+  const remote = await remoteRefs(source, opts);
+  if (remote && sameRefs(remote, before.refs)) {
+    // Keep rounds that expired meanwhile still go (file reads only, unless one did expire).
+    await settleKeepRefs(dir, { round: `${KEEP_REFS_PREFIX}/none`, loose: [] }, before.snapshot, keepMs).catch(() => undefined);
+    await touchFetched(dir);
+    return { ...(await describe(dir, before)), fetched: true, created: false, updated: false };
+  }
   // Before the refs move: every current tip gets a hidden keep ref, so there is no moment in
   // which a tip a client was just shown is unreachable.
   const kept = await keepCurrentTips(dir, before.snapshot);
   try {
-    // Explicit refspecs on the command line win over whatever the config says.
-    await runGit(
-      ['fetch', '--prune', '--no-tags', '--no-write-fetch-head', '--progress', 'origin', ...MIRROR_REFSPECS],
-      { cwd: dir, url: source.url, auth: source.auth, pin: source.pin, ...opts.timeouts, signal: opts.signal },
-    );
+    await runFetch(source, dir, opts, remote ? narrowRefspecs(remote, before.refs) : null);
   } catch (err) {
     // Refs are only updated after the pack arrived complete: the mirror is still the old one.
     await throwNetworkError(err, source);
   }
   const after = await localRefs(dir);
   const updated = after.snapshot !== before.snapshot;
-  await settleKeepRefs(dir, kept, after.snapshot, opts.keepMs ?? DEFAULT_KEEP_MS).catch(() => undefined);
+  await settleKeepRefs(dir, kept, after.snapshot, keepMs).catch(() => undefined);
   // The commit-graph and bitmaps are refreshed by the mirror scheduler (maintainMirror), not here:
   // a sync would wait for a repack; stale ones only cost speed (fewer commits covered).
   if (updated) await repairHead(source, dir, after, opts);
-  const now = new Date();
-  await utimes(join(dir, FETCHED_STAMP), now, now).catch(() => writeFile(join(dir, FETCHED_STAMP), ''));
+  await touchFetched(dir);
+  if (updated) await autoMaintain(dir);
   return { ...(await describe(dir, updated ? await localRefs(dir) : after)), fetched: true, created: false, updated };
 }
+
+async function touchFetched(dir: string): Promise<void> {
+  const now = new Date();
+  await utimes(join(dir, FETCHED_STAMP), now, now).catch(() => writeFile(join(dir, FETCHED_STAMP), ''));
+}
+
+/** The remote's branches and tags by one ls-refs request, or null (not HTTP, or it could not say: fetch as before). */
+async function remoteRefs(source: MirrorSource, opts: MirrorOptions): Promise<Map<string, string> | null> {
+  if (!/^https?:\/\//i.test(source.url)) return null;
+  try {
+    return await lsRefsHttp(source.url, source.auth, source.pin, {
+      prefixes: ['refs/heads/', 'refs/tags/'],
+      idleMs: opts.timeouts?.idleMs,
+      totalMs: opts.timeouts?.totalMs,
+      signal: opts.signal,
+    });
+  } catch (err) {
+    // A timeout or an abort: the server is not answering; fetching would wait as long again.
+    return throwNetworkError(err, source);
+  }
+}
+
+function sameRefs(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, oid] of a) if (b.get(name) !== oid) return false;
+  return true;
+}
+
+/** At most this many refs are fetched by name; more moved at once: the whole refspecs. */
+const MAX_NARROW_REFS = 64;
+
+/**
+ * Refspecs for exactly the refs that are new or moved upstream (`+refs/heads/main:refs/heads/main`),
+ * so git lists and negotiates only those; null (fetch everything, prune) when a ref was deleted
+ * upstream or too many moved.
+ */
+function narrowRefspecs(remote: Map<string, string>, local: Map<string, string>): string[] | null {
+  for (const name of local.keys()) if (!remote.has(name)) return null;
+  const changed = [...remote].filter(([name, oid]) => local.get(name) !== oid).map(([name]) => name);
+  if (changed.length === 0 || changed.length > MAX_NARROW_REFS) return null;
+  // Names came from the server: only plain ref names become refspecs (no glob, no option, no colon).
+  if (!changed.every((n) => /^refs\/(heads|tags)\/[^\s:*?[\\^~]+$/.test(n) && isValidRefText(n))) return null;
+  return changed.map((n) => `+${n}:${n}`);
+}
+
+/**
+ * `git fetch` into the mirror: the named refs only (`refspecs`), else every branch and tag with
+ * pruning. No FETCH_HEAD, no tag following, no forced-update report, no auto-maintenance (its
+ * check is a process per fetch; autoMaintain does it from Node).
+ */
+async function runFetch(source: MirrorSource, dir: string, opts: MirrorOptions, refspecs: string[] | null): Promise<void> {
+  const flags = ['--no-tags', '--no-write-fetch-head', '--no-auto-maintenance', '--no-show-forced-updates', '--progress'];
+  const run = (specs: readonly string[], prune: boolean) =>
+    // Explicit refspecs on the command line win over whatever the config says.
+    runGit(['fetch', ...(prune ? ['--prune'] : []), ...flags, 'origin', ...specs], {
+      cwd: dir,
+      url: source.url,
+      auth: source.auth,
+      pin: source.pin,
+      ...opts.timeouts,
+      signal: opts.signal,
+    });
+  if (!refspecs) {
+    await run(MIRROR_REFSPECS, true);
+    return;
+  }
+  try {
+    await run(refspecs, false);
+  } catch (err) {
+    // A named ref deleted upstream between the listing and the fetch: fetch everything instead.
+    if (!(err instanceof GitError && err.reason === 'exit' && /couldn't find remote ref/i.test(err.stderr))) throw err;
+    await run(MIRROR_REFSPECS, true);
+  }
+}
+
+/**
+ * What `git maintenance run --auto` after every fetch decided, without its process: git's own
+ * estimate of loose objects (more than gc.auto = 6700, i.e. 27 in `objects/17`) or more than
+ * gc.autoPackLimit = 50 packs. Only then `git gc --auto` runs (it detaches, as fetch's did).
+ * Best-effort: a missed gc only costs speed.
+ */
+async function autoMaintain(dir: string): Promise<void> {
+  try {
+    const loose = (await readdir(join(dir, 'objects', '17')).catch(() => [] as string[])).filter((n) => /^[0-9a-f]{38}$/.test(n)).length;
+    const packDir = await readdir(join(dir, 'objects', 'pack')).catch(() => [] as string[]);
+    const keep = new Set(packDir.filter((n) => n.endsWith('.keep')).map((n) => n.slice(0, -5)));
+    const packs = packDir.filter((n) => n.endsWith('.pack') && !keep.has(n.slice(0, -5))).length;
+    if (loose > AUTO_GC_LOOSE_IN_17 || packs > AUTO_GC_PACKS) await git(dir, ['gc', '--auto', '--quiet']);
+  } catch {
+    // Leave it for the next fetch (or the mirror scheduler's repack).
+  }
+}
+const AUTO_GC_LOOSE_IN_17 = Math.ceil(6700 / 256);
+const AUTO_GC_PACKS = 50;
 
 /** Points remote.origin.url at `url` (the source's URL may have been edited); a process only when it changed. */
 async function syncRemoteUrl(url: string, dir: string): Promise<void> {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app-context.js';
 import { closeAllCatFileWorkers } from '../git/cat-file-worker.js';
+import { closeLsRefsAgents } from '../git/ls-refs.js';
 import { closeParsePool } from '../specs/parse-pool.js';
 import type { ResolvedSettings } from '../config/load.js';
 import { buildApp } from './app.js';
@@ -55,6 +56,7 @@ export async function startServer(settings: ResolvedSettings): Promise<FastifyIn
       await ctx.db.close();
       unlock();
       closeAllCatFileWorkers();
+      closeLsRefsAgents();
       await closeParsePool();
       app.log.info('shutdown complete');
       process.exit(0);
