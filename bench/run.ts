@@ -7,7 +7,9 @@
  *   reads  — bench/reads.ts: config GETs (200/304) against a bare Fastify route with autocannon,
  *            1,000 SSE watchers (targets 5, 6);
  *   scale  — bench/large.ts: 1k/10k/50k-file syncs with a concurrent /healthz + cached GET prober,
- *            per-resource time and peak RSS (targets 1, 2), SQLite and PostgreSQL side by side (7).
+ *            per-resource time and peak RSS (targets 1, 2), SQLite and PostgreSQL side by side (7);
+ *   startup — bench/startup.ts: server ready and CLI calls from the compiled output against a bare
+ *            Fastify server and `node -e 0` (issue 11's targets, rows marked 11).
  *
  *   npm run bench                          # everything
  *   npm run bench -- --only sync           # just one (sync | mirror | webhooks | reads | scale)
@@ -26,9 +28,10 @@ import { runSyncBench, type SyncBenchResult } from './sync.js';
 import { runReadsBench, type ReadsResult } from './reads.js';
 import { runLargeBench, type LargeCase } from './large.js';
 import { runWebhooksBench } from './webhooks.js';
+import { runStartupBench, type StartupResult } from './startup.js';
 
-type Only = 'sync' | 'mirror' | 'webhooks' | 'reads' | 'scale';
-const ONLY: readonly Only[] = ['sync', 'mirror', 'webhooks', 'reads', 'scale'];
+type Only = 'sync' | 'mirror' | 'webhooks' | 'reads' | 'scale' | 'startup';
+const ONLY: readonly Only[] = ['sync', 'mirror', 'webhooks', 'reads', 'scale', 'startup'];
 
 interface Args {
   only?: Only;
@@ -37,7 +40,7 @@ interface Args {
   sizes?: number[];
 }
 
-const USAGE = 'usage: npm run bench -- [--only sync|mirror|webhooks|reads|scale] [--runs N] [--profile] [--sizes 1000,10000,50000]';
+const USAGE = 'usage: npm run bench -- [--only sync|mirror|webhooks|reads|scale|startup] [--runs N] [--profile] [--sizes 1000,10000,50000]';
 
 /** A bad command line: printed without a stack trace. */
 class UsageError extends Error {}
@@ -175,10 +178,19 @@ function scaleRows(cs: LargeCase[]): TargetRow[] {
   return rows;
 }
 
+function startupRows(r: StartupResult): TargetRow[] {
+  return [
+    { target: '11 server ready (first start, new data dir) <1.5 s', figure: `median ${r.ready_first_start.median} ms (bare Fastify ${r.ready_bare_fastify.median} ms)`, met: r.ready_first_start.median < 1500 },
+    { target: '11 server ready (restart) <1.5 s', figure: `median ${r.ready_restart.median} ms (bare Fastify ${r.ready_bare_fastify.median} ms)`, met: r.ready_restart.median < 1500 },
+    { target: '11 CLI call, local mode (token list) <0.5 s', figure: `median ${r.cli_local.median} ms (node -e 0: ${r.node_floor.median} ms)`, met: r.cli_local.median < 500 },
+    { target: '11 CLI call, remote mode (kind list) <0.5 s', figure: `median ${r.cli_remote.median} ms (node -e 0: ${r.node_floor.median} ms)`, met: r.cli_remote.median < 500 },
+  ];
+}
+
 function printTargets(rows: TargetRow[]): void {
   if (rows.length === 0) return;
   const w = Math.min(78, Math.max(...rows.map((r) => r.target.length)));
-  console.log('\n== issue 12 targets ==');
+  console.log('\n== targets (numbered as in issue 12; 11 = issue 11 start-up) ==');
   console.log(`${'target'.padEnd(w)}  ${'result'.padEnd(6)}  figure`);
   for (const r of rows) console.log(`${r.target.padEnd(w)}  ${(r.met === null ? '—' : r.met ? 'met' : 'missed').padEnd(6)}  ${r.figure}`);
 }
@@ -221,6 +233,11 @@ async function main(): Promise<void> {
     const r = await runLargeBench({ sizes: args.sizes ?? [1000, 10_000, 50_000], dialects: ['sqlite', 'postgres'], probeFrom: 10_000 });
     rows.push(...scaleRows(r));
     out.scale = r;
+  }
+  if (wants('startup')) {
+    const r = await runStartupBench(runsOpt);
+    rows.push(...startupRows(r));
+    out.startup = r;
   }
   printTargets(rows);
   out.loadavg_end = os.loadavg();

@@ -92,17 +92,23 @@ describe.runIf(DIALECTS.includes('postgres'))('PostgreSQL connection loss', () =
   });
 
   it('backends terminated between requests (a server restart as the app sees it): the next requests succeed', { timeout: 60_000 }, async () => {
-    expect(await terminateBackends(appName)).toBeGreaterThan(0);
-    // A pooled connection that died idle is replaced; at most one request may see it die.
-    let ok200 = 0;
+    const terminated = await terminateBackends(appName);
+    expect(terminated).toBeGreaterThan(0);
+    // A pooled connection that died idle is replaced: a request may see one die before the pool
+    // notices (its 'error' event can come late on a busy machine), but never more than the
+    // connections that were cut, each failure is a clean 503, and once one succeeds all do.
+    const statuses: number[] = [];
     const codes: string[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < terminated + 3; i++) {
       const r = await api(t, 'GET', '/namespaces');
-      if (r.statusCode === 200) ok200++;
-      else codes.push(`${r.statusCode} ${r.json().error?.code}`);
+      statuses.push(r.statusCode);
+      if (r.statusCode !== 200) codes.push(`${r.statusCode} ${r.json().error?.code}`);
     }
     expect(codes.every((c) => c === '503 database_unavailable'), codes.join(', ')).toBe(true);
-    expect(ok200).toBeGreaterThanOrEqual(4);
+    expect(codes.length).toBeLessThanOrEqual(terminated);
+    const firstOk = statuses.indexOf(200);
+    expect(firstOk, statuses.join(',')).toBeGreaterThanOrEqual(0);
+    expect(statuses.slice(firstOk).every((s) => s === 200), statuses.join(',')).toBe(true);
     expect((await syncReq(t, 'shop.prod')).statusCode).toBe(200);
   });
 });

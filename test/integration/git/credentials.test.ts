@@ -84,10 +84,16 @@ async function watchCmdlines(until: Promise<unknown>, needles: string[]): Promis
 describe('token auth', () => {
   it('the /proc scan does catch a secret in argv (control)', async () => {
     const { spawn } = await import('node:child_process');
-    const child = spawn('sh', ['-c', 'sleep 0.3', 'sh', TOKEN], { stdio: 'ignore' });
-    const exited = new Promise((r) => child.on('exit', r));
-    const watched = await watchCmdlines(exited, forms(TOKEN));
-    expect(watched.hits.length).toBeGreaterThan(0);
+    // `; :` keeps sh from exec'ing sleep (which would replace the command line holding the token);
+    // the process outlives the scan, which stops after one full pass over /proc.
+    const child = spawn('sh', ['-c', 'sleep 30; :', 'sh', TOKEN], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => child.once('spawn', r));
+      const watched = await watchCmdlines(Promise.resolve(), forms(TOKEN));
+      expect(watched.hits.length).toBeGreaterThan(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('authenticates with the token and never exposes it in argv or mirror files', async () => {

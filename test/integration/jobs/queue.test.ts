@@ -200,10 +200,15 @@ describe.each(DIALECTS)('job queue (%s)', (dialect) => {
     const a = await make();
     const b = await make();
     const ranBy = new Map<number, string[]>();
+    // Worker a's jobs wait (up to 20 s) until b has run one: with a busy, the queue must hand work
+    // to b. Without the gate a fast a could take all 30 before b's first poll (not a bug).
+    let bRan!: () => void;
+    const bHasRun = new Promise<void>((r) => (bRan = r));
     for (const [q, name] of [[a, 'a'], [b, 'b']] as const) {
       q.register<{ n: number }>('test.shared', async ({ n }) => {
-        await new Promise((r) => setTimeout(r, 5));
+        if (name === 'a') await Promise.race([bHasRun, new Promise((r) => setTimeout(r, 20_000))]);
         ranBy.set(n, [...(ranBy.get(n) ?? []), name]);
+        if (name === 'b') bRan();
       });
     }
     await Promise.all([a.start(), b.start()]);

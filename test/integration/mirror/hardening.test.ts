@@ -178,29 +178,46 @@ describe('previous tips during updates', () => {
   });
 
   it('16 parallel clones during 10 force-push updates: zero failures', async () => {
-    let updating = true;
+    // A fixed amount of work, interleaved by count rather than by time (the test's length does not
+    // grow with machine load): five rounds of 16 parallel clones. Round i starts with update 2i+1,
+    // which pushes upstream, waits until the round's clones have all started, then fetches and
+    // repacks the mirror while they read it; the even updates run between rounds (a fetch alone).
+    const CLIENTS = 16;
+    const ROUNDS = 5;
     const failures: string[] = [];
+    let updatesStarted = 0;
+    let started = 0;
     let clones = 0;
+    const waitFor = async (cond: () => boolean) => {
+      while (!cond()) await new Promise((r) => setTimeout(r, 5));
+    };
     const worker = async (w: number): Promise<void> => {
-      for (let i = 0; updating || i === 0; i++) {
+      for (let i = 0; i < ROUNDS; i++) {
+        await waitFor(() => updatesStarted >= 2 * i + 2);
         const dest = join(work, `par-${w}-${i}.git`);
+        started++;
         const res = await client(work, ['clone', '--quiet', '--bare', server.url('moving'), dest]);
         clones++;
         if (res.code !== 0) failures.push(res.stderr);
       }
     };
+    const overlapped: boolean[] = [];
     const updater = async (): Promise<void> => {
-      for (let n = 0; n < 10; n++) {
+      for (let n = 0; n < 2 * ROUNDS; n++) {
+        updatesStarted++;
         // A rewritten history every time: the old tip is reachable from nothing upstream.
         await forcePush(up, 'main', await rootCommit(up, `rewrite ${n}\n`));
-        // Every other update also repacks and rewrites the bitmaps while clones read the packs
-        // (the mirror scheduler's pass); the others are a fetch alone (a sync's).
-        await mirrorOf(up, mirrorsDir, 'moving', { maintain: n % 2 === 0 });
+        if (n % 2 === 1) await waitFor(() => started >= CLIENTS * ((n + 1) / 2));
+        overlapped.push(started - clones > 0);
+        // The odd updates also repack and rewrite the bitmaps while clones read the packs (the
+        // mirror scheduler's pass); the even ones are a fetch alone (a sync's).
+        await mirrorOf(up, mirrorsDir, 'moving', { maintain: n % 2 === 1 });
       }
-      updating = false;
     };
-    await Promise.all([updater(), ...Array.from({ length: 16 }, (_, w) => worker(w))]);
+    await Promise.all([updater(), ...Array.from({ length: CLIENTS }, (_, w) => worker(w))]);
     expect(failures).toEqual([]);
-    expect(clones).toBeGreaterThanOrEqual(16);
-  }, 600_000); // the clones loop for as long as the updates take, which grows with machine load
+    expect(clones).toBe(CLIENTS * ROUNDS);
+    // Each repacking update (the odd ones) ran with clones in flight.
+    expect(overlapped.filter((o, n) => n % 2 === 1 && o).length).toBe(ROUNDS);
+  }, 300_000);
 });
