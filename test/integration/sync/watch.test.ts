@@ -3,83 +3,17 @@
  * `resource` event per changed resource after each deployment (and PATCH), scoped to its
  * namespace, nothing for noop or failed syncs.
  */
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../../helpers/app.js';
 import { DIALECTS } from '../../helpers/db.js';
+import { openEvents, type EventStream } from '../../helpers/sse.js';
 import { cleanupTempDirs, commitFiles, makeRepo, serveGitHttp, tempDir, type FixtureRepo, type GitHttpServer } from '../../helpers/git-fixtures.js';
 import { api, createSource, expectError, makeSyncApp, metric, namedToken, putNamespace, resource, sync, syncReq, until, workload, y } from './support.js';
 
-interface SseEvent {
-  id?: string;
-  event?: string;
-  data?: any;
-}
-
-interface Watch {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  events: SseEvent[];
-  comments: string[];
-  body: string;
-  ended: Promise<void>;
-  close(): void;
-}
-
-/** Opens the stream; resolves once the response head (and for 200, the opening comment) arrived. */
-function watch(base: string, ns: string, token: string): Promise<Watch> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(`${base}/api/v1/namespaces/${ns}/watch`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' } }, (res) => {
-      let buf = '';
-      let settled = false;
-      let endResolve!: () => void;
-      const w: Watch = {
-        status: res.statusCode ?? 0,
-        headers: res.headers,
-        events: [],
-        comments: [],
-        body: '',
-        ended: new Promise<void>((r) => (endResolve = r)),
-        close: () => req.destroy(),
-      };
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        w.body += chunk;
-        buf += chunk;
-        let sep: number;
-        while ((sep = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, sep);
-          buf = buf.slice(sep + 2);
-          const e: SseEvent = {};
-          let isEvent = false;
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) w.comments.push(line.slice(1).trim());
-            else {
-              const colon = line.indexOf(':');
-              const field = line.slice(0, colon);
-              const value = line.slice(colon + 1).replace(/^ /, '');
-              isEvent = true;
-              if (field === 'data') e.data = JSON.parse(value);
-              else if (field === 'id' || field === 'event') e[field] = value;
-            }
-          }
-          if (isEvent) w.events.push(e);
-        }
-        if (!settled && w.comments.length > 0) {
-          settled = true;
-          resolve(w);
-        }
-      });
-      res.on('end', () => {
-        endResolve();
-        if (!settled) resolve(w);
-      });
-      res.on('error', () => endResolve());
-      res.on('close', () => endResolve());
-    });
-    req.on('error', reject);
-  });
+/** Opens a namespace's watch stream; resolves once it is subscribed (its opening comment) or ended. */
+function watch(base: string, ns: string, token: string): Promise<EventStream> {
+  return openEvents(base, { authorization: `Bearer ${token}` }, `/api/v1/namespaces/${ns}/watch`, { untilOpened: true });
 }
 
 for (const dialect of DIALECTS) {
