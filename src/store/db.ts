@@ -105,6 +105,42 @@ export function dialectOf(url: string): Dialect {
 }
 
 
+/** How many prepared SQLite statements are kept (least recently used dropped first). */
+export const SQLITE_STATEMENT_CACHE = 256;
+
+/**
+ * Kysely's SQLite driver prepares every query it runs (`db.prepare(sql)` per call); preparing is
+ * a good part of a small query's cost (parse and plan). This hands it the same prepared statement
+ * for the same SQL text, up to SQLITE_STATEMENT_CACHE of them. Kysely runs a statement to
+ * completion (`all`/`run`) before the next query, so a cached one is never in use; one that is
+ * (`busy`: a streamed `iterate` still open) is prepared afresh. SQLite re-prepares a cached
+ * statement by itself when the schema changed (sqlite3_prepare_v3).
+ */
+function cachingStatements(sqlite: SqliteDatabase.Database): { prepare(sql: string): SqliteDatabase.Statement; close(): void } {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    prepare(sqlText: string) {
+      const hit = cache.get(sqlText);
+      if (hit && !hit.busy) {
+        // Most recently used last: Map keeps insertion order.
+        cache.delete(sqlText);
+        cache.set(sqlText, hit);
+        return hit;
+      }
+      const stmt = sqlite.prepare(sqlText);
+      if (!hit) {
+        cache.set(sqlText, stmt);
+        if (cache.size > SQLITE_STATEMENT_CACHE) cache.delete(cache.keys().next().value!);
+      }
+      return stmt;
+    },
+    close() {
+      cache.clear();
+      sqlite.close();
+    },
+  };
+}
+
 export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
   const dialect = dialectOf(opts.url);
   let db: Kysely<Database>;
@@ -118,7 +154,7 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('synchronous = NORMAL');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
   } else {
     const pg = await loadPg();
     const schema = opts.schema;
