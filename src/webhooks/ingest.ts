@@ -147,51 +147,76 @@ export async function receiveDelivery(
   const id = crypto.randomUUID();
   const now = nowIso();
   const db = ctx.db.db;
-  const outcome = await db.transaction().execute(async (tx): Promise<DeliveryOutcome> => {
-    const inserted = await tx
-      .insertInto('webhook_deliveries')
-      .values({
-        id,
-        provider,
-        delivery_id: deliveryId,
-        event,
-        action: actionOf(body),
-        repository,
-        status: 'queued',
-        error: null,
-        ignored: null,
-        payload: jsonText,
-        received_at: now,
-        updated_at: now,
-      })
-      .onConflict((oc) => oc.columns(['provider', 'delivery_id']).doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    if (!inserted) {
-      const existing = await tx
-        .selectFrom('webhook_deliveries')
-        .select('id')
-        .where('provider', '=', provider)
-        .where('delivery_id', '=', deliveryId)
+  // One transaction: the jobs first, then the delivery row with its final status and job ids (one
+  // write, no update after). A repeated delivery id rolls the whole thing back (its jobs too).
+  let outcome: DeliveryOutcome;
+  try {
+    outcome = await db.transaction().execute(async (tx): Promise<DeliveryOutcome> => {
+      const work = await enqueueWork(ctx, tx, id, provider, ev, matched);
+      const inserted = await tx
+        .insertInto('webhook_deliveries')
+        .values({
+          id,
+          provider,
+          delivery_id: deliveryId,
+          event,
+          action: actionOf(body),
+          repository,
+          status: work.ignored ? 'ignored' : 'queued',
+          error: null,
+          ignored: work.ignored ?? null,
+          job_ids: toJson(work.queued.map((q) => q.id)),
+          payload: jsonText,
+          received_at: now,
+          updated_at: now,
+        })
+        .onConflict((oc) => oc.columns(['provider', 'delivery_id']).doNothing())
+        .returning('id')
         .executeTakeFirst();
-      return { kind: 'duplicate', delivery: existing?.id ?? deliveryId };
-    }
-    return queueWork(ctx, tx, id, provider, ev, matched);
-  });
+      if (!inserted) throw new RepeatedDelivery();
+      return queuedOutcome(id, work);
+    });
+  } catch (err) {
+    if (!(err instanceof RepeatedDelivery)) throw err;
+    const existing = await db
+      .selectFrom('webhook_deliveries')
+      .select('id')
+      .where('provider', '=', provider)
+      .where('delivery_id', '=', deliveryId)
+      .executeTakeFirst();
+    outcome = { kind: 'duplicate', delivery: existing?.id ?? deliveryId };
+  }
   if (outcome.kind === 'queued') ctx.jobs.kick();
   onStored?.(provider, outcome.kind === 'queued' ? (outcome.ignored ? 'ignored' : 'queued') : outcome.kind);
   return outcome;
 }
 
-/** Decides and enqueues the jobs for a stored delivery (also used by redeliver). */
-async function queueWork(
+/** Thrown inside the delivery's transaction to roll it back: that delivery id is stored already. */
+class RepeatedDelivery extends Error {}
+
+interface QueuedWork {
+  queued: EnqueueResult[];
+  ignored?: string | undefined;
+}
+
+function queuedOutcome(deliveryRowId: string, work: QueuedWork): DeliveryOutcome {
+  return {
+    kind: 'queued',
+    delivery: deliveryRowId,
+    queued: work.queued.map((q) => ({ job: q.id, kind: q.kind, namespace: q.namespace })),
+    ...(work.ignored ? { ignored: work.ignored } : {}),
+  };
+}
+
+/** Decides and enqueues the jobs for a delivery (a new one, or a stored one being redelivered). */
+async function enqueueWork(
   ctx: AppContext,
   tx: Transaction<Database>,
   deliveryRowId: string,
   provider: WebhookProvider,
   ev: Exclude<WebhookEvent, { type: 'ping' } | { type: 'unhandled' }>,
   matched: SourceRow[],
-): Promise<DeliveryOutcome> {
+): Promise<QueuedWork> {
   const queued: EnqueueResult[] = [];
   let ignored: string | undefined;
   if (matched.length === 0) ignored = 'no source matches this repository';
@@ -224,22 +249,7 @@ async function queueWork(
     }
     if (queued.length === 0) ignored = `no namespace tracks base branch '${ev.baseBranch}'`;
   }
-  await tx
-    .updateTable('webhook_deliveries')
-    .set({
-      job_ids: toJson(queued.map((q) => q.id)),
-      status: ignored ? 'ignored' : 'queued',
-      ignored: ignored ?? null,
-      updated_at: nowIso(),
-    })
-    .where('id', '=', deliveryRowId)
-    .execute();
-  return {
-    kind: 'queued',
-    delivery: deliveryRowId,
-    queued: queued.map((q) => ({ job: q.id, kind: q.kind, namespace: q.namespace })),
-    ...(ignored ? { ignored } : {}),
-  };
+  return { queued, ignored };
 }
 
 async function tracksBranch(tx: Transaction<Database>, source: string, branch: string): Promise<boolean> {
@@ -255,7 +265,15 @@ export async function redeliver(ctx: AppContext, id: string): Promise<DeliveryOu
   const ev = toEvent(provider, row.event, JSON.parse(row.payload));
   if (ev.type === 'ping' || ev.type === 'unhandled') return { kind: 'unhandled', reason: ev.type === 'unhandled' ? ev.reason : 'ping' };
   const matched = sourcesForRepo(await listSourceRows(ctx.db.db), ev.repoUrls);
-  const out = await ctx.db.db.transaction().execute((tx) => queueWork(ctx, tx, id, provider, ev, matched));
+  const out = await ctx.db.db.transaction().execute(async (tx) => {
+    const work = await enqueueWork(ctx, tx, id, provider, ev, matched);
+    await tx
+      .updateTable('webhook_deliveries')
+      .set({ job_ids: toJson(work.queued.map((q) => q.id)), status: work.ignored ? 'ignored' : 'queued', ignored: work.ignored ?? null, updated_at: nowIso() })
+      .where('id', '=', id)
+      .execute();
+    return queuedOutcome(id, work);
+  });
   ctx.jobs.kick();
   return out;
 }

@@ -111,9 +111,13 @@ describe.each(DIALECTS)('webhooks: push (%s)', (dialect) => {
     const delivery = ok(await api(t, 'GET', `/webhooks/deliveries/${res.json().delivery}`));
     expect(delivery).toMatchObject({ delivery_id: id, status: 'done', jobs: [{ kind: 'source.refresh', state: 'done' }] });
 
+    // The repeat is answered from the stored delivery; its transaction (jobs first, then the
+    // delivery row) is rolled back, so it queues nothing, not even a job the first one ran already.
+    const jobsBefore = (await t.ctx.jobs.list({ limit: 1000 })).length;
     const again = await deliver(t, 'github', 'push', githubPush(url, 'refs/heads/main', before, after), { id });
     expect(again.statusCode).toBe(200);
-    expect(again.json()).toMatchObject({ duplicate: true });
+    expect(again.json()).toEqual({ duplicate: true, delivery: res.json().delivery });
+    expect((await t.ctx.jobs.list({ limit: 1000 })).length).toBe(jobsBefore);
   });
 
   it('drift-only namespaces are refreshed (out_of_sync), not synced; other providers work the same', async () => {
