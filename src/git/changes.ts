@@ -7,6 +7,7 @@ import { throwFetchError } from './classify.js';
 import type { RemotePin } from './remote.js';
 import { runGit, type GitTimeouts } from './runner.js';
 import { hasCommit as hasCommitInWorker } from './refs.js';
+import { catFile } from './cat-file-worker.js';
 import { FULL_SHA_RE } from '../contracts/common.js';
 
 const LOCAL: GitTimeouts = { idleMs: 60_000, totalMs: 120_000 };
@@ -16,11 +17,59 @@ export async function hasCommit(dir: string, sha: string): Promise<boolean> {
   return FULL_SHA_RE.test(sha) && hasCommitInWorker(dir, sha);
 }
 
-/** Whether commit `a` is an ancestor of (or equal to) commit `b`; both must be commit ids. */
+/** How many commits commitIsAncestor reads through the cat-file worker before it asks git. */
+export const ANCESTRY_WALK_LIMIT = 64;
+
+/**
+ * Whether commit `a` is an ancestor of (or equal to) commit `b`; both must be commit ids.
+ *
+ * A push is usually a few commits on top of what is deployed, so `b`'s history is walked first
+ * through the repository's cat-file worker (no process), one round trip per generation, up to
+ * ANCESTRY_WALK_LIMIT commits: finding `a` answers yes, running out of parents (the whole
+ * history of `b` read) answers no. Anything else — a longer history, an object the worker cannot
+ * read — is asked of `git merge-base --is-ancestor`.
+ */
 export async function commitIsAncestor(dir: string, a: string, b: string): Promise<boolean> {
   if (a === b) return true;
+  const walked = await walkParents(dir, a, b, ANCESTRY_WALK_LIMIT).catch(() => null);
+  if (walked !== null) return walked;
   const { code } = await runGit(['merge-base', '--is-ancestor', a, b], { cwd: dir, okCodes: [0, 1], ...LOCAL });
   return code === 0;
+}
+
+/** True: `a` is in `b`'s history; false: `b`'s whole history was read without it; null: gave up. */
+async function walkParents(dir: string, a: string, b: string, limit: number): Promise<boolean | null> {
+  if (!FULL_SHA_RE.test(a) || !FULL_SHA_RE.test(b)) return null;
+  const seen = new Set<string>([b]);
+  let frontier = [b];
+  while (frontier.length > 0) {
+    const answers = await catFile(dir, frontier.map((name) => ({ op: 'contents' as const, name })));
+    const next: string[] = [];
+    for (const obj of answers) {
+      if (obj.type !== 'commit') return null;
+      for (const parent of commitParents(obj.content)) {
+        if (parent === a) return true;
+        if (seen.has(parent)) continue;
+        if (seen.size >= limit) return null;
+        seen.add(parent);
+        next.push(parent);
+      }
+    }
+    frontier = next;
+  }
+  return false;
+}
+
+/** The `parent` lines of a raw commit object (they follow `tree`, before `author`). */
+function commitParents(raw: Buffer): string[] {
+  const end = raw.indexOf('\n\n');
+  const header = (end === -1 ? raw : raw.subarray(0, end)).toString('latin1');
+  const out: string[] = [];
+  for (const line of header.split('\n')) {
+    if (line.startsWith('parent ')) out.push(line.slice(7).trim());
+    else if (line.startsWith('author ')) break;
+  }
+  return out;
 }
 
 export async function mergeBase(dir: string, a: string, b: string): Promise<string | null> {
