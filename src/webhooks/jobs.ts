@@ -7,8 +7,8 @@ import { registerReportJobs } from './reports.js';
 
 /** The webhook job kinds: push/poll refresh per source, pull-request plans, forge reports. */
 export function registerWebhookJobs(ctx: AppContext): void {
-  ctx.jobs.register<PushJobPayload>(PUSH_JOB, async (p) => void (await refreshSource(ctx, p)), { maxAttempts: 5 });
-  ctx.jobs.register<PrJobPayload>(PR_JOB, async (p) => void (await planPullRequest(ctx, p)), { maxAttempts: 5 });
+  ctx.jobs.register<PushJobPayload>(PUSH_JOB, async (p, job) => void (await refreshSource(ctx, p, job)), { maxAttempts: 5 });
+  ctx.jobs.register<PrJobPayload>(PR_JOB, async (p, job) => void (await planPullRequest(ctx, p, job)), { maxAttempts: 5 });
   registerReportJobs(ctx);
   registerDeliveryFailedEvent(ctx);
 }

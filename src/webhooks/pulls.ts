@@ -4,7 +4,7 @@
  * each plan and report it on the head commit.
  */
 import { SynclineError } from '../errors.js';
-import { changedPaths, fetchRefObjects, hasCommit, mergeBase, pathTouched } from '../git/changes.js';
+import { changedPaths, fetchRefObjects, hasCommit, mergeBase } from '../git/changes.js';
 import { resolveBranch } from '../git/refs.js';
 import type { AppContext } from '../app-context.js';
 import type { Plan } from '../contracts/deployments.js';
@@ -13,29 +13,31 @@ import { connectSource } from '../sync/remote.js';
 import { storePlan } from '../sync/plans.js';
 import { planNamespace } from '../sync/service.js';
 import { gitTimeouts } from '../sync/settings.js';
+import type { JobInfo } from '../jobs/queue.js';
 import type { PrJobPayload } from './ingest.js';
 import { fetchSourceMirror } from './push.js';
 import { enqueueReport, planReport } from './reports.js';
+import { touchedNamespaces } from './touched.js';
 
 function pullRef(provider: string, n: number): string {
   return provider === 'gitlab' ? `refs/merge-requests/${n}/head` : `refs/pull/${n}/head`;
 }
 
-export async function planPullRequest(ctx: AppContext, p: PrJobPayload): Promise<{ planned: string[] }> {
+export async function planPullRequest(ctx: AppContext, p: PrJobPayload, job?: Pick<JobInfo, 'delivery'>): Promise<{ planned: string[] }> {
   let src: SourceRow;
   try {
     src = await getSourceRow(ctx.db.db, p.source);
   } catch {
     return { planned: [] };
   }
-  const namespaces = await ctx.db.db
+  const tracked = await ctx.db.db
     .selectFrom('namespaces')
-    .selectAll()
+    .select('name')
     .where('source', '=', src.name)
     .where('branch', '=', p.base_branch)
-    .orderBy('name')
-    .execute();
-  if (namespaces.length === 0) return { planned: [] };
+    .limit(1)
+    .executeTakeFirst();
+  if (!tracked) return { planned: [] };
   const dir = await fetchSourceMirror(ctx, src);
   if (!(await hasCommit(dir, p.head_sha))) {
     if (!ctx.settings.mirror_runtime_sync) {
@@ -50,10 +52,9 @@ export async function planPullRequest(ctx: AppContext, p: PrJobPayload): Promise
   }
   const baseHead = await resolveBranch(dir, p.base_branch, { sourceName: src.name });
   const base = await mergeBase(dir, baseHead, p.head_sha);
-  const changed = base ? await changedPaths(dir, base, p.head_sha) : null;
+  const changed = base ? await changedPaths(dir, base, p.head_sha) : 'all';
   const planned: string[] = [];
-  for (const ns of namespaces) {
-    if (changed && !pathTouched(ns.path, changed)) continue;
+  for (const ns of await touchedNamespaces(ctx.db.db, src.name, p.base_branch, changed)) {
     let plan: Plan;
     try {
       plan = await planNamespace(ctx, ns.name, p.head_sha, { skipFetch: true, allowUnmerged: true });
@@ -76,7 +77,7 @@ export async function planPullRequest(ctx: AppContext, p: PrJobPayload): Promise
     planned.push(ns.name);
     const report = planReport(ctx, stored.id, plan, ns.path, p.head_sha);
     if (p.project_id) report.project_id = p.project_id;
-    await enqueueReport(ctx, src, ns.name, report);
+    await enqueueReport(ctx, src, ns.name, report, job?.delivery ?? null);
   }
   return { planned };
 }

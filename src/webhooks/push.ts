@@ -9,7 +9,7 @@
  * the same commit finds the head already handled, or the namespace already at that commit.
  */
 import { SynclineError } from '../errors.js';
-import { changedPaths, commitIsAncestor, hasCommit, pathTouched } from '../git/changes.js';
+import { changedPaths, commitIsAncestor, hasCommit } from '../git/changes.js';
 import { ensureMirror, openMirror } from '../git/mirror-cache.js';
 import { resolveBranch } from '../git/refs.js';
 import type { JobInfo } from '../jobs/queue.js';
@@ -24,6 +24,7 @@ import { driftNamespace, syncNamespace } from '../sync/service.js';
 import { gitTimeouts } from '../sync/settings.js';
 import { enqueueDeploymentReport } from './reports.js';
 import type { PushJobPayload } from './ingest.js';
+import { touchedNamespaces, trackedBranches } from './touched.js';
 
 export interface RefreshOutcome {
   branches: { branch: string; from: string | null; to: string; changed: number | 'all'; synced: string[]; refreshed: string[]; skipped: string[] }[];
@@ -62,7 +63,8 @@ async function deployedCommit(ctx: AppContext, ns: NamespaceRow): Promise<string
   return d?.commit ?? null;
 }
 
-export async function refreshSource(ctx: AppContext, payload: PushJobPayload, _job?: JobInfo): Promise<RefreshOutcome> {
+export async function refreshSource(ctx: AppContext, payload: PushJobPayload, job?: Pick<JobInfo, 'delivery'>): Promise<RefreshOutcome> {
+  const delivery = job?.delivery ?? null;
   const db = ctx.db.db;
   const out: RefreshOutcome = { branches: [] };
   let src: SourceRow;
@@ -71,12 +73,11 @@ export async function refreshSource(ctx: AppContext, payload: PushJobPayload, _j
   } catch {
     return out; // source deleted since: nothing to do
   }
-  const namespaces = await db.selectFrom('namespaces').selectAll().where('source', '=', src.name).orderBy('name').execute();
-  if (namespaces.length === 0) return out;
+  const branches = await trackedBranches(db, src.name);
+  if (branches.length === 0) return out;
   const dir = await fetchSourceMirror(ctx, src);
   const actor = payload.trigger || 'poll';
 
-  const branches = [...new Set(namespaces.map((n) => n.branch))];
   for (const branch of branches) {
     let head: string;
     try {
@@ -99,8 +100,8 @@ export async function refreshSource(ctx: AppContext, payload: PushJobPayload, _j
     const entry = { branch, from: base, to: head, changed: changed === 'all' ? ('all' as const) : changed.length, synced: [] as string[], refreshed: [] as string[], skipped: [] as string[] };
     out.branches.push(entry);
 
-    for (const ns of namespaces.filter((n) => n.branch === branch)) {
-      if (changed !== 'all' && !pathTouched(ns.path, changed)) continue;
+    // Only the namespaces whose path changed are read (by path, not all of the branch's).
+    for (const ns of await touchedNamespaces(db, src.name, branch, changed)) {
       if (ns.auto_sync === 1 && !autoSyncPause(ns)) {
         const deployed = await deployedCommit(ctx, ns);
         if (deployed === head) {
@@ -116,13 +117,13 @@ export async function refreshSource(ctx: AppContext, payload: PushJobPayload, _j
         try {
           const d = await syncNamespace(ctx, ns.name, head, actor, { skipFetch: true });
           entry.synced.push(ns.name);
-          await enqueueDeploymentReport(ctx, src, ns.name, d);
+          await enqueueDeploymentReport(ctx, src, ns.name, d, delivery);
         } catch (err) {
           const failed = err instanceof SynclineError ? (err.details as { deployment?: { id: string; commit: string | null } }).deployment : undefined;
           if (err instanceof SynclineError && err.code === 'invalid_specs' && failed) {
             // A recorded failed deployment is an outcome, not a job failure: report it.
             entry.synced.push(ns.name);
-            await enqueueDeploymentReport(ctx, src, ns.name, failed as never);
+            await enqueueDeploymentReport(ctx, src, ns.name, failed as never, delivery);
             continue;
           }
           throw err;

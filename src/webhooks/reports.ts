@@ -114,16 +114,22 @@ function canReport(ctx: AppContext, src: SourceRow): boolean {
   return ctx.settings.mirror_runtime_sync && reportMode(src) !== null;
 }
 
-export async function enqueueReport(ctx: AppContext, src: SourceRow, namespace: string, report: ForgeReport): Promise<void> {
+/**
+ * Queues a report. `delivery`: the webhook delivery whose job led to it (the job that handled it
+ * passes its own), so `GET /jobs` shows which delivery it belongs to and a report that fails for good raises
+ * `syncline.delivery.failed` for that delivery like the job before it would.
+ */
+export async function enqueueReport(ctx: AppContext, src: SourceRow, namespace: string, report: ForgeReport, delivery: string | null = null): Promise<void> {
   if (!canReport(ctx, src) || !report.sha) return;
   const payload: ReportJobPayload = { source: src.name, namespace, report };
-  await ctx.jobs.enqueue(REPORT_JOB, payload, { namespace });
+  await ctx.jobs.enqueue(REPORT_JOB, payload, { namespace, delivery });
 }
 
 /** After an auto-sync: the deployment's result on the synced commit. */
-export async function enqueueDeploymentReport(ctx: AppContext, src: SourceRow, namespace: string, d: Deployment): Promise<void> {
+export async function enqueueDeploymentReport(ctx: AppContext, src: SourceRow, namespace: string, d: Deployment, delivery: string | null = null): Promise<void> {
+  if (!canReport(ctx, src) || !d.commit) return;
   const ns = await ctx.db.db.selectFrom('namespaces').select('path').where('name', '=', namespace).executeTakeFirst();
-  await enqueueReport(ctx, src, namespace, deploymentReport(ctx, d, ns?.path ?? ''));
+  await enqueueReport(ctx, src, namespace, deploymentReport(ctx, d, ns?.path ?? ''), delivery);
 }
 
 export function registerReportJobs(ctx: AppContext): void {

@@ -7,6 +7,7 @@ import { m005Sessions } from './005-sessions.js';
 import { m008Outbox } from './008-outbox.js';
 import { m081Subscriptions } from './081-subscriptions.js';
 import { m082Replicas } from './082-replicas.js';
+import { m091NamespacesSourceBranch } from './091-namespaces-source-branch.js';
 import { m131MirrorCopies } from './131-mirror-copies.js';
 import { m006SpecsKubernetes } from './006-specs-kubernetes.js';
 
@@ -31,6 +32,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         },
         '081-subscriptions': { up: (db: Kysely<any>) => m081Subscriptions(db, dialect) },
         '082-replicas': { up: (db: Kysely<any>) => m082Replicas(db) },
+        '091-namespaces-source-branch': { up: (db: Kysely<any>) => m091NamespacesSourceBranch(db) },
         '131-mirror-copies': { up: (db: Kysely<any>) => m131MirrorCopies(db) },
         '006-specs-kubernetes': {
           up: (db: Kysely<any>) => m006SpecsKubernetes(db),

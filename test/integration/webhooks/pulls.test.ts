@@ -109,11 +109,16 @@ describe.each(DIALECTS)('webhooks: pull requests and reports (%s)', (dialect) =>
     const before = await upstreamCommit(repo);
     const after = await commitFiles(repo, { 'cfg/dev/app.yaml': workload('api', 'port: 8011') }, 'dev bump');
     const seen = forge.requests.length;
-    await deliver(t, 'github', 'push', githubPush(url, 'refs/heads/main', before, after));
+    const res = await deliver(t, 'github', 'push', githubPush(url, 'refs/heads/main', before, after));
     await t.ctx.jobs.waitIdle();
     const calls = forge.requests.slice(seen).filter((r) => r.path.includes('check-runs'));
     expect(calls[0]!.body).toMatchObject({ name: 'syncline/app.dev', head_sha: after });
     expect(calls[1]!.body).toMatchObject({ conclusion: 'success' });
+    // The report job carries the delivery it came from, next to the refresh job.
+    const delivery = res.json().delivery;
+    const jobs = ok(await api(t, 'GET', '/jobs?limit=1000')).items.filter((j: any) => j.delivery === delivery);
+    expect(jobs.map((j: any) => j.kind).sort()).toEqual(['forge.report', 'source.refresh']);
+    expect(jobs.find((j: any) => j.kind === 'forge.report')).toMatchObject({ delivery, namespace: 'app.dev', state: 'done' });
   });
 
   it('token sources get commit statuses; a rate limit is waited out; a refusal fails the job with the reason', async () => {
@@ -133,11 +138,12 @@ describe.each(DIALECTS)('webhooks: pull requests and reports (%s)', (dialect) =>
 
     const head2 = await pullHead(4, { 'cfg/prod/app.yaml': workload('api', 'port: 8013') }, 'tok change 2');
     forge.failNext(1, { status: 422, body: { message: 'Validation Failed' } }, (r) => r.path.endsWith(`/statuses/${head2}`));
-    await deliver(t, 'gitea', 'pull_request', githubPullRequest(url, 'opened', 4, 'main', head2));
+    const res2 = await deliver(t, 'gitea', 'pull_request', githubPullRequest(url, 'opened', 4, 'main', head2));
     await t.ctx.jobs.waitIdle();
     const failed = ok(await api(t, 'GET', '/jobs?state=failed')).items.filter((j: any) => j.kind === 'forge.report');
     expect(failed).toHaveLength(1);
     expect(failed[0].last_error).toMatch(/^report_failed: Gitea commit status failed: HTTP 422/);
+    expect(failed[0].delivery).toBe(res2.json().delivery);
   });
 
   it('GitLab merge requests report a commit status with name and state', async () => {
