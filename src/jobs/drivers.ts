@@ -54,7 +54,7 @@ export class SqliteQueue extends BaseQueue {
     await this.reclaimExpired(0);
     const tick = () => {
       this.kick();
-      this.timer = setTimeout(tick, IDLE_POLL_MS);
+      this.timer = setTimeout(tick, this.opts.pollIntervalMs ?? IDLE_POLL_MS);
       this.timer.unref();
     };
     tick();
@@ -153,7 +153,7 @@ export class PostgresQueue extends BaseQueue {
       concurrency: this.opts.concurrency,
       maxPoolSize: this.opts.concurrency + 2,
       noHandleSignals: true,
-      pollInterval: 2_000,
+      pollInterval: this.opts.pollIntervalMs ?? 2_000,
       useNodeTime: true,
       logger: quietLogger(Logger, this.opts),
       taskList: {

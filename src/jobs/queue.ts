@@ -129,6 +129,13 @@ export interface QueueOptions {
   backoffBaseMs: number;
   maxBackoffMs: number;
   defaultMaxAttempts: number;
+  /**
+   * How often an idle worker looks for due jobs on its own (delayed jobs, retries, and jobs another
+   * process queued). A job queued in this process wakes it at once (SQLite: `kick`; PostgreSQL:
+   * graphile-worker's LISTEN), so this is not the latency of a webhook's job.
+   * Default 1 s on SQLite, 2 s on PostgreSQL.
+   */
+  pollIntervalMs?: number;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 

@@ -63,6 +63,28 @@ describe.each(DIALECTS)('job queue (%s)', (dialect) => {
     await q.stop();
   });
 
+  it('a job queued in this process wakes an idle worker at once, not at its next poll', async () => {
+    // The idle poll is an hour: if the job runs, something woke the worker.
+    const q = await createJobQueue(t.ctx.db, t.settings.database_url, { concurrency: 2, leaseMs: 2000, pollIntervalMs: 3_600_000, log: queueLog });
+    queues.push(q);
+    const ran: string[] = [];
+    q.register('test.wake', async (p: { n: string }) => void ran.push(p.n));
+    await q.start();
+    // Let the start's first look for work finish, so the worker is idle waiting for its poll.
+    await new Promise((r) => setTimeout(r, 50));
+    await q.enqueue('test.wake', { n: 'plain' });
+    await until(() => ran.includes('plain'));
+    // Queued inside the caller's transaction (as a webhook delivery's jobs are): kick() after the
+    // commit wakes it.
+    await t.ctx.db.db.transaction().execute(async (tx) => {
+      await q.enqueue('test.wake', { n: 'in-tx' }, { tx, key: 'test.wake:tx' });
+    });
+    q.kick();
+    await until(() => ran.includes('in-tx'));
+    expect(ran).toEqual(['plain', 'in-tx']);
+    await q.stop();
+  });
+
   it.runIf(dialect === 'postgres')('keeps working when graphile-worker is installed for another schema of the database (its database-wide "breaking migration" notice)', async () => {
     const q = await make();
     const seen: unknown[] = [];
