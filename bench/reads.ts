@@ -35,6 +35,8 @@ export type Dialect = 'sqlite' | 'postgres';
 
 export interface CannonFigure {
   rps: number;
+  /** Server CPU (this process: user + system) per request, µs; steadier than req/s on a loaded machine. */
+  cpu_us_per_req: number;
   p50_ms: number;
   p99_ms: number;
   non2xx: number;
@@ -50,6 +52,9 @@ export interface ReadsResult {
   get304: CannonFigure;
   ratio200: number;
   ratio304: number;
+  /** Bare route's CPU per request ÷ Syncline's (paired per round, median): the throughput ratio with the machine's load taken out. */
+  cpuRatio200: number;
+  cpuRatio304: number;
   watchers?: { count: number; events: number; complete: number; p50_ms: number; p99_ms: number; max_ms: number };
 }
 
@@ -116,6 +121,8 @@ function cannon(url: string, headers: Record<string, string>, seconds: number, c
   const bin = path.join(ROOT_DIR, 'node_modules', 'autocannon', 'autocannon.js');
   const args = [bin, '-c', String(connections), '-d', String(seconds), '-j', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]), url];
   return new Promise((resolve, reject) => {
+    // The servers (Syncline and the bare route) live in this process; autocannon in its own.
+    const cpu0 = process.cpuUsage();
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -123,8 +130,10 @@ function cannon(url: string, headers: Record<string, string>, seconds: number, c
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     child.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`autocannon exited ${code}: ${err}`));
-      const r = JSON.parse(out) as { requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number; '2xx': number; '3xx'?: number };
-      resolve({ rps: Math.round(r.requests.average), p50_ms: r.latency.p50, p99_ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors });
+      const cpu = process.cpuUsage(cpu0);
+      const r = JSON.parse(out) as { requests: { average: number; total: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number; '2xx': number; '3xx'?: number };
+      const cpuUs = r.requests.total > 0 ? Math.round(((cpu.user + cpu.system) / r.requests.total) * 10) / 10 : NaN;
+      resolve({ rps: Math.round(r.requests.average), cpu_us_per_req: cpuUs, p50_ms: r.latency.p50, p99_ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors });
     });
   });
 }
@@ -135,6 +144,13 @@ function pairedRatio(side: CannonFigure[], base: CannonFigure[]): number {
   return Math.round(m * 100) / 100;
 }
 
+function pairedCpuRatio(side: CannonFigure[], base: CannonFigure[]): number {
+  return pairedRatio(
+    side.map((f) => ({ ...f, rps: 1 / f.cpu_us_per_req })),
+    base.map((f) => ({ ...f, rps: 1 / f.cpu_us_per_req })),
+  );
+}
+
 function medianOf(figs: CannonFigure[]): CannonFigure {
   const med = (xs: number[]) => {
     const s = [...xs].sort((a, b) => a - b);
@@ -142,6 +158,7 @@ function medianOf(figs: CannonFigure[]): CannonFigure {
   };
   return {
     rps: Math.round(med(figs.map((f) => f.rps))),
+    cpu_us_per_req: med(figs.map((f) => f.cpu_us_per_req)),
     p50_ms: med(figs.map((f) => f.p50_ms)),
     p99_ms: med(figs.map((f) => f.p99_ms)),
     non2xx: figs.reduce((a, f) => a + f.non2xx, 0),
@@ -213,7 +230,8 @@ export async function runReadsBench(opts: { dialects?: Dialect[]; rounds?: numbe
           figs.bare.push(await cannon(bareUrl, {}, seconds));
           figs.get200.push(await cannon(url, { authorization: `Bearer ${viewer}` }, seconds));
           figs.get304.push(await cannon(url, { authorization: `Bearer ${viewer}`, 'if-none-match': etag }, seconds));
-          log(`  ${dialect} round ${r + 1}: bare ${figs.bare.at(-1)!.rps} req/s, 200 ${figs.get200.at(-1)!.rps} req/s (p99 ${figs.get200.at(-1)!.p99_ms} ms), 304 ${figs.get304.at(-1)!.rps} req/s (p99 ${figs.get304.at(-1)!.p99_ms} ms)`);
+          const f = (c: CannonFigure) => `${c.rps} req/s (${c.cpu_us_per_req} µs CPU/req, p99 ${c.p99_ms} ms)`;
+          log(`  ${dialect} round ${r + 1}: bare ${f(figs.bare.at(-1)!)}, 200 ${f(figs.get200.at(-1)!)}, 304 ${f(figs.get304.at(-1)!)}`);
         }
         const b = medianOf(figs.bare);
         const g2 = medianOf(figs.get200);
@@ -231,6 +249,8 @@ export async function runReadsBench(opts: { dialects?: Dialect[]; rounds?: numbe
           // Paired per round (the same minute's load on both sides), then the median.
           ratio200: pairedRatio(figs.get200, figs.bare),
           ratio304: pairedRatio(figs.get304, figs.bare),
+          cpuRatio200: pairedCpuRatio(figs.get200, figs.bare),
+          cpuRatio304: pairedCpuRatio(figs.get304, figs.bare),
           ...(watchers ? { watchers } : {}),
         });
       } finally {
@@ -247,7 +267,13 @@ export async function runReadsBench(opts: { dialects?: Dialect[]; rounds?: numbe
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  runReadsBench({ rounds: 1, seconds: 3, watchers: 1000 }).then(
+  // Development aid: `tsx bench/reads.ts [--rounds N] [--seconds S] [--watchers N] [--postgres]`.
+  const opt = (name: string, dflt: number) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? Number(process.argv[i + 1]) : dflt;
+  };
+  const dialects: Dialect[] = process.argv.includes('--postgres') ? ['sqlite', 'postgres'] : ['sqlite'];
+  runReadsBench({ dialects, rounds: opt('--rounds', 1), seconds: opt('--seconds', 3), watchers: opt('--watchers', 1000) }).then(
     (r) => {
       console.log(JSON.stringify(r));
       process.exit(0);

@@ -131,12 +131,12 @@ function readsRows(rs: ReadsResult[]): TargetRow[] {
   return rs.flatMap((r) => [
     {
       target: `5 GET resource 200 (${r.dialect}): ≥0.7× bare Fastify, p99 <20 ms`,
-      figure: `${r.get200.rps} vs ${r.bare.rps} req/s = ${r.ratio200}×, p99 ${r.get200.p99_ms} ms`,
+      figure: `${r.get200.rps} vs ${r.bare.rps} req/s = ${r.ratio200}×, p99 ${r.get200.p99_ms} ms; CPU/req ${r.get200.cpu_us_per_req} vs ${r.bare.cpu_us_per_req} µs = ${r.cpuRatio200}×`,
       met: r.ratio200 >= 0.7 && r.get200.p99_ms < 20,
     },
     {
       target: `5 GET resource 304 (${r.dialect}): ≥0.7× bare Fastify, p99 <20 ms`,
-      figure: `${r.get304.rps} vs ${r.bare.rps} req/s = ${r.ratio304}×, p99 ${r.get304.p99_ms} ms`,
+      figure: `${r.get304.rps} vs ${r.bare.rps} req/s = ${r.ratio304}×, p99 ${r.get304.p99_ms} ms; CPU/req ${r.get304.cpu_us_per_req} vs ${r.bare.cpu_us_per_req} µs = ${r.cpuRatio304}×`,
       met: r.ratio304 >= 0.7 && r.get304.p99_ms < 20,
     },
     ...(r.watchers

@@ -49,16 +49,31 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 /**
  * Redacts every string inside a JSON-like value (audit details, log objects). Only plain
  * objects and arrays are walked (never class instances such as requests or sockets), to a
- * bounded depth, so it is safe on anything a logger is handed.
+ * bounded depth, so it is safe on anything a logger is handed. Copy on write: a value with
+ * nothing to redact is returned as it is (the same object), a changed one is a new object
+ * (the input is never modified).
  */
 export function redactDeep<T>(value: T, depth = 0): T {
   if (typeof value === 'string') return redact(value) as T;
   if (depth > 20) return value;
-  if (Array.isArray(value)) return value.map((v) => redactDeep(v, depth + 1)) as T;
+  if (Array.isArray(value)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      const c = redactDeep(v, depth + 1);
+      if (c !== v) (out ??= [...value])[i] = c;
+    }
+    return (out ?? value) as T;
+  }
   if (isPlainObject(value)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = redactDeep(v, depth + 1);
-    return out as T;
+    let out: Record<string, unknown> | null = null;
+    for (const k in value) {
+      if (!Object.prototype.hasOwnProperty.call(value, k)) continue;
+      const v = value[k];
+      const c = redactDeep(v, depth + 1);
+      if (c !== v) (out ??= { ...value })[k] = c;
+    }
+    return (out ?? value) as T;
   }
   return value;
 }

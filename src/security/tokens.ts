@@ -10,6 +10,17 @@ export function hashToken(token: string): string {
   return crypto.hash('sha256', token, 'hex');
 }
 
+/**
+ * Constant-time equality of two token hashes (hex strings of one length): no early exit and no
+ * Buffer per comparison (a request compares its token's hash with every fixed token's).
+ */
+export function sameHash(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
 export function constantTimeEqual(a: string, b: string): boolean {
   const ab = Buffer.from(a);
   const bb = Buffer.from(b);

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifySchemaValidationError } from 'fastify';
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -13,7 +13,7 @@ import type { AppContext } from '../app-context.js';
 import { contextPlugin } from './context.js';
 import { installErrorHandler } from './error-handler.js';
 import { installJsonBodyParser } from './json-body.js';
-import { loggerOptions } from './logger.js';
+import { loggerOptions, RequestLogController } from './logger.js';
 import { metricsPlugin } from './metrics.js';
 import { registerApiRoutes } from './routes/index.js';
 import { healthRoutes } from './routes/health.js';
@@ -41,6 +41,40 @@ export interface BuildAppOptions {
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,100}$/;
 
+type ValidatorCompiler = typeof validatorCompiler;
+const PARAMS_MEMO_MAX = 10_000;
+
+/**
+ * zod validation, with each route's path parameters remembered: validating them is a pure
+ * function of a few strings, and config reads validate the same (ns, kind, name) all day. Valid
+ * results only (an invalid one goes through zod each time, for its error); the memo is bounded
+ * (dropped when full), keyed by length-prefixed values so no two inputs share a key.
+ */
+const memoizedParamsCompiler: ValidatorCompiler = (route) => {
+  const validate = validatorCompiler(route);
+  if (route.httpPart !== 'params') return validate;
+  type Result = { error?: Error | FastifySchemaValidationError[]; value?: unknown };
+  const memo = new Map<string, Result>();
+  return (data: unknown): Result => {
+    let key = '';
+    for (const k in data as Record<string, unknown>) {
+      const v = (data as Record<string, unknown>)[k];
+      if (typeof v !== 'string') return validate(data) as Result;
+      key += `${k.length}:${k}${v.length}:${v}`;
+    }
+    const hit = memo.get(key);
+    if (hit) return hit;
+    const result = validate(data) as Result;
+    if (!result.error && result.value && typeof result.value === 'object') {
+      // Shared by every request with these parameters: frozen, so no handler can change another's.
+      Object.freeze(result.value);
+      if (memo.size >= PARAMS_MEMO_MAX) memo.clear();
+      memo.set(key, result);
+    }
+    return result;
+  };
+};
+
 /** Builds the Fastify app without listening, so tests use `app.inject` and the CLI adds `listen`. */
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const { settings } = opts.ctx;
@@ -54,17 +88,18 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : crypto.randomUUID();
     },
-    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    logController: new RequestLogController(),
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<ZodTypeProvider>();
 
-  app.setValidatorCompiler(validatorCompiler);
+  app.setValidatorCompiler(memoizedParamsCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
   installJsonBodyParser(app);
-  app.addHook('onSend', async (req, reply) => {
+  app.addHook('onSend', (req, reply, payload, done) => {
     reply.header('x-request-id', req.id);
+    done(null, payload);
   });
 
   await app.register(contextPlugin, opts.ctx);

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { ForbiddenError, SynclineError, UnauthorizedError } from '../errors.js';
 import { isUnscoped, roleAtLeast, scopeAllows } from '../security/roles.js';
 import { type Role } from '../contracts/common.js';
-import { constantTimeEqual, hashToken } from '../security/tokens.js';
+import { hashToken, sameHash } from '../security/tokens.js';
 import { findSessionTokenHash } from '../store/sessions.js';
 import { findTokenByHash, touchToken, type AuthenticatedToken } from '../store/tokens.js';
 import { KeyedCache } from '../cache/keyed-cache.js';
@@ -124,8 +124,14 @@ export const authPlugin = fp(
     const tokens = new KeyedCache<{ principal: Principal | null; touchedAt: number }>({ maxAgeMs: TOKEN_CACHE_MS, maxEntries: 10_000 });
     const offBus = app.ctx.cache.subscribe('token', () => tokens.clear());
     app.addHook('onClose', async () => offBus());
-    const lookup = async (tokenHash: string): Promise<Principal | null> => {
-      const now = Date.now();
+    // last_used_at is best-effort, at most once a minute per token (as touchToken itself).
+    const touch = (entry: { principal: Principal | null; touchedAt: number }, now: number): void => {
+      if (entry.principal && now - entry.touchedAt >= 60_000) {
+        entry.touchedAt = now;
+        void touchToken(app.ctx.db.db, entry.principal.id).catch(() => undefined);
+      }
+    };
+    const load = async (tokenHash: string): Promise<Principal | null> => {
       const entry = await tokens.getOrLoad(
         '',
         tokenHash,
@@ -136,42 +142,83 @@ export const authPlugin = fp(
         },
         (e) => e.principal !== null,
       );
-      // last_used_at is best-effort, at most once a minute per token (as touchToken itself).
-      if (entry.principal && now - entry.touchedAt >= 60_000) {
-        entry.touchedAt = now;
-        void touchToken(app.ctx.db.db, entry.principal.id).catch(() => undefined);
-      }
+      touch(entry, Date.now());
       return entry.principal;
     };
 
-    // The fixed tokens are compared by hash (constant time, equal lengths): one hash per request.
+    // The fixed tokens are compared by their SHA-256 (hex, equal lengths) in constant time.
     const fixedHashes = fixed.map((f) => ({ hash: hashToken(f.token), principal: f.principal }));
-    const byHash = (tokenHash: string): Promise<Principal | null> => {
-      const match = fixedHashes.find((f) => constantTimeEqual(tokenHash, f.hash));
-      if (match) return Promise.resolve(match.principal);
-      return lookup(tokenHash);
+    const fixedFor = (tokenHash: string): Principal | undefined => {
+      let match: Principal | undefined;
+      // Every fixed token is compared (no early exit), so timing does not say which one matched.
+      for (const f of fixedHashes) if (sameHash(tokenHash, f.hash)) match = f.principal;
+      return match;
     };
+    /** Without a query: the fixed token's or a cached principal, else undefined (ask the database). */
+    const known = (tokenHash: string): Principal | undefined => {
+      const fixedMatch = fixedFor(tokenHash);
+      if (fixedMatch) return fixedMatch;
+      const now = Date.now();
+      const entry = tokens.get('', tokenHash, now);
+      if (!entry) return undefined;
+      touch(entry, now);
+      return entry.principal ?? undefined;
+    };
+    const byHash = async (tokenHash: string): Promise<Principal | null> => known(tokenHash) ?? load(tokenHash);
     app.decorate('principalFor', async (token: string): Promise<Principal | null> => byHash(hashToken(token)));
-    app.decorate('principalForHash', async (tokenHash: string): Promise<Principal | null> => byHash(tokenHash));
+    app.decorate('principalForHash', byHash);
+
+    /** A bearer request or a session cookie's principal (the slow path: a query may be needed). */
+    const authenticate = async (req: FastifyRequest, token: string | null): Promise<Principal> => {
+      if (token) {
+        const principal = await app.principalFor(token);
+        if (!principal) throw new UnauthorizedError('Unknown or revoked token');
+        return principal;
+      }
+      const session = readCookie(req, SESSION_COOKIE);
+      if (!session) throw new UnauthorizedError('Missing bearer token (Authorization: Bearer <token>)');
+      const tokenHash = await findSessionTokenHash(app.ctx.db.db, session);
+      const principal = tokenHash ? await app.principalForHash(tokenHash) : null;
+      if (!principal) throw new UnauthorizedError('Session expired or its token was revoked; sign in again');
+      if (!SAFE_METHODS.has(req.method) && req.headers[CSRF_HEADER] !== '1') throw new CsrfError();
+      return principal;
+    };
 
     app.decorate('requireRole', (role: Role, ropts: RequireRoleOptions = {}): onRequestHookHandler => {
-      return async (req) => {
-        const token = bearer(req);
-        let principal: Principal | null;
-        if (token) {
-          principal = await app.principalFor(token);
-          if (!principal) throw new UnauthorizedError('Unknown or revoked token');
-        } else {
-          const session = readCookie(req, SESSION_COOKIE);
-          if (!session) throw new UnauthorizedError('Missing bearer token (Authorization: Bearer <token>)');
-          const tokenHash = await findSessionTokenHash(app.ctx.db.db, session);
-          principal = tokenHash ? await app.principalForHash(tokenHash) : null;
-          if (!principal) throw new UnauthorizedError('Session expired or its token was revoked; sign in again');
-          if (!SAFE_METHODS.has(req.method) && req.headers[CSRF_HEADER] !== '1') throw new CsrfError();
-        }
+      const admit = (req: FastifyRequest, principal: Principal): void => {
         req.principal = principal;
         const ns = ropts.namespaceParam ? (req.params as Record<string, string>)[ropts.namespaceParam] : undefined;
         authorize(principal, role, ns, { unscoped: ropts.unscoped ?? false });
+      };
+      // A callback hook, not an async one: a bearer token that is fixed or cached is admitted
+      // synchronously (no promise, no query) — what config reads hit all day.
+      return function requireRoleHook(req, _reply, done) {
+        const token = bearer(req);
+        if (token) {
+          const principal = known(hashToken(token));
+          if (principal) {
+            try {
+              admit(req, principal);
+            } catch (err) {
+              done(err as Error);
+              return;
+            }
+            done();
+            return;
+          }
+        }
+        authenticate(req, token).then(
+          (principal) => {
+            try {
+              admit(req, principal);
+            } catch (err) {
+              done(err as Error);
+              return;
+            }
+            done();
+          },
+          (err: Error) => done(err),
+        );
       };
     });
   },

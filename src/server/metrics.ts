@@ -48,12 +48,23 @@ export const metricsPlugin = fp(
       },
     });
     app.decorate('metrics', registry);
-    app.addHook('onResponse', async (req, reply) => {
+    // One labelled child per (method, route, status), kept: no label hashing per request.
+    const children = new Map<string, { observe(v: number): void; inc(): void }>();
+    app.addHook('onResponse', (req, reply, done) => {
       // The route template, never the raw URL, so label cardinality stays bounded.
       const route = req.routeOptions.url ?? 'unmatched';
-      const labels = { method: req.method, route, status: String(reply.statusCode) };
-      duration.observe(labels, reply.elapsedTime / 1000);
-      requests.inc(labels);
+      const key = `${req.method} ${reply.statusCode} ${route}`;
+      let child = children.get(key);
+      if (!child) {
+        const labels = { method: req.method, route, status: String(reply.statusCode) };
+        const d = duration.labels(labels);
+        const c = requests.labels(labels);
+        child = { observe: (v) => d.observe(v), inc: () => c.inc() };
+        children.set(key, child);
+      }
+      child.observe(reply.elapsedTime / 1000);
+      child.inc();
+      done();
     });
     app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
       reply.type(registry.contentType);

@@ -48,9 +48,10 @@ function securityHeaders(reply: FastifyReply): void {
  * never cached, and every GET outside the API, git, ops and docs routes falls back to the index.
  */
 export async function registerWebUi(app: FastifyInstance, uiDir: string | null = findUiDir()): Promise<void> {
-  app.addHook('onSend', async (req, reply) => {
+  app.addHook('onSend', (_req, reply, payload, done) => {
     // Nothing Syncline serves may be framed.
     if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
+    done(null, payload);
   });
   if (!uiDir) {
     app.get('/', { schema: { hide: true } }, async (_req, reply) =>

@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { getNamespaceRow } from '../../store/namespaces.js';
 import { getResource, listResources, type LiveResource } from '../../store/resources.js';
@@ -74,18 +75,29 @@ export const resourceRoutes: FastifyPluginAsyncZod = async (app) => {
       return { etag: etagOf(r.hash), body: JSON.stringify(resource.parse(toResource(r))) };
     });
 
+  const send = (req: { headers: { 'if-none-match'?: string | undefined } }, reply: FastifyReply, r: CachedResource): void => {
+    reply.header('etag', r.etag).header('cache-control', 'no-cache');
+    if (matchesEtag(req.headers['if-none-match'], r.etag)) reply.status(304).send(undefined as never); // a 304 has no body (not even `null`)
+    // Already serialised through the response schema; a JSON string is sent as it is.
+    else reply.type('application/json; charset=utf-8').send(r.body as never);
+  };
+
   app.get(
     '/:ns/resources/:kind/:name',
     {
       onRequest: app.requireRole('viewer', scoped),
       schema: { tags, params: resourceParams, response: { 200: resource, 304: z.null(), ...errorResponses } },
     },
-    async (req, reply) => {
-      const r = await readResource(req.params.ns, req.params.kind, req.params.name);
-      reply.header('etag', r.etag).header('cache-control', 'no-cache');
-      if (matchesEtag(req.headers['if-none-match'], r.etag)) return reply.status(304).send(undefined as never); // a 304 has no body (not even `null`)
-      // Already serialised through the response schema; a JSON string is sent as it is.
-      return reply.type('application/json; charset=utf-8').send(r.body as never);
+    // Not an async handler: a cached resource is answered synchronously (no promise to settle).
+    (req, reply) => {
+      const { ns, kind, name } = req.params;
+      const key = `${kind}\u0000${name}`;
+      const hit = cache.get(ns, key);
+      if (hit) return void send(req, reply, hit);
+      readResource(ns, kind, name).then(
+        (r) => send(req, reply, r),
+        (err: unknown) => void reply.send(err as never),
+      );
     },
   );
 

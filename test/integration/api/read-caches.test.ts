@@ -94,6 +94,34 @@ for (const dialect of DIALECTS) {
       expect((await read(token, 'cached.prod', 'api')).statusCode).toBe(404);
     });
 
+    it('a cached token is still held to its role and namespace scope; bad parameters are refused every time', async () => {
+      const repo = await makeRepo({ root, name: 'scoped' });
+      await commitFiles(repo, { 'cfg/api.yaml': workload('api', 'port: 8000') }, 'first');
+      await createSource(t, 'scoped', server.repoUrl('scoped'));
+      for (const ns of ['shop.prod', 'billing.prod']) {
+        await putNamespace(t, ns, { source: 'scoped', branch: 'main', path: 'cfg' });
+        await sync(t, ns);
+      }
+      const shopViewer = await t.token('viewer', ['shop.*']);
+      // Twice each: the second request is admitted (or refused) from the token cache.
+      for (let i = 0; i < 2; i++) {
+        expect((await read(shopViewer, 'shop.prod', 'api')).statusCode).toBe(200);
+        expect((await read(shopViewer, 'billing.prod', 'api')).statusCode).toBe(403);
+        const patch = await t.app.inject({ method: 'PATCH', url: '/api/v1/namespaces/shop.prod/resources/Workload/api', headers: t.auth(shopViewer), payload: { spec: { max_instances: 2 } } });
+        expect(patch.statusCode).toBe(403);
+        expect((await read('syl_unknown_token_value', 'shop.prod', 'api')).statusCode).toBe(401);
+        expect((await t.app.inject({ method: 'GET', url: '/api/v1/namespaces/shop.prod/resources/Workload/api' })).statusCode).toBe(401);
+      }
+      // Route parameters are validated once per distinct value and remembered; invalid ones are
+      // refused every time, and a valid one still answers after them.
+      for (let i = 0; i < 2; i++) {
+        const bad = await t.app.inject({ method: 'GET', url: '/api/v1/namespaces/shop.prod/resources/bad%20kind/api', headers: t.auth(shopViewer) });
+        expect(bad.statusCode).toBe(400);
+        expect(bad.json().error.code).toBe('invalid_request');
+      }
+      expect((await read(shopViewer, 'shop.prod', 'api')).json().spec.port).toBe(8000);
+    });
+
     it('an invalidation from another replica drops the namespace’s cached resources', async () => {
       const repo = await makeRepo({ root, name: 'remote' });
       await commitFiles(repo, { 'cfg/api.yaml': workload('api', 'port: 7000') }, 'first');

@@ -142,7 +142,8 @@ describe('syncline serve', { timeout: 180_000 }, () => {
   });
 
   it('lets a request that is in flight at SIGTERM finish before exiting', async () => {
-    const s = await startServe();
+    // At debug level the server logs each request as it arrives ('incoming request').
+    const s = await startServe({ env: { SYNCLINE_LOG_LEVEL: 'debug' } });
     const body = JSON.stringify({ name: 'late', role: 'viewer' });
     const half = Math.floor(body.length / 2);
     const response = new Promise<{ status: number; body: string }>((resolve, reject) => {

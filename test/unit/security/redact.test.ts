@@ -46,6 +46,19 @@ describe('redact', () => {
   });
 });
 
+describe('redactDeep copies on write', () => {
+  it('returns the same value when nothing needs redacting, and never changes its input', () => {
+    registerSecret('cow-secret-value');
+    const clean = { a: ['x', { b: 'y' }], n: 1 };
+    expect(redactDeep(clean)).toBe(clean);
+    const dirty = { keep: { b: 'y' }, list: ['ok', 'has cow-secret-value'] };
+    const out = redactDeep(dirty);
+    expect(out).toEqual({ keep: { b: 'y' }, list: ['ok', 'has ***'] });
+    expect(out.keep).toBe(dirty.keep);
+    expect(dirty.list[1]).toBe('has cow-secret-value');
+  });
+});
+
 describe('the logger', () => {
   it('redacts registered secrets from messages and objects, and masks authorization headers', () => {
     registerSecret('logged-secret-value');
