@@ -170,7 +170,7 @@ export async function listTree(
   return files.map((f) => ({ ...f, size: sizes.get(f.blobSha)! }));
 }
 
-interface RawTreeEntry {
+export interface RawTreeEntry {
   mode: string;
   name: string;
   oid: string;
@@ -179,7 +179,7 @@ interface RawTreeEntry {
 const MAX_TREE_ENTRIES = 2_000_000;
 
 /** Parses a raw tree object: repeated `<mode> <name>\0<binary oid>`; modes canonicalised as git does. */
-function parseTree(raw: Buffer, oidBytes: number): RawTreeEntry[] {
+export function parseTree(raw: Buffer, oidBytes: number): RawTreeEntry[] {
   const out: RawTreeEntry[] = [];
   let pos = 0;
   while (pos < raw.length) {

@@ -1,11 +1,13 @@
 /**
- * commitIsAncestor (src/git/changes.ts): the webhook job's "never backwards" check walks the
- * pushed head's parents through the cat-file worker before it starts `git merge-base`. Its answers
- * must equal git's for near and far ancestors, merges, unrelated roots and non-ancestors.
+ * commitIsAncestor and changedPaths (src/git/changes.ts): the webhook job's "never backwards"
+ * check walks the pushed head's parents, and its "what changed" compares the two trees, through
+ * the cat-file worker before starting `git merge-base` / `git diff`. Their answers must equal
+ * git's: near and far ancestors, merges, unrelated roots; modified, added, deleted files, mode
+ * changes, symlinks, submodules, a file becoming a folder and back, no change at all.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ANCESTRY_WALK_LIMIT, commitIsAncestor } from '../../../src/git/changes.js';
+import { ANCESTRY_WALK_LIMIT, changedPaths, commitIsAncestor, TREE_DIFF_LIMIT } from '../../../src/git/changes.js';
 import { closeCatFileWorker } from '../../../src/git/cat-file-worker.js';
 import { onGitSpawn } from '../../../src/git/runner.js';
 import { cleanupTempDirs, git, tempDir } from '../../helpers/git-fixtures.js';
@@ -95,5 +97,76 @@ describe('commitIsAncestor', () => {
     // Past the walk limit git answers.
     expect(mergeBases.length).toBe(far.length);
     expect(ANCESTRY_WALK_LIMIT).toBeLessThan(78);
+  });
+});
+
+describe('changedPaths', () => {
+  const diffs: string[] = [];
+  let big: string;
+
+  /** c0…c7 on `diffs`, each one kind of change; then `big` adds more folders than the walk reads. */
+  beforeAll(async () => {
+    const sub = main[0]!;
+    const steps: string[][] = [
+      ['M 100644 inline a.txt', 'data 2', 'a', 'M 100644 inline dir/x.txt', 'data 2', 'x', 'M 100644 inline dir/sub/y.txt', 'data 2', 'y',
+        'M 100644 inline keep/k.txt', 'data 2', 'k', 'M 100644 inline keep/deep/er/z.txt', 'data 2', 'z', 'M 100644 inline exe.sh', 'data 2', 'e'],
+      ['M 100644 inline dir/sub/y.txt', 'data 3', 'y2'],
+      ['M 100755 inline exe.sh', 'data 2', 'e'],
+      ['M 120000 inline lnk', 'data 5', 'a.txt', `M 160000 ${sub} mod`],
+      ['D a.txt', 'M 100644 inline a.txt/inner.txt', 'data 2', 'i'],
+      ['D dir', 'M 100644 inline dir', 'data 2', 'd'],
+      ['D keep', `M 160000 ${main[1]!} mod`],
+      [],
+    ];
+    let t = 1_800_000_000;
+    const lines: string[] = [];
+    steps.forEach((ops, i) => {
+      t += 60;
+      lines.push('commit refs/heads/diffs', `mark :${200 + i}`, `committer T <t@example.test> ${t} +0000`, 'data 2', `${i}`);
+      if (i > 0) lines.push(`from :${199 + i}`);
+      lines.push(...ops, '');
+    });
+    t += 60;
+    lines.push('commit refs/heads/big', 'mark :300', `committer T <t@example.test> ${t} +0000`, 'data 3', 'big', 'from :207');
+    for (let i = 0; i < TREE_DIFF_LIMIT + 100; i++) lines.push(`M 100644 inline many/f${i}/a.txt`, `data ${String(i).length + 1}`, `${i}`); // distinct trees
+    lines.push('');
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync('git', ['fast-import', '--quiet'], { cwd: dir, input: `${lines.join('\n')}\n` });
+    if (r.status !== 0) throw new Error(r.stderr.toString());
+    diffs.push(...(await git(dir, ['rev-list', '--reverse', 'refs/heads/diffs'])).split('\n'));
+    big = await git(dir, ['rev-parse', 'refs/heads/big']);
+  });
+
+  const gitDiff = async (a: string, b: string) => (await git(dir, ['diff', '--name-only', '--no-renames', '-z', a, b, '--'])).split('\0').filter(Boolean).sort();
+
+  it("lists what git diff lists for every pair of commits, without a git process", async () => {
+    expect(diffs).toHaveLength(8);
+    const spawned: string[] = [];
+    const off = onGitSpawn((i) => void spawned.push(i.args[0]!));
+    try {
+      for (const a of diffs) {
+        for (const b of diffs) {
+          const got = (await changedPaths(dir, a, b)).sort();
+          expect(got, `${diffs.indexOf(a)} → ${diffs.indexOf(b)}`).toEqual(await gitDiff(a, b));
+        }
+      }
+    } finally {
+      off();
+    }
+    expect(spawned.filter((c) => c === 'diff')).toEqual([]);
+    // The kinds of change are all there.
+    expect((await changedPaths(dir, diffs[3]!, diffs[4]!)).sort()).toEqual(['a.txt', 'a.txt/inner.txt']);
+    expect((await changedPaths(dir, diffs[5]!, diffs[6]!)).sort()).toEqual(['keep/deep/er/z.txt', 'keep/k.txt', 'mod']);
+    expect(await changedPaths(dir, diffs[6]!, diffs[7]!)).toEqual([]);
+  });
+
+  it('a diff over more trees than the walk reads is asked of git', async () => {
+    const spawned: string[] = [];
+    const off = onGitSpawn((i) => void spawned.push(i.args[0]!));
+    const got = (await changedPaths(dir, diffs[7]!, big)).sort();
+    off();
+    expect(got).toHaveLength(TREE_DIFF_LIMIT + 100);
+    expect(got).toEqual(await gitDiff(diffs[7]!, big));
+    expect(spawned).toEqual(['diff']);
   });
 });
