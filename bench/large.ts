@@ -18,7 +18,12 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import type { Deployment } from '../src/contracts/deployments.js';
+import { deployment as deploymentSchema } from '../src/contracts/deployments.js';
 import { onGitSpawn } from '../src/git/runner.js';
+import { getNamespaceRow } from '../src/store/namespaces.js';
+import { nowIso } from '../src/store/json.js';
+import { applyPlan } from '../src/sync/apply.js';
+import { PLAN_STEPS } from '../src/sync/steps.js';
 import { makeTestApp, type TestApp } from '../test/helpers/app.js';
 import { cleanupTempDirs, serveGitHttp, type GitHttpServer } from '../test/helpers/git-fixtures.js';
 import { fail as benchFail, git, removeCmdHome, round1 } from './support.js';
@@ -37,6 +42,11 @@ export interface LargeBenchOptions {
   dialects?: Dialect[];
   /** Run the concurrent prober during first syncs of at least this many files (default 10,000). */
   probeFrom?: number;
+  /**
+   * Also time the steps of an update-all sync (back to commit 1) and of a no-change sync after
+   * it, one by one (PLAN_STEPS, applyPlan, the response's serialisation): where the time goes.
+   */
+  profile?: boolean;
   log?: (s: string) => void;
 }
 
@@ -62,6 +72,32 @@ export interface LargeCase {
   update: SyncFigure;
   noop: SyncFigure;
   probe?: { healthz: ProbeFigure; cached_get: ProbeFigure };
+  /** With `profile`: ms per step of a stepwise update-all and no-change sync. */
+  steps?: { update: Record<string, number>; noop: Record<string, number> };
+}
+
+/** One sync, as syncNamespace does it (without the lock), each step timed; checked like timedSync. */
+async function stepwiseSync(t: TestApp, ns: string, ref: string | undefined, files: number, want: { status: string; commit: string }): Promise<Record<string, number>> {
+  const times: Record<string, number> = {};
+  let stepStart = 0;
+  const t0 = performance.now();
+  const run = await PLAN_STEPS.run(
+    { app: t.ctx, namespace: await getNamespaceRow(t.ctx.db.db, ns), requestedRef: ref },
+    {
+      before: () => (stepStart = performance.now()),
+      after: (name) => (times[name] = round1((times[name] ?? 0) + performance.now() - stepStart)),
+    },
+  );
+  let s = performance.now();
+  const { deployment: d } = await applyPlan(run, { actor: 'bench', startedAt: nowIso() });
+  times.applyPlan = round1(performance.now() - s);
+  s = performance.now();
+  // What the route then does with it: the response schema's parse and JSON.stringify.
+  JSON.stringify(deploymentSchema.parse(d));
+  times['response serialisation'] = round1(performance.now() - s);
+  times.total = round1(performance.now() - t0);
+  if (d.status !== want.status || d.commit !== want.commit || d.results.length !== files) fail(`stepwise sync answered ${d.status} at ${d.commit} with ${d.results.length} results`);
+  return times;
 }
 
 const fail = (message: string): never => benchFail(`large bench: ${message}`);
@@ -176,7 +212,7 @@ async function startProber(intervalMs: number, token: string, urls: string[]): P
 
 const kindBody = (): object => JSON.parse(fs.readFileSync(path.join(ROOT_DIR, 'examples/kinds/Workload.json'), 'utf8')) as object;
 
-async function runCase(dialect: Dialect, n: number, server: GitHttpServer, repoName: string, repo: { c1: string; c2: string }, probe: boolean, log: (s: string) => void): Promise<LargeCase> {
+async function runCase(dialect: Dialect, n: number, server: GitHttpServer, repoName: string, repo: { c1: string; c2: string }, probe: boolean, profile: boolean, log: (s: string) => void): Promise<LargeCase> {
   const t = await makeTestApp(dialect, {
     settings: { allowed_hosts: ['127.0.0.1'], max_files: Math.max(10_000, n + 10), max_documents: Math.max(20_000, n + 10), max_total_bytes: 1024 * 1024 * 1024, log_level: 'warn' },
   });
@@ -207,6 +243,15 @@ async function runCase(dialect: Dialect, n: number, server: GitHttpServer, repoN
     log(`  ${dialect} ${n}: update-all ${update.ms} ms (${update.per_resource_us} µs/resource)`);
     const noop = await timedSync(t, 'large.prod', undefined, n, { status: 'noop', commit: repo.c2, summary: { noop: n } });
     log(`  ${dialect} ${n}: no-change ${noop.ms} ms [${noop.git_procs.join(', ')}]`);
+    let steps: LargeCase['steps'];
+    if (profile) {
+      const up = await stepwiseSync(t, 'large.prod', repo.c1, n, { status: 'success', commit: repo.c1 });
+      const same = await stepwiseSync(t, 'large.prod', repo.c1, n, { status: 'noop', commit: repo.c1 });
+      steps = { update: up, noop: same };
+      const show = (x: Record<string, number>) => Object.entries(x).map(([k, v]) => `${k} ${v}`).join(', ');
+      log(`  ${dialect} ${n}: stepwise update-all: ${show(up)}`);
+      log(`  ${dialect} ${n}: stepwise no-change: ${show(same)}`);
+    }
     return {
       dialect,
       files: n,
@@ -214,6 +259,7 @@ async function runCase(dialect: Dialect, n: number, server: GitHttpServer, repoN
       update,
       noop,
       ...(probed ? { probe: { healthz: probed[`${base}/healthz`]!, cached_get: probed[getUrl]! } } : {}),
+      ...(steps ? { steps } : {}),
     };
   } finally {
     await t.close();
@@ -233,7 +279,7 @@ export async function runLargeBench(opts: LargeBenchOptions = {}): Promise<Large
       const repo = await ensureRepo(n, log);
       const name = `large-${n}`;
       fs.cpSync(repo.bare, path.join(root, `${name}.git`), { recursive: true });
-      for (const dialect of dialects) cases.push(await runCase(dialect, n, server, name, repo, n >= probeFrom, log));
+      for (const dialect of dialects) cases.push(await runCase(dialect, n, server, name, repo, n >= probeFrom, opts.profile ?? false, log));
     }
   } finally {
     await server.close().catch(() => undefined);
@@ -248,7 +294,7 @@ export async function runLargeBench(opts: LargeBenchOptions = {}): Promise<Large
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const sizes = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
   const dialects = process.argv.includes('--postgres') ? (['sqlite', 'postgres'] as Dialect[]) : (['sqlite'] as Dialect[]);
-  runLargeBench({ sizes: sizes.length ? sizes : [10_000], dialects, probeFrom: 0 }).then(
+  runLargeBench({ sizes: sizes.length ? sizes : [10_000], dialects, probeFrom: 0, profile: process.argv.includes('--profile') }).then(
     (r) => {
       console.log(JSON.stringify(r.map((c) => ({ ...c, first: { ...c.first, git_procs: undefined } }))));
       process.exit(0);

@@ -119,8 +119,23 @@ export function buildPlan(input: BuildPlanInput): Plan {
 export class PlanMemo {
   private readonly entries = new WeakMap<SpecDocument, { registry: BuildPlanInput['registry']; live: string; result: PlanResult }>();
 
+  /**
+   * Records that `result`, planned for `doc`, has been applied (committed): the live resource now
+   * holds its merged content, hash and managed fields, and `doc` planned against that is a noop
+   * with the same content (merge and normalisation are idempotent; test/unit/plan/plan-memo.test.ts
+   * checks this against planning afresh). So the sync after an update of every resource re-plans
+   * nothing that did not change again.
+   */
+  applied(doc: SpecDocument, result: PlanResult, registry: BuildPlanInput['registry']): void {
+    if (result.operation !== 'create' && result.operation !== 'update' && result.operation !== 'noop') return;
+    if (result.hash === null || !result.merged || result.kind !== doc.kind || result.name !== doc.name) return;
+    const live = liveKeyOf(result.hash, result.managedFields);
+    const noop: PlanResult = result.operation === 'noop' ? result : { ...result, operation: 'noop', message: inSyncMessage(doc), changes: [] };
+    this.entries.set(doc, { registry, live, result: noop });
+  }
+
   plan(doc: SpecDocument, live: LiveResource | null, registry: BuildPlanInput['registry']): PlanResult {
-    const liveKey = live ? `${live.hash}\u0000${live.managed_fields.join('\u0000')}` : '';
+    const liveKey = live ? liveKeyOf(live.hash, live.managed_fields) : '';
     const hit = this.entries.get(doc);
     if (hit && hit.registry === registry && hit.live === liveKey) return hit.result;
     const result = planDocument(doc, live, registry);
@@ -128,6 +143,9 @@ export class PlanMemo {
     return result;
   }
 }
+
+const liveKeyOf = (hash: string, managedFields: readonly string[]): string => `${hash}\u0000${managedFields.join('\u0000')}`;
+const inSyncMessage = (doc: SpecDocument): string => `${doc.kind} '${doc.name}' is in sync`;
 
 function planDocument(doc: SpecDocument, live: LiveResource | null, registry: BuildPlanInput['registry']): PlanResult {
   const kind = registry.get(doc.kind);
@@ -191,7 +209,7 @@ function planDocument(doc: SpecDocument, live: LiveResource | null, registry: Bu
   }
   const changes = diffPaths([...declared, ...removed], base, merged);
   if (jsonEqual(base.spec, merged.spec) && jsonEqual(base.metadata as JsonObject, merged.metadata as JsonObject)) {
-    return { ...common, operation: 'noop', message: `${doc.kind} '${doc.name}' is in sync`, changes: [] };
+    return { ...common, operation: 'noop', message: inSyncMessage(doc), changes: [] };
   }
   return {
     ...common,

@@ -7,7 +7,7 @@ import { recordDeploymentEvent } from '../events/outbox.js';
 import { insertDeployment } from '../store/deployments.js';
 import { nowIso } from '../store/json.js';
 import { deleteResource, upsertResources, type LiveResource, type ResourceWrite } from '../store/resources.js';
-import { yieldSlice, type PlannedRun } from './steps.js';
+import { planMemoFor, yieldSlice, type PlannedRun } from './steps.js';
 import { appliedStatus, failedStatus, toResultItem } from './results.js';
 
 /** Longest stretch the apply runs without giving the event loop a turn. */
@@ -141,6 +141,13 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
     // Committed (or rolled back): cached reads of this namespace's resources are dropped before
     // the sync answers, so the next read sees the deployment.
     run.app.cache.invalidate('resources', run.namespace.name);
+  }
+  // Committed: the next sync of the same documents finds them in sync without planning again.
+  const memo = planMemoFor(run.app);
+  const docs = new Map(run.parsed.documents.map((d) => [`${d.kind}\u0000${d.name}`, d]));
+  for (const r of plan.results) {
+    const doc = r.kind !== null && r.name !== null ? docs.get(`${r.kind}\u0000${r.name}`) : undefined;
+    if (doc) memo.applied(doc, r, run.registry);
   }
   return { deployment, events };
 }

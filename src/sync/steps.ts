@@ -373,7 +373,7 @@ export const planChanges: Step<RunStart & { registry: KindRegistry; parsed: Pars
  * resource and the kinds are unchanged: a re-sync re-plans only what changed.
  */
 const planMemos = new WeakMap<AppContext, PlanMemo>();
-function planMemoFor(app: AppContext): PlanMemo {
+export function planMemoFor(app: AppContext): PlanMemo {
   let memo = planMemos.get(app);
   if (!memo) planMemos.set(app, (memo = new PlanMemo()));
   return memo;
