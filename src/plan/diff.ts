@@ -12,7 +12,7 @@
  * Paths are document-relative JSON pointers: `/spec/port`, `/spec/healthcheck/path`.
  */
 import { isJsonObject, jsonEqual } from '../specs/json.js';
-import { escapeSegment, getAt, parsePointer } from '../specs/pointer.js';
+import { escapeSegment, getAt, pointerSegments } from '../specs/pointer.js';
 import type { SpecContent, SpecMetadata } from '../specs/types.js';
 import type { JsonObject, JsonValue } from '../contracts/json.js';
 import type { FieldChange } from './types.js';
@@ -72,7 +72,7 @@ export function diffPaths(paths: readonly string[], before: SpecContent | null, 
   for (const path of paths) {
     if (seen.has(path)) continue;
     seen.add(path);
-    const segments = parsePointer(path);
+    const segments = pointerSegments(path);
     const from = getAt(a, segments);
     const to = getAt(b, segments);
     if (!jsonEqual(from, to)) out.push(change(path, from, to));
@@ -90,7 +90,7 @@ export function diffDeclared(desired: SpecContent, live: SpecContent | null): Fi
   const l = asDoc(live);
   const out: FieldChange[] = [];
   for (const path of declaredLeafPaths(desired)) {
-    const segments = parsePointer(path);
+    const segments = pointerSegments(path);
     const to = getAt(d, segments);
     const from = getAt(l, segments);
     if (isJsonObject(to) && Object.keys(to).length === 0 && isJsonObject(from)) continue;

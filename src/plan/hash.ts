@@ -6,7 +6,7 @@
  * (functions, symbols, bigints, NaN / Infinity, class instances such as Date or Buffer,
  * `undefined` in an array) throws a TypeError — a hash must never paper over a bad value.
  */
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import type { ResourceContent } from './types.js';
 
 export function canonicalJson(value: unknown): string {
@@ -60,5 +60,6 @@ export function contentHash(resource: ResourceContent): string {
     spec: resource.spec,
     metadata: resource.metadata ?? {},
   });
-  return createHash('sha256').update(body, 'utf8').digest('hex');
+  // One-shot hash: the same digest as createHash().update(body, 'utf8').digest('hex'), cheaper.
+  return crypto.hash('sha256', body, 'hex');
 }

@@ -22,7 +22,7 @@
  * job (plan.ts).
  */
 import { cloneJson, deleteOwn, getOwn, isJsonObject, setOwn } from '../specs/json.js';
-import { formatPointer, getAt, isPrefixOf, parsePointer } from '../specs/pointer.js';
+import { formatPointer, getAt, isPrefixOf, pointerSegments } from '../specs/pointer.js';
 import type { SpecContent, SpecMetadata } from '../specs/types.js';
 import type { JsonObject, JsonValue } from '../contracts/json.js';
 import { declaredLeafPaths } from './diff.js';
@@ -45,9 +45,9 @@ function isEmptyObject(v: JsonValue | undefined): boolean {
 }
 
 /** Parse a managed-field pointer; only `/spec/…` and `/metadata/…` below the root count. */
-function managedSegments(path: string): string[] | null {
+function managedSegments(path: string): readonly string[] | null {
   try {
-    const segs = parsePointer(path);
+    const segs = pointerSegments(path);
     if (segs.length < 2 || (segs[0] !== 'spec' && segs[0] !== 'metadata')) return null;
     return segs;
   } catch {
@@ -61,7 +61,7 @@ function managedSegments(path: string): string[] | null {
  */
 export function staleManagedPaths(previouslyManaged: readonly string[], declared: readonly string[]): string[] {
   const declaredSet = new Set(declared);
-  const declaredSegs = declared.map((p) => managedSegments(p)).filter((s): s is string[] => s !== null);
+  const declaredSegs = declared.map((p) => managedSegments(p)).filter((s): s is readonly string[] => s !== null);
   const out = new Set<string>();
   for (const path of previouslyManaged) {
     if (declaredSet.has(path)) continue;
@@ -112,7 +112,7 @@ export function mergeDeclared(live: SpecContent | null, desired: SpecContent, op
   // 3. Remove what git managed before and no longer declares.
   const removed: string[] = [];
   for (const path of staleManagedPaths(options.previouslyManaged ?? [], declared)) {
-    const segs = parsePointer(path);
+    const segs = pointerSegments(path);
     const current = getAt(doc, segs);
     if (isJsonObject(current) && Object.keys(current).length > 0) continue; // unmanaged content inside a former `{}` leaf
     if (!removeAt(doc, segs)) continue;

@@ -25,6 +25,23 @@ export function parsePointer(pointer: string): string[] {
   return pointer.slice(1).split('/').map(unescapeSegment);
 }
 
+const SEGMENTS_MAX = 50_000;
+const segmentsOf = new Map<string, readonly string[]>();
+
+/**
+ * `parsePointer`, remembered (frozen, read-only): planning parses the same few pointers
+ * (`/spec/port`, …) for every document of a kind. Throws like parsePointer (nothing remembered).
+ */
+export function pointerSegments(pointer: string): readonly string[] {
+  let segs = segmentsOf.get(pointer);
+  if (segs === undefined) {
+    segs = Object.freeze(parsePointer(pointer));
+    if (segmentsOf.size >= SEGMENTS_MAX) segmentsOf.clear();
+    segmentsOf.set(pointer, segs);
+  }
+  return segs;
+}
+
 export function isValidPointer(pointer: string): boolean {
   try {
     parsePointer(pointer);
