@@ -1,0 +1,50 @@
+/**
+ * Child process for bench/webhooks.ts: the "forge" — `git http-backend` over real smart HTTP
+ * (test/helpers/git-fixtures.ts serveGitHttp) — in a process of its own, so the forge's request
+ * handling and CGI spawns do not run on the event loop of the Syncline being measured (a real
+ * forge is another machine; its CPU is still counted, see below).
+ *
+ * Input: SYNCLINE_BENCH_GIT_ROOT = the directory holding `<name>.git`.
+ * IPC: sends `{ url }` once listening; answers `{ stats: true }` with `{ fetches, cpuMs, childCpuMs }`
+ * (ref advertisements served so far, this process's CPU, and its reaped children's CPU).
+ */
+import fs from 'node:fs';
+import { serveGitHttp } from '../test/helpers/git-fixtures.js';
+
+/** CPU ms of this process's reaped children (/proc/self/stat cutime + cstime); 0 where there is no /proc. */
+function childCpuMs(): number {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+async function main(): Promise<void> {
+  const root = process.env.SYNCLINE_BENCH_GIT_ROOT;
+  if (!root) throw new Error('SYNCLINE_BENCH_GIT_ROOT is not set');
+  const server = await serveGitHttp(root);
+  process.on('message', (m: { stats?: boolean }) => {
+    if (!m?.stats) return;
+    const cpu = process.cpuUsage();
+    process.send?.({
+      stats: {
+        // One git fetch (or ls-remote) = one ref advertisement request.
+        fetches: server.requests.filter((r) => r.method === 'GET' && r.url.includes('/info/refs')).length,
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        childCpuMs: childCpuMs(),
+      },
+    });
+  });
+  process.on('disconnect', () => {
+    void server.close().finally(() => process.exit(0));
+  });
+  process.send?.({ url: server.url });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
