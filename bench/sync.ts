@@ -370,9 +370,10 @@ async function startSyncline(repoUrl: string): Promise<TestApp> {
 async function timedSync(
   t: TestApp,
   ref?: string,
-): Promise<{ ms: number; cpuMs: number; deployment: Deployment; bytes: number; procs: string[]; network: number }> {
+): Promise<{ ms: number; cpuMs: number; deployment: Deployment; bytes: number; procs: string[]; network: number; requests: number }> {
   const procs: string[] = [];
   const off = onGitSpawn((info) => procs.push(gitCmdName(info.args)));
+  const seen = upstreamRequests().length;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const res = await t.app.inject({
@@ -385,8 +386,22 @@ async function timedSync(
   const c = process.cpuUsage(c0);
   off();
   if (res.statusCode !== 200) fail(`sync-from-git → HTTP ${res.statusCode}: ${res.body.slice(0, 2000)}`);
-  const network = procs.filter((p) => /^(fetch|clone|ls-remote)\b/.test(p)).length;
-  return { ms, cpuMs: (c.user + c.system) / 1000, deployment: res.json() as Deployment, bytes: res.rawPayload.length, procs, network };
+  const { network, requests } = networkOf(procs, upstreamRequests().slice(seen));
+  return { ms, cpuMs: (c.user + c.system) / 1000, deployment: res.json() as Deployment, bytes: res.rawPayload.length, procs, network, requests };
+}
+
+/** The upstream git server's request log (set once the server runs). */
+let upstreamRequests: () => GitHttpServer['requests'] = () => [];
+
+/**
+ * Network fetches of one sync: git processes that fetch (clone, fetch, ls-remote) plus the
+ * protocol-v2 `fetch` requests Syncline makes itself (the pack then goes into index-pack);
+ * `requests` is every HTTP request the upstream received (ls-refs included).
+ */
+function networkOf(procs: string[], reqs: GitHttpServer['requests']): { network: number; requests: number } {
+  const gitFetches = procs.filter((p) => /^(fetch|clone|ls-remote)\b/.test(p)).length;
+  const ownFetches = procs.filter((p) => p === 'index-pack').length;
+  return { network: gitFetches + ownFetches, requests: reqs.length };
 }
 
 interface Expectation {
@@ -766,8 +781,10 @@ interface ScenarioResult {
   syncline_cpu: Stats;
   /** Git processes started per sync (median, max) and the commands of the last run. */
   git_procs: { median: number; max: number; last: string[] };
-  /** Network git commands (fetch/clone/ls-remote) per sync, max over runs. */
+  /** Network fetches (git clone/fetch/ls-remote, or Syncline's own fetch request) per sync, max over runs. */
   network_max: number;
+  /** HTTP requests the upstream received per sync (an ls-refs request included), max over runs. */
+  requests_max: number;
   baseline: Stats;
   /** The `git clone --depth 1` part of the baseline (the rest is read + yaml parse). */
   baseline_clone: Stats;
@@ -797,7 +814,7 @@ export interface SyncBenchResult {
   repo: RepoMeta & { url: string };
   scenarios: Record<ScenarioKey, ScenarioResult>;
   /** (d) sync naming a commit already in the mirror. */
-  named_commit: { ms: number; git_procs: string[]; network: number; pass: boolean };
+  named_commit: { ms: number; git_procs: string[]; network: number; requests: number; pass: boolean };
   memory: {
     rss_before_mib: number;
     rss_after_mib: number;
@@ -832,6 +849,8 @@ export async function runSyncBench(opts: SyncBenchOptions = {}): Promise<SyncBen
   const apps: TestApp[] = [];
   try {
     server = await serveGitHttp(servedRoot);
+    const served = server;
+    upstreamRequests = () => served.requests;
     const repoUrl = server.repoUrl(REPO_NAME);
     const peakAfterSetup = peakRssMiB();
     const peaks = { a: 0, b: 0, c: 0 };
@@ -842,9 +861,11 @@ export async function runSyncBench(opts: SyncBenchOptions = {}): Promise<SyncBen
     const baseShm = { a: [] as number[], b: [] as number[], b2: [] as number[], c: [] as number[] };
     const procs = { a: [] as string[][], b: [] as string[][], b2: [] as string[][], c: [] as string[][] };
     const network = { a: [] as number[], b: [] as number[], b2: [] as number[], c: [] as number[] };
-    const record = (key: ScenarioKey, sample: { procs: string[]; network: number }): void => {
+    const requests = { a: [] as number[], b: [] as number[], b2: [] as number[], c: [] as number[] };
+    const record = (key: ScenarioKey, sample: { procs: string[]; network: number; requests: number }): void => {
       procs[key].push(sample.procs);
       network[key].push(sample.network);
+      requests[key].push(sample.requests);
     };
     let responseBytes = 0;
     /**
@@ -929,16 +950,17 @@ export async function runSyncBench(opts: SyncBenchOptions = {}): Promise<SyncBen
     const named = await (async () => {
       const procsD: string[] = [];
       const off = onGitSpawn((info) => procsD.push(gitCmdName(info.args)));
+      const seen = upstreamRequests().length;
       const t0 = performance.now();
       // What a webhook or poll does: name the provider's new head, trusted to be on the branch.
       const deployment = await syncNamespace(app.ctx, NAMESPACE, upstream.head, 'bench', { trustNamedCommit: true });
       const ms = performance.now() - t0;
       off();
-      return { ms, deployment, procs: procsD, network: procsD.filter((p) => /^(fetch|clone|ls-remote)\b/.test(p)).length };
+      return { ms, deployment, procs: procsD, ...networkOf(procsD, upstreamRequests().slice(seen)) };
     })();
     checkDeployment('d', named.deployment, { status: 'noop', commit: upstream.head, summary: summaryOf({ noop: FILE_COUNT }) });
-    const namedCommit = { ms: round1(named.ms), git_procs: named.procs, network: named.network, pass: named.network === 0 };
-    log(`(d) sync naming a commit already in the mirror: ${named.ms.toFixed(0)} ms, git processes [${named.procs.join(', ')}], network ${named.network}`);
+    const namedCommit = { ms: round1(named.ms), git_procs: named.procs, network: named.network, requests: named.requests, pass: named.network === 0 && named.requests === 0 };
+    log(`(d) sync naming a commit already in the mirror: ${named.ms.toFixed(0)} ms, git processes [${named.procs.join(', ')}], network fetches ${named.network}, upstream requests ${named.requests}`);
 
     const scenario = (key: ScenarioKey, name: string, targeted: boolean): ScenarioResult => {
       const sy = stats(sync[key]);
@@ -954,6 +976,7 @@ export async function runSyncBench(opts: SyncBenchOptions = {}): Promise<SyncBen
           last: procs[key].at(-1) ?? [],
         },
         network_max: Math.max(...network[key]),
+        requests_max: Math.max(...requests[key]),
         baseline: bl,
         baseline_clone: stats(baseClone[key]),
         ...(baseShm[key].length ? { baseline_tmpfs: stats(baseShm[key]), ratio_tmpfs: Math.round((median(baseShm[key]) / sy.median) * 100) / 100 } : {}),
@@ -1009,6 +1032,7 @@ export async function runSyncBench(opts: SyncBenchOptions = {}): Promise<SyncBen
     log(`\nresults written to ${path.relative(process.cwd(), RESULTS_FILE)}`);
     return result;
   } finally {
+    upstreamRequests = () => [];
     for (const a of apps) await a.close().catch(() => {});
     await server?.close().catch(() => {});
     await cleanupTempDirs().catch(() => {});
@@ -1031,13 +1055,13 @@ function printTable(r: SyncBenchResult, log: (s: string) => void): void {
     log(row([s.name, fmt(s.syncline), fmt(s.baseline), `${s.ratio.toFixed(1)}×`, s.target ?? '—', s.pass === null ? '—' : s.pass ? 'PASS' : 'FAIL']));
   }
   log('');
-  log(`git processes per sync (median / max; last run's commands), network fetches max:`);
+  log(`git processes per sync (median / max; last run's commands), network fetches max, upstream HTTP requests max:`);
   for (const s of Object.values(r.scenarios)) {
-    log(`  ${s.name.padEnd(34)} ${s.git_procs.median} / ${s.git_procs.max}  [${s.git_procs.last.join(', ')}]  network ${s.network_max}`);
+    log(`  ${s.name.padEnd(34)} ${s.git_procs.median} / ${s.git_procs.max}  [${s.git_procs.last.join(', ')}]  network ${s.network_max}  requests ${s.requests_max}`);
   }
   const nb = r.scenarios.b.git_procs.max;
   log(`  target (b) ≤ ${TARGET_PROCS_NOCHANGE} git processes: ${nb <= TARGET_PROCS_NOCHANGE ? 'PASS' : 'FAIL'} (${nb})`);
-  log(`  target (d) named commit already present → 0 network fetches: ${r.named_commit.pass ? 'PASS' : 'FAIL'} (${r.named_commit.network}; ${r.named_commit.ms} ms, [${r.named_commit.git_procs.join(', ')}])`);
+  log(`  target (d) named commit already present → 0 network fetches: ${r.named_commit.pass ? 'PASS' : 'FAIL'} (${r.named_commit.network} fetches, ${r.named_commit.requests} requests; ${r.named_commit.ms} ms, [${r.named_commit.git_procs.join(', ')}])`);
   log(`Syncline node-process CPU ms per sync, median: ${Object.values(r.scenarios).map((s) => `${s.name.split(" ")[0]} ${s.syncline_cpu.median}`).join(', ')} (wall time above; git children not counted)`);
   const shm = Object.values(r.scenarios).filter((s) => s.baseline_tmpfs);
   if (shm.length) {

@@ -35,7 +35,7 @@ export {
   type MirrorResult,
 } from './mirror-cache.js';
 export { catFile, closeCatFileWorker, closeAllCatFileWorkers, type CatFileAnswer, type CatFileCommand } from './cat-file-worker.js';
-export { lsRefsHttp, closeLsRefsAgents } from './ls-refs.js';
+export { lsRefsHttp, closeLsRefsAgents } from './smart-http.js';
 export {
   hasCommit,
   resolveRef,

@@ -112,3 +112,71 @@ async function walk(dir: string, rel: string, out: Map<string, string>): Promise
   }
   return true;
 }
+
+/** One ref move: from `old` (undefined: the ref must not exist) to `oid`. */
+export interface RefUpdate {
+  name: string;
+  old: string | undefined;
+  oid: string;
+}
+
+/**
+ * Moves refs as `git update-ref` would in one transaction on the files backend: every
+ * `<ref>.lock` taken first (O_EXCL), each ref's current value (loose file, else `packed-refs`)
+ * checked against `old` under the locks, then the new values renamed into place. Returns false,
+ * with nothing changed, when a lock is taken, a value moved meanwhile or anything is not
+ * understood (a symbolic ref, a name clash): the caller then lets git do it.
+ */
+export async function swapLooseRefs(dir: string, updates: RefUpdate[]): Promise<boolean> {
+  const locked: Array<{ update: RefUpdate; file: string; lock: string }> = [];
+  const release = async (): Promise<void> => {
+    for (const l of locked) await unlink(l.lock).catch(() => undefined);
+  };
+  try {
+    for (const update of updates) {
+      if (!OID_RE.test(update.oid) || (update.old !== undefined && !OID_RE.test(update.old))) return false;
+      const file = join(dir, update.name);
+      await mkdir(dirname(file), { recursive: true });
+      const fh = await open(`${file}.lock`, 'wx');
+      locked.push({ update, file, lock: `${file}.lock` });
+      try {
+        await fh.writeFile(`${update.oid}\n`);
+      } finally {
+        await fh.close();
+      }
+    }
+    let packed: string | null = null;
+    for (const { update, file } of locked) {
+      let current: string | undefined;
+      try {
+        current = (await readFile(file, 'utf8')).trim();
+        if (!OID_RE.test(current)) return false; // symbolic or unknown
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+        packed ??= await readFile(join(dir, 'packed-refs'), 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? '' : Promise.reject(e)));
+        current = packedValue(packed ?? '', update.name);
+      }
+      if (current !== update.old) return false;
+    }
+    while (locked.length) {
+      const l = locked[0]!;
+      await rename(l.lock, l.file);
+      locked.shift();
+    }
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await release();
+  }
+}
+
+function packedValue(packed: string, name: string): string | undefined {
+  for (const line of packed.split('\n')) {
+    if (line.endsWith(` ${name}`) && !line.startsWith('#') && !line.startsWith('^')) {
+      const oid = line.slice(0, line.indexOf(' '));
+      if (OID_RE.test(oid)) return oid;
+    }
+  }
+  return undefined;
+}

@@ -9,7 +9,7 @@
  * (branches and tags only: forge-specific refs like refs/pull/* are never downloaded).
  */
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SOURCE_NAME_RE } from '../contracts/common.js';
 import { SynclineError } from '../errors.js';
@@ -17,12 +17,12 @@ import { assertSafeRemoteUrl, type GitAuth } from './auth.js';
 import { throwNetworkError } from './classify.js';
 import { closeCatFileWorker } from './cat-file-worker.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { deleteLooseRefs, hasFilesBackend, listRefsUnder, writeLooseRefs } from './keep-refs.js';
+import { deleteLooseRefs, hasFilesBackend, listRefsUnder, swapLooseRefs, writeLooseRefs, type RefUpdate } from './keep-refs.js';
 import { readLocalRefs, type LocalRefs } from './local-refs.js';
 import type { RemotePin } from './remote.js';
 import { runGit, type GitTimeouts } from './runner.js';
 import { GitError } from './git-error.js';
-import { lsRefsHttp } from './ls-refs.js';
+import { fetchPackHttp, lsRefsHttp } from './smart-http.js';
 import { isValidRefText } from './refs.js';
 
 export interface MirrorSource {
@@ -238,8 +238,12 @@ async function fetchInto(source: MirrorSource, dir: string, opts: MirrorOptions)
   // Before the refs move: every current tip gets a hidden keep ref, so there is no moment in
   // which a tip a client was just shown is unreachable.
   const kept = await keepCurrentTips(dir, before.snapshot);
+  const moved = remote ? movedRefs(remote, before.refs) : null;
   try {
-    await runFetch(source, dir, opts, remote ? narrowRefspecs(remote, before.refs) : null);
+    // The moved refs' objects in one request and one index-pack process, the refs then moved
+    // from Node; whatever that cannot do, `git fetch` of the same refs does.
+    const done = moved !== null && (await fetchFromNode(source, dir, opts, moved, before.refs));
+    if (!done) await runFetch(source, dir, opts, moved ? moved.map((m) => `+${m.name}:${m.name}`) : null);
   } catch (err) {
     // Refs are only updated after the pack arrived complete: the mirror is still the old one.
     await throwNetworkError(err, source);
@@ -286,17 +290,47 @@ function sameRefs(a: Map<string, string>, b: Map<string, string>): boolean {
 const MAX_NARROW_REFS = 64;
 
 /**
- * Refspecs for exactly the refs that are new or moved upstream (`+refs/heads/main:refs/heads/main`),
- * so git lists and negotiates only those; null (fetch everything, prune) when a ref was deleted
+ * The refs that are new or moved upstream, so exactly those are fetched (`+refs/heads/main:…`):
+ * git lists and negotiates only them. Null (fetch everything, prune) when a ref was deleted
  * upstream or too many moved.
  */
-function narrowRefspecs(remote: Map<string, string>, local: Map<string, string>): string[] | null {
+function movedRefs(remote: Map<string, string>, local: Map<string, string>): RefUpdate[] | null {
   for (const name of local.keys()) if (!remote.has(name)) return null;
-  const changed = [...remote].filter(([name, oid]) => local.get(name) !== oid).map(([name]) => name);
-  if (changed.length === 0 || changed.length > MAX_NARROW_REFS) return null;
+  const moved = [...remote].filter(([name, oid]) => local.get(name) !== oid).map(([name, oid]) => ({ name, old: local.get(name), oid }));
+  if (moved.length === 0 || moved.length > MAX_NARROW_REFS) return null;
   // Names came from the server: only plain ref names become refspecs (no glob, no option, no colon).
-  if (!changed.every((n) => /^refs\/(heads|tags)\/[^\s:*?[\\^~]+$/.test(n) && isValidRefText(n))) return null;
-  return changed.map((n) => `+${n}:${n}`);
+  if (!moved.every((m) => /^refs\/(heads|tags)\/[^\s:*?[\\^~]+$/.test(m.name) && isValidRefText(m.name))) return null;
+  return moved;
+}
+
+/**
+ * Fetches `moved` without `git fetch`: one v2 fetch request (our tips as haves, the moved refs'
+ * old tips first) into `git index-pack --strict` (smart-http.ts), then the refs moved by a
+ * compare-and-swap of loose ref files (keep-refs.ts). HTTP(S) on the files backend only; false
+ * when it did not work (git fetch then does it). Throws on timeouts and aborts.
+ */
+async function fetchFromNode(source: MirrorSource, dir: string, opts: MirrorOptions, moved: RefUpdate[], local: Map<string, string>): Promise<boolean> {
+  if (!(await hasFilesBackend(dir))) return false;
+  const wants = [...new Set(moved.map((m) => m.oid))];
+  const haves = [
+    ...new Set([
+      ...moved.flatMap((m) => (m.old ? [m.old] : [])),
+      ...[...local].filter(([n]) => n.startsWith('refs/heads/')).map(([, oid]) => oid),
+      ...[...local].filter(([n]) => n.startsWith('refs/tags/')).map(([, oid]) => oid),
+    ]),
+  ];
+  const keep = await fetchPackHttp(source.url, source.auth, source.pin, dir, wants, haves, {
+    idleMs: opts.timeouts?.idleMs,
+    totalMs: opts.timeouts?.totalMs,
+    signal: opts.signal,
+  });
+  if (!keep) return false;
+  try {
+    return await swapLooseRefs(dir, moved);
+  } finally {
+    // The pack is referenced now (or git fetch will reference it): gc may treat it as any other.
+    await unlink(keep).catch(() => undefined);
+  }
 }
 
 /**

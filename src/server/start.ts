@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app-context.js';
 import { closeAllCatFileWorkers } from '../git/cat-file-worker.js';
-import { closeLsRefsAgents } from '../git/ls-refs.js';
+import { closeLsRefsAgents } from '../git/smart-http.js';
 import { closeParsePool } from '../specs/parse-pool.js';
 import type { ResolvedSettings } from '../config/load.js';
 import { buildApp } from './app.js';

@@ -291,6 +291,8 @@ export interface RequestLog {
   /** The Authorization header as received (tests assert on presence/scheme, never print it). */
   authorization: string | undefined;
   gitProtocol: string | undefined;
+  /** A protocol-v2 POST's command (`ls-refs`, `fetch`), read from the start of an uncompressed body. */
+  command?: string;
   status?: number;
 }
 
@@ -413,6 +415,12 @@ export async function serveGitHttp(rootDir: string, opts: ServeOptions = {}): Pr
     });
     child.stderr.resume(); // drain
     child.stdin.on('error', () => {});
+    if (req.method === 'POST' && !req.headers['content-encoding']) {
+      req.once('data', (chunk: Buffer) => {
+        const m = /^[0-9a-f]{4}command=([a-z-]+)\n/.exec(chunk.subarray(0, 64).toString('latin1'));
+        if (m) log.command = m[1];
+      });
+    }
     req.pipe(child.stdin);
     res.on('close', () => {
       if (child.exitCode === null) child.kill('SIGKILL');

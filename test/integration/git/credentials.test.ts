@@ -7,12 +7,15 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getGitHome } from '../../../src/git/env.js';
+import { onGitSpawn } from '../../../src/git/runner.js';
 import { ensureMirror } from '../../../src/git/mirror-cache.js';
 import { lsRemote } from '../../../src/git/refs.js';
 import { readEntries, selectTree } from '../../../src/git/tree.js';
 import {
   cleanupTempDirs,
   commitFiles,
+  createBranch,
+  deleteBranch,
   makeRepo,
   serveGitHttp,
   tempDir,
@@ -113,12 +116,28 @@ describe('token auth', () => {
       expect(watched.gitSeen).toBeGreaterThan(0);
       expect(watched.hits).toEqual([]);
 
+      // A moved branch: fetched from Node (ls-refs and fetch requests, the pack into index-pack).
       await commitFiles(repo, { 'config/app.yaml': 'kind: Config\nname: app2\n' });
+      // index-pack lives for milliseconds, too short for the scan to be sure to see it: its argv
+      // is checked as spawned.
+      const argvs: string[] = [];
+      const off = onGitSpawn((i) => argvs.push(i.args.join(' ')));
       const fetch = ensureMirror(source, { mirrorsDir });
       const watchedFetch = await watchCmdlines(fetch, forms(TOKEN));
-      await fetch;
-      expect(watchedFetch.gitSeen).toBeGreaterThan(0);
+      await fetch.finally(off);
+      expect(argvs.map((a) => a.split(' ')[0])).toEqual(['index-pack']);
+      expect(argvs.filter((a) => forms(TOKEN).some((f) => a.includes(f)))).toEqual([]);
       expect(watchedFetch.hits).toEqual([]);
+
+      // A deleted branch: git fetch --prune (git-remote-http carries the URL, never the token).
+      await createBranch(repo, 'short-lived');
+      await ensureMirror(source, { mirrorsDir });
+      await deleteBranch(repo, 'short-lived');
+      const pruning = ensureMirror(source, { mirrorsDir });
+      const watchedPrune = await watchCmdlines(pruning, forms(TOKEN));
+      await pruning;
+      expect(watchedPrune.gitSeen).toBeGreaterThan(0);
+      expect(watchedPrune.hits).toEqual([]);
 
       const files = await allFiles(dir);
       expect(files).toContain(join(dir, 'config'));

@@ -1,13 +1,16 @@
 /**
  * The mirror cache asks an HTTP remote for its refs with one protocol-v2 `ls-refs` request and
- * runs `git fetch` only when a branch or tag moved (real git over real HTTP): nothing moved → no
- * git process and one request; a moved branch → a fetch of that ref only; a new tag → fetched;
- * a deleted branch → a full fetch that prunes; a server without protocol v2 → git fetch as before.
+ * fetches only when a branch or tag moved (real git over real HTTP): nothing moved → no git
+ * process and one request; a moved branch, a new tag, a force-push → one `fetch` request into
+ * `git index-pack` (no git fetch); a deleted branch → a full git fetch that prunes; a server
+ * without protocol v2, or a fetch request that fails → git fetch as before.
  */
 import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureMirror } from '../../../src/git/mirror-cache.js';
-import { lsRefsHttp, lsRefsRequestBody, parseLsRefsResponse } from '../../../src/git/ls-refs.js';
+import { lsRefsHttp, lsRefsRequestBody, parseLsRefsResponse } from '../../../src/git/smart-http.js';
 import { onGitSpawn, runGit } from '../../../src/git/runner.js';
 import {
   cleanupTempDirs,
@@ -15,6 +18,7 @@ import {
   createBranch,
   createTag,
   deleteBranch,
+  forcePush,
   makeRepo,
   serveGitHttp,
   tempDir,
@@ -75,14 +79,14 @@ describe('ensureMirror over HTTP with ls-refs', () => {
     seen = server.requests.length;
     const moved = await spawned(() => ensureMirror(source, { mirrorsDir }));
     expect(moved.result).toMatchObject({ updated: true, headCommit: c2 });
-    expect(moved.git.map((a) => a[0])).toEqual(['fetch']);
-    const fetchArgs = moved.git[0]!;
-    expect(fetchArgs).toContain('+refs/heads/main:refs/heads/main');
-    expect(fetchArgs).not.toContain('--prune');
-    expect(fetchArgs).toContain('--no-auto-maintenance');
-    expect(fetchArgs.some((a) => a.includes('refs/tags') || a.includes('other'))).toBe(false);
-    expect(server.requests.slice(seen).length).toBeGreaterThan(1);
+    // ls-refs, then one fetch request whose pack goes into index-pack: no git fetch.
+    expect(moved.git.map((a) => a[0])).toEqual(['index-pack']);
+    expect(moved.git[0]).toEqual(expect.arrayContaining(['--stdin', '--fix-thin', '--strict']));
+    expect(server.requests.slice(seen).map((r) => `${r.method} ${r.url} ${r.gitProtocol}`)).toEqual(Array(2).fill('POST /moves.git/git-upload-pack version=2'));
     expect(await refs(moved.result.dir)).toEqual(await refs(repo.bareDir));
+    await runGit(['fsck', '--connectivity-only', '--no-dangling'], { cwd: moved.result.dir });
+    // No .keep left behind: the pack is an ordinary one once the ref points into it.
+    expect((await readdir(join(moved.result.dir, 'objects', 'pack'))).filter((f) => f.endsWith('.keep'))).toEqual([]);
 
     // And quiet again.
     expect((await spawned(() => ensureMirror(source, { mirrorsDir }))).git).toEqual([]);
@@ -99,8 +103,7 @@ describe('ensureMirror over HTTP with ls-refs', () => {
     await createTag(repo, 'v2', { message: 'v2' });
     const tagged = await spawned(() => ensureMirror(source, { mirrorsDir }));
     expect(tagged.result.updated).toBe(true);
-    expect(tagged.git.map((a) => a[0])).toEqual(['fetch']);
-    expect(tagged.git[0]).toContain('+refs/tags/v2:refs/tags/v2');
+    expect(tagged.git.map((a) => a[0])).toEqual(['index-pack']);
     expect(await refs(dir)).toEqual(await refs(repo.bareDir));
 
     await deleteBranch(repo, 'gone');
@@ -109,6 +112,43 @@ describe('ensureMirror over HTTP with ls-refs', () => {
     expect(pruned.git[0]).toEqual(expect.arrayContaining(['fetch', '--prune', '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*']));
     expect(await refs(dir)).toEqual(await refs(repo.bareDir));
     expect((await refs(dir)).some((r) => r.endsWith('refs/heads/gone'))).toBe(false);
+  });
+
+  it('a force-push is fetched from Node too; the old tip stays reachable under a keep ref', async () => {
+    const repo = await makeRepo({ root, name: 'forced' });
+    const c1 = await commitFiles(repo, { 'a.yaml': 'a: 1\n' });
+    const c2 = await commitFiles(repo, { 'a.yaml': 'a: 2\n' });
+    const mirrorsDir = await tempDir('syncline-mirrors-');
+    const source = { name: 'forced', url: server.repoUrl('forced') };
+    const { dir } = await ensureMirror(source, { mirrorsDir });
+    await forcePush(repo, 'main', c1);
+    const c3 = await commitFiles(repo, { 'a.yaml': 'a: 3\n' });
+    const res = await spawned(() => ensureMirror(source, { mirrorsDir }));
+    expect(res.git.map((a) => a[0])).toEqual(['index-pack']);
+    expect(res.result).toMatchObject({ updated: true, headCommit: c3 });
+    const kept = (await runGit(['for-each-ref', '--format=%(objectname)', 'refs/syncline/keep'], { cwd: dir })).stdout.toString();
+    expect(kept.split('\n')).toContain(c2);
+    await runGit(['fsck', '--connectivity-only', '--no-dangling'], { cwd: dir });
+  });
+
+  it('when the fetch from Node fails, git fetch does it', async () => {
+    const repo = await makeRepo({ root, name: 'fallback' });
+    await commitFiles(repo, { 'a.yaml': 'a: 1\n' });
+    const mirrorsDir = await tempDir('syncline-mirrors-');
+    const source = { name: 'fallback', url: front.repoUrl('fallback') };
+    const { dir } = await ensureMirror(source, { mirrorsDir });
+    const c2 = await commitFiles(repo, { 'a.yaml': 'a: 2\n' });
+    front.failNodeFetch = true;
+    try {
+      const res = await spawned(() => ensureMirror(source, { mirrorsDir }));
+      // The refused request started no index-pack; git fetch then fetched the one moved branch.
+      expect(res.git.map((a) => a[0])).toEqual(['fetch']);
+      expect(res.git[0]).toContain('+refs/heads/main:refs/heads/main');
+      expect(res.result).toMatchObject({ updated: true, headCommit: c2 });
+      expect(await refs(dir)).toEqual(await refs(repo.bareDir));
+    } finally {
+      front.failNodeFetch = false;
+    }
   });
 
   it('a server without protocol v2 is fetched from as before', async () => {
@@ -152,6 +192,13 @@ describe('ensureMirror over HTTP with ls-refs', () => {
       const asked = locked.requests.slice(seen);
       expect(asked.map((r) => `${r.method} ${r.url} ${r.status}`)).toEqual(['POST /private.git/git-upload-pack 200']);
       expect(asked[0]!.authorization).toBe(`Basic ${Buffer.from(`x-access-token:${TOKEN}`).toString('base64')}`);
+      // A moved branch: the fetch request carries the credential too.
+      const c2 = await commitFiles(repo, { 'a.yaml': 'a: 2\n' });
+      const seen2 = locked.requests.length;
+      const moved = await spawned(() => ensureMirror(source, { mirrorsDir }));
+      expect(moved.result.headCommit).toBe(c2);
+      expect(moved.git.map((a) => a[0])).toEqual(['index-pack']);
+      expect(locked.requests.slice(seen2).map((r) => `${r.method} ${r.status} ${r.authorization?.split(' ')[0]}`)).toEqual(Array(2).fill('POST 200 Basic'));
       // Without the credential the listing is refused (401) and git fetch reports it.
       await expect(ensureMirror({ ...source, auth: undefined }, { mirrorsDir })).rejects.toMatchObject({ code: 'auth_failed' });
 

@@ -19,8 +19,9 @@ describe.each(DIALECTS)('webhooks: push (%s)', (dialect) => {
   let server: GitHttpServer;
   let url: string;
   let first: string;
-  // One git fetch (or ls-remote) = one ref advertisement request.
-  const fetches = () => server.requests.filter((r) => r.method === 'GET' && r.url.includes('/info/refs')).length;
+  // One fetch (git fetch, git ls-remote, or the mirror cache's own ls-refs + fetch requests) = one
+  // protocol-v2 ref listing (`ls-refs`).
+  const fetches = () => server.requests.filter((r) => r.command === 'ls-refs').length;
 
   beforeAll(async () => {
     const root = await tempDir('syncline-wh-');

@@ -1,0 +1,395 @@
+/**
+ * Git protocol v2 over smart HTTP from Node (`POST <url>/git-upload-pack`, `Git-Protocol:
+ * version=2`), on keep-alive connections, for the two things a sync's fetch needs:
+ *  - `lsRefsHttp`: the remote's branches and tags in ONE request (`ls-refs`). The mirror cache
+ *    uses it to skip `git fetch` (a process, three HTTP requests) when no branch or tag moved;
+ *  - `fetchPackHttp`: the objects of the refs that moved in ONE request (`fetch` with `done`),
+ *    streamed into `git index-pack --stdin --fix-thin --strict` (the one process).
+ *
+ * The request obeys the same rules as git's own connections (env.ts, remote.ts):
+ *  - it connects only to the address the outbound guard checked (`pin`), never resolving the name
+ *    again; without a pin (IP literal, allow-listed host) it resolves like git would;
+ *  - credentials go in an `Authorization` header on this one request, whose origin is the source
+ *    URL's own (the header is never sent anywhere else); they are never logged or put in an error;
+ *  - redirects are not followed, nothing is read from the environment (no proxies).
+ *
+ * Anything unexpected (a non-200 answer, a server without protocol v2, a malformed or oversized
+ * answer, a connection error) returns null: the caller then runs `git fetch` as before, whose
+ * failure is classified the usual way (auth_failed, repo_not_found, redirect…). Only a timeout or
+ * an abort throws (a GitError, as `git fetch` would), so a hung server is not waited for twice.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { basicCredentials, httpOrigin, type GitAuth } from './auth.js';
+import { join } from 'node:path';
+import { GitError } from './git-error.js';
+import { spawnGit } from './runner.js';
+import type { RemotePin } from './remote.js';
+
+const OID_RE = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+/** An answer larger than this is not worth parsing here (hundreds of thousands of refs): let git fetch. */
+const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+/** Idle keep-alive connections are closed after this long. */
+const FREE_SOCKET_MS = 30_000;
+const MAX_AGENTS = 64;
+
+export interface SmartHttpOptions {
+  /** No byte received for this long: timeout (reason `idle_timeout`). Default 60 s. */
+  idleMs?: number;
+  /** Whole-request cap (reason `timeout`). Default 120 s. */
+  totalMs?: number;
+  signal?: AbortSignal | undefined;
+}
+
+/** One keep-alive agent per (scheme, checked address): a socket is only ever reused for the address it was opened to. */
+const agents = new Map<string, http.Agent>();
+
+function agentFor(protocol: 'http:' | 'https:', pin: RemotePin | null | undefined): http.Agent {
+  const key = `${protocol}|${pin ? `${pin.host}:${pin.port}@${pin.address}` : '-'}`;
+  let agent = agents.get(key);
+  if (agent) {
+    // Most recently used last, so the oldest is evicted first.
+    agents.delete(key);
+    agents.set(key, agent);
+    return agent;
+  }
+  const options: http.AgentOptions = {
+    keepAlive: true,
+    maxSockets: 8,
+    maxFreeSockets: 2,
+    // Applies to idle pooled sockets too: the agent destroys a free socket that times out.
+    timeout: FREE_SOCKET_MS,
+    scheduling: 'lifo',
+    ...(pin ? { lookup: pinnedLookup(pin) } : {}),
+  };
+  agent = protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
+  agents.set(key, agent);
+  if (agents.size > MAX_AGENTS) {
+    const [oldest, old] = agents.entries().next().value as [string, http.Agent];
+    agents.delete(oldest);
+    old.destroy();
+  }
+  return agent;
+}
+
+/** A lookup that answers every name with the checked address (the connection is pinned to it). */
+function pinnedLookup(pin: RemotePin): NonNullable<http.AgentOptions['lookup']> {
+  const family = net.isIP(pin.address);
+  return ((_host: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void) =>
+    opts?.all ? cb(null, [{ address: pin.address, family }]) : cb(null, pin.address, family)) as never;
+}
+
+/** Closes every pooled connection (shutdown, tests). */
+export function closeLsRefsAgents(): void {
+  for (const agent of agents.values()) agent.destroy();
+  agents.clear();
+}
+
+function pkt(line: string): Buffer {
+  const body = Buffer.from(line, 'utf8');
+  return Buffer.concat([Buffer.from((body.length + 4).toString(16).padStart(4, '0'), 'ascii'), body]);
+}
+
+/** The request body: `command=ls-refs`, delimiter, one `ref-prefix` per prefix, flush. */
+export function lsRefsRequestBody(prefixes: readonly string[]): Buffer {
+  return Buffer.concat([
+    pkt('command=ls-refs\n'),
+    Buffer.from('0001', 'ascii'),
+    ...prefixes.map((p) => pkt(`ref-prefix ${p}\n`)),
+    Buffer.from('0000', 'ascii'),
+  ]);
+}
+
+/**
+ * Parses an ls-refs answer: pkt-lines `<oid> <refname>[ <attribute>…]` up to a flush packet.
+ * Returns null for anything else (an `ERR` line, a v0 advertisement, truncation, junk).
+ */
+export function parseLsRefsResponse(body: Buffer, prefixes: readonly string[]): Map<string, string> | null {
+  const refs = new Map<string, string>();
+  let at = 0;
+  while (at + 4 <= body.length) {
+    const lenText = body.toString('ascii', at, at + 4);
+    if (!/^[0-9a-f]{4}$/.test(lenText)) return null;
+    const len = parseInt(lenText, 16);
+    // Flush: the end of the answer (a response-end packet may follow on stateless connections).
+    if (len === 0) return at + 4 === body.length || body.subarray(at + 4).toString('ascii') === '0002' ? refs : null;
+    if (len < 4 || at + len > body.length) return null; // delimiter/response-end or truncated
+    const line = body.toString('utf8', at + 4, at + len).replace(/\n$/, '');
+    at += len;
+    const [oid, name] = line.split(' ', 2);
+    if (!oid || !name || !OID_RE.test(oid)) return null;
+    if (prefixes.some((p) => name.startsWith(p))) refs.set(name, oid);
+  }
+  return null; // no flush packet: truncated
+}
+
+/** Why a request could not be used: the caller falls back to git. */
+class Unusable extends Error {}
+
+/**
+ * One POST of `body` to `<url>/git-upload-pack`; `consume` reads the (200, upload-pack result)
+ * answer. Null when the remote cannot be asked this way or `consume` threw Unusable; GitError
+ * `timeout` / `idle_timeout` / `aborted` for timeouts and aborts (also while `consume` reads).
+ */
+async function uploadPack<T>(
+  url: string,
+  auth: GitAuth | undefined,
+  pin: RemotePin | null | undefined,
+  body: Buffer,
+  command: string,
+  opts: SmartHttpOptions,
+  consume: (res: http.IncomingMessage, req: http.ClientRequest) => Promise<T>,
+): Promise<T | null> {
+  const origin = httpOrigin(url);
+  if (!origin) return null;
+  let target: URL;
+  try {
+    target = new URL(`${url.replace(/\/+$/, '')}/git-upload-pack`);
+  } catch {
+    return null;
+  }
+  // The same URL git would POST to, on the same origin as the source URL (credentials are scoped to it).
+  if (httpOrigin(target.href) !== origin || target.username || target.password || target.search || target.hash) return null;
+  const protocol = target.protocol as 'http:' | 'https:';
+  const creds = basicCredentials(auth);
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/x-git-upload-pack-request',
+    Accept: 'application/x-git-upload-pack-result',
+    'Git-Protocol': 'version=2',
+    'User-Agent': 'git/2 (syncline)',
+    'Content-Length': String(body.length),
+    ...(creds ? { Authorization: `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` } : {}),
+  };
+  const idleMs = opts.idleMs ?? 60_000;
+  const totalMs = opts.totalMs ?? 120_000;
+  const args = [command];
+
+  const once = (): Promise<T | null | 'retry'> =>
+    new Promise((resolve, reject) => {
+      let settled = false;
+      const finish = (value: T | null | 'retry', err?: Error): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(totalTimer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(value);
+      };
+      const fail = (reason: 'timeout' | 'idle_timeout' | 'aborted', detail: string): void => {
+        finish(null, new GitError(reason, args, null, '', detail));
+        req.destroy();
+      };
+      let answered = false;
+      const req = (protocol === 'https:' ? https : http).request(
+        target,
+        { method: 'POST', headers, agent: agentFor(protocol, pin) },
+        (res) => {
+          answered = true;
+          const type = String(res.headers['content-type'] ?? '');
+          if (res.statusCode !== 200 || !type.startsWith('application/x-git-upload-pack-result')) {
+            res.resume();
+            return finish(null);
+          }
+          consume(res, req).then(
+            (value) => finish(value),
+            (err: unknown) => {
+              if (!(err instanceof Unusable)) req.destroy();
+              finish(null);
+            },
+          );
+        },
+      );
+      // Socket inactivity (connecting, waiting for the answer, mid-body).
+      req.setTimeout(idleMs, () => fail('idle_timeout', `no answer for ${idleMs} ms`));
+      const totalTimer = setTimeout(() => fail('timeout', `still running after ${totalMs} ms`), totalMs);
+      const onAbort = (): void => fail('aborted', 'aborted');
+      if (opts.signal?.aborted) return onAbort();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A pooled connection the server closed while idle: ask once more on a fresh one.
+        if (!answered && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) return finish('retry');
+        // Connection refused, reset, TLS failure…: git will say what it is.
+        finish(null);
+      });
+      req.end(body);
+    });
+
+  const first = await once();
+  if (first !== 'retry') return first;
+  const second = await once();
+  return second === 'retry' ? null : second;
+}
+
+/** Reads a whole answer (bounded). */
+function readAll(res: http.IncomingMessage, req: http.ClientRequest): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_RESPONSE_BYTES) {
+        req.destroy();
+        reject(new Unusable('answer too large'));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    res.on('end', () => resolve(Buffer.concat(chunks)));
+    res.on('error', () => reject(new Unusable('answer cut off')));
+    res.on('aborted', () => reject(new Unusable('answer cut off')));
+  });
+}
+
+/**
+ * The remote's refs under `prefixes` (full name → object id, tags unpeeled), or null when the
+ * remote cannot answer this way (see the file comment). Throws GitError `timeout`,
+ * `idle_timeout` or `aborted`.
+ */
+export async function lsRefsHttp(
+  url: string,
+  auth: GitAuth | undefined,
+  pin: RemotePin | null | undefined,
+  opts: SmartHttpOptions & { prefixes?: readonly string[] } = {},
+): Promise<Map<string, string> | null> {
+  const prefixes = opts.prefixes ?? ['refs/heads/', 'refs/tags/'];
+  return uploadPack(url, auth, pin, lsRefsRequestBody(prefixes), 'ls-refs', opts, async (res, req) => {
+    const refs = parseLsRefsResponse(await readAll(res, req), prefixes);
+    if (!refs) throw new Unusable('not an ls-refs answer');
+    return refs;
+  });
+}
+
+/** The body of a v2 `fetch` that ends negotiation at once (`done`): a thin pack, no progress. */
+export function fetchRequestBody(wants: readonly string[], haves: readonly string[]): Buffer {
+  return Buffer.concat([
+    pkt('command=fetch\n'),
+    Buffer.from('0001', 'ascii'),
+    pkt('thin-pack\n'),
+    pkt('ofs-delta\n'),
+    pkt('no-progress\n'),
+    ...wants.map((w) => pkt(`want ${w}\n`)),
+    ...haves.map((h) => pkt(`have ${h}\n`)),
+    pkt('done\n'),
+    Buffer.from('0000', 'ascii'),
+  ]);
+}
+
+/** At most this many `have` lines: the tips that matter most come first (the caller orders them). */
+export const MAX_HAVES = 256;
+
+/**
+ * Fetches the objects of `wants` (object ids) into the bare repository `dir`: one v2 `fetch`
+ * request with our tips as `haves` and `done` (no negotiation rounds), the packfile section's
+ * side-band 1 streamed into `git index-pack --stdin --fix-thin --strict --keep` — the pack is
+ * complete, every object checked and every object it links to present (in the pack or the
+ * repository) before it is used, the same checks `receive-pack` makes of a push. Resolves the
+ * `.keep` file to delete once refs point into the pack, or null when this did not work (the
+ * caller runs `git fetch`). Throws GitError `timeout` / `idle_timeout` / `aborted`.
+ */
+export async function fetchPackHttp(
+  url: string,
+  auth: GitAuth | undefined,
+  pin: RemotePin | null | undefined,
+  dir: string,
+  wants: readonly string[],
+  haves: readonly string[],
+  opts: SmartHttpOptions = {},
+): Promise<string | null> {
+  if (wants.length === 0 || ![...wants, ...haves].every((o) => /^[0-9a-f]{40}$/.test(o))) return null;
+  const body = fetchRequestBody(wants, haves.slice(0, MAX_HAVES));
+  return uploadPack(url, auth, pin, body, 'fetch', opts, (res, req) => receivePack(res, req, dir, opts));
+}
+
+/** Demultiplexes the answer into index-pack; resolves the .keep path. */
+async function receivePack(res: http.IncomingMessage, req: http.ClientRequest, dir: string, opts: SmartHttpOptions): Promise<string> {
+  const proc = spawnGit(['index-pack', '--stdin', '--fix-thin', '--strict', '--keep=syncline fetch'], {
+    cwd: dir,
+    // Silent while the pack streams in: the HTTP side watches for a stalled server.
+    idleMs: opts.totalMs ?? 120_000,
+    totalMs: opts.totalMs ?? 120_000,
+    signal: opts.signal,
+  });
+  const out: Buffer[] = [];
+  proc.stdout.on('data', (c: Buffer) => out.push(c));
+  let ok = false;
+  try {
+    await demuxPackfile(res, proc.stdin);
+    proc.stdin.end();
+    const exit = await proc.done;
+    if (exit.code !== 0) throw new Unusable(`index-pack failed: ${exit.stderr.slice(0, 200)}`);
+    const m = /^(?:keep|pack)\t([0-9a-f]{40,64})$/m.exec(Buffer.concat(out).toString('utf8'));
+    if (!m) throw new Unusable('index-pack said nothing');
+    ok = true;
+    return join(dir, 'objects', 'pack', `pack-${m[1]}.keep`);
+  } finally {
+    if (!ok) {
+      proc.kill();
+      req.destroy();
+    }
+  }
+}
+
+/**
+ * Reads pkt-lines up to the `packfile` section and writes its side-band 1 payload to `sink`
+ * (with back-pressure) until the flush packet. Side-band 2 (progress) is ignored; 3 (an error),
+ * an `ERR` line, or the answer ending early throws Unusable.
+ */
+async function demuxPackfile(res: http.IncomingMessage, sink: NodeJS.WritableStream): Promise<void> {
+  let buf: Buffer = Buffer.alloc(0);
+  let inPack = false;
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+    let at = 0;
+    while (at + 4 <= buf.length) {
+      const lenText = buf.toString('ascii', at, at + 4);
+      if (!/^[0-9a-f]{4}$/.test(lenText)) throw new Unusable('not a pkt-line');
+      const len = parseInt(lenText, 16);
+      if (len === 0) {
+        if (!inPack) throw new Unusable('no packfile section');
+        return; // flush: the pack is complete
+      }
+      if (len === 1) {
+        at += 4; // delimiter between sections
+        continue;
+      }
+      if (len < 4) throw new Unusable('unexpected special packet');
+      if (at + len > buf.length) break; // wait for the rest of this packet
+      const payload = buf.subarray(at + 4, at + len);
+      at += len;
+      if (!inPack) {
+        const line = payload.toString('utf8').replace(/\n$/, '');
+        if (line.startsWith('ERR ')) throw new Unusable('remote error');
+        if (line === 'packfile') inPack = true;
+        // Other sections (acknowledgments, shallow-info, wanted-refs…) are skipped.
+        continue;
+      }
+      const band = payload[0];
+      if (band === 1) {
+        if (!sink.write(payload.subarray(1))) await drained(sink);
+      } else if (band === 3) {
+        throw new Unusable('remote error');
+      }
+    }
+    buf = buf.subarray(at);
+  }
+  throw new Unusable('answer ended before the flush packet');
+}
+
+/** Resolves when `sink` drains; throws Unusable when it closes first (index-pack died). */
+function drained(sink: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error): void => {
+      sink.removeListener('drain', onDrain);
+      sink.removeListener('close', onClose);
+      sink.removeListener('error', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = (): void => done();
+    const onClose = (): void => done(new Unusable('index-pack stopped reading'));
+    sink.on('drain', onDrain);
+    sink.on('close', onClose);
+    sink.on('error', onClose);
+  });
+}
