@@ -36,6 +36,30 @@ export async function listResources(db: Executor, namespace: string): Promise<Li
   return rows.map(toLive);
 }
 
+/**
+ * The rows listResources returns (same order), read `pageSize` at a time by keyset on
+ * (kind, name), awaiting `between()` after each full page: a sync gives the event loop a turn
+ * there instead of reading and decoding 10,000 rows in one call. The caller holds the namespace
+ * lock (syncs and PATCHes of the namespace take it), so no write lands between pages.
+ */
+export async function listResourcesPaged(db: Executor, namespace: string, pageSize: number, between: () => Promise<void>): Promise<LiveResource[]> {
+  const out: LiveResource[] = [];
+  let after: { kind: string; name: string } | null = null;
+  for (;;) {
+    let q = db.selectFrom('resources').selectAll().where('namespace', '=', namespace);
+    if (after) {
+      const { kind, name } = after;
+      q = q.where((eb) => eb.or([eb('kind', '>', kind), eb.and([eb('kind', '=', kind), eb('name', '>', name)])]));
+    }
+    const rows = await q.orderBy('kind').orderBy('name').limit(pageSize).execute();
+    for (const row of rows) out.push(toLive(row));
+    if (rows.length < pageSize) return out;
+    const last = rows[rows.length - 1]!;
+    after = { kind: last.kind, name: last.name };
+    await between();
+  }
+}
+
 export async function getResource(db: Executor, namespace: string, kind: string, name: string): Promise<LiveResource> {
   const row = await db
     .selectFrom('resources')

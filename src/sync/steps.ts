@@ -20,7 +20,7 @@ import { minimatch } from 'minimatch';
 import type { ParseResult, SpecFile } from '../specs/types.js';
 import type { AppContext } from '../app-context.js';
 import { namespaceGlobs, type NamespaceRow } from '../store/namespaces.js';
-import { listResources, type LiveResource } from '../store/resources.js';
+import { listResourcesPaged, type LiveResource } from '../store/resources.js';
 import { getSourceRow, type SourceRow } from '../store/sources.js';
 import { recordCopy, stampCopy } from '../mirror/copies.js';
 import { assertFileDocumentCap, assertNamespaceDocumentCap } from './document-caps.js';
@@ -332,6 +332,7 @@ export const parseSpecs: Step<RunStart & ReadSpecs & { registry: KindRegistry },
 };
 
 const PARSE_SLICE_MS = 10;
+const LIVE_PAGE = 1000;
 /**
  * Fewer files than this are parsed on the main thread, in slices that yield: for them a worker's
  * start-up (a fresh V8 isolate loading the parser and ajv) costs more than it saves.
@@ -342,7 +343,8 @@ const WORKER_MIN_FILES = 2000;
 export const planChanges: Step<RunStart & { registry: KindRegistry; parsed: ParseResult }, { live: LiveResource[]; plan: Plan }> = {
   name: 'planChanges',
   async run({ app, namespace, registry, parsed }) {
-    const live = await listResources(app.db.db, namespace.name);
+    // Live rows in pages of LIVE_PAGE, yielding between them (10,000 rows decoded in one call held the loop).
+    const live = await listResourcesPaged(app.db.db, namespace.name, LIVE_PAGE, () => yieldSlice(app));
     const memo = planMemoFor(app);
     // Plan each document in slices that yield to the event loop (results land in the memo, keyed
     // by document, live state and kinds); buildPlan below then reads the memo, so the plan is the
