@@ -70,6 +70,19 @@ const result = await build({
   ],
 });
 
+// `await import('pkg')` of a CommonJS package that is bundled gives a module with only `default`
+// (esbuild does not reproduce Node's named exports for it), so `const { x } = await import('pkg')`
+// works from src/ and breaks here. Such an import compiles to a chunk that only re-exports the
+// package's module object; refuse to build one. Import the package statically in a module of ours
+// and load that module with import() instead.
+const cjsWrappers = Object.keys(result.metafile.outputs).filter(
+  (f) => f.endsWith('.js') && /^export default require_\w+\(\);$/m.test(fs.readFileSync(path.resolve(root, f), 'utf8')),
+);
+if (cjsWrappers.length > 0) {
+  console.error(`build: import() of a bundled CommonJS package, whose named exports would be undefined (see ${cjsWrappers.join(', ')})`);
+  process.exit(1);
+}
+
 if (!argv.includes('--quiet')) {
   const files = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
   const bytes = files.reduce((n, f) => n + result.metafile.outputs[f].bytes, 0);

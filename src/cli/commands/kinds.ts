@@ -1,69 +1,15 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
 import type { Kind } from '../../contracts/kinds.js';
 import type { ErrorBody } from '../../contracts/errors.js';
 import { CliError, expectOk } from '../api-client.js';
 import { printJson, printTable } from '../output.js';
 import { emit, withClient } from './shared.js';
+import type { KindUpload } from './kind-files.js';
+
+// Loaded by the commands that read files: yaml is not loaded for the other CLI calls.
+const kindFiles = () => import('./kind-files.js');
 
 const enc = encodeURIComponent;
-
-/** One `PUT /kinds/{name}` to make from a file. */
-export interface KindUpload {
-  name: string;
-  body: Record<string, unknown>;
-  file: string;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/**
- * What a file holds, as kind uploads: CustomResourceDefinitions (named `Kind.group`), and
- * Syncline kind bodies (`{schema, equivalents?, api_versions?}`, named by `name` or the file's
- * base name). JSON or YAML, several YAML documents per file.
- */
-export async function kindUploadsFromFile(file: string): Promise<KindUpload[]> {
-  const { parseAllDocuments } = await import('yaml');
-  const text = fs.readFileSync(file, 'utf8');
-  const docs = parseAllDocuments(text);
-  const list = Array.isArray(docs) ? docs : [docs];
-  const out: KindUpload[] = [];
-  for (const doc of list) {
-    if (doc.errors.length) throw new CliError(`${file}: ${doc.errors[0]!.message}`, 1);
-    const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
-    if (value === null || value === undefined) continue;
-    if (!isObject(value)) throw new CliError(`${file}: expected a CustomResourceDefinition or a kind definition ({schema: …})`, 1);
-    if (value['kind'] === 'CustomResourceDefinition') {
-      const spec = isObject(value['spec']) ? value['spec'] : {};
-      const names = isObject(spec['names']) ? spec['names'] : {};
-      const kind = names['kind'];
-      const group = spec['group'];
-      if (typeof kind !== 'string' || typeof group !== 'string') throw new CliError(`${file}: a CustomResourceDefinition needs spec.group and spec.names.kind`, 1);
-      out.push({ name: `${kind}.${group}`, body: { crd: value }, file });
-    } else if (isObject(value['schema'])) {
-      const { name, ...body } = value;
-      const base = path.basename(file).replace(/\.(json|ya?ml)$/i, '');
-      out.push({ name: typeof name === 'string' ? name : base, body, file });
-    } else {
-      throw new CliError(`${file}: expected a CustomResourceDefinition or a kind definition ({schema: …})`, 1);
-    }
-  }
-  return out;
-}
-
-function kindFiles(target: string): string[] {
-  const stat = fs.statSync(target, { throwIfNoEntry: false });
-  if (!stat) throw new CliError(`${target}: no such file or directory`, 2);
-  if (stat.isFile()) return [target];
-  return fs
-    .readdirSync(target)
-    .filter((f) => /\.(json|ya?ml)$/i.test(f))
-    .sort()
-    .map((f) => path.join(target, f));
-}
 
 export function registerKindCommands(program: Command): void {
   const kind = program.command('kind').description('Kinds: the JSON Schemas the server validates specs with');
@@ -83,7 +29,7 @@ export function registerKindCommands(program: Command): void {
   withClient(
     kind.command('put <name> <file>').description('Define or replace a kind from a file: {schema, equivalents?, api_versions?} or a CustomResourceDefinition'),
     async (client, opts, name: string, file: string) => {
-      const uploads = await kindUploadsFromFile(file);
+      const uploads = await (await kindFiles()).kindUploadsFromFile(file);
       if (uploads.length !== 1) throw new CliError(`${file}: expected exactly one kind definition (found ${uploads.length}); use 'kind import' for several`, 2);
       const body = expectOk<Kind>(await client.request('PUT', `/kinds/${enc(name)}`, uploads[0]!.body));
       emit(opts, body, () => console.log(`Kind ${body.name} saved`));
@@ -94,8 +40,9 @@ export function registerKindCommands(program: Command): void {
       .command('import <path>')
       .description('Load every CustomResourceDefinition or kind definition in a file or a folder (.json, .yaml, .yml); a CRD becomes the kind <Kind>.<group>'),
     async (client, opts, target: string) => {
+      const { kindUploadsFromFile, kindFilesIn } = await kindFiles();
       const uploads: KindUpload[] = [];
-      for (const file of kindFiles(target)) uploads.push(...(await kindUploadsFromFile(file)));
+      for (const file of kindFilesIn(target)) uploads.push(...kindUploadsFromFile(file));
       if (!uploads.length) throw new CliError(`${target}: no kind definitions found`, 1);
       const saved: Kind[] = [];
       for (const u of uploads) {

@@ -6,10 +6,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
-import { BIN } from '../../helpers/cli.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BIN, ROOT, spawnCli } from '../../helpers/cli.js';
+import { tempDir, cleanupTempDirs } from '../../helpers/git-fixtures.js';
 
 const DIST_CLI = path.resolve(path.dirname(BIN), '../dist/cli');
+
+afterAll(() => cleanupTempDirs());
 
 describe('compiled output', () => {
   it('puts every chunk beside the entry points, so paths relative to a module hold in any chunk', () => {
@@ -47,5 +50,16 @@ describe('compiled output', () => {
     } finally {
       await worker.terminate();
     }
+  });
+
+  it('runs CLI commands whose code is loaded on demand (the app in local mode, YAML for kind import)', async () => {
+    const env = { SYNCLINE_DATA_DIR: await tempDir('syncline-compiled-') };
+    const imported = await spawnCli(['kind', 'import', path.join(ROOT, 'examples/kinds/kubernetes')], env);
+    expect(imported.stderr).toBe('');
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toContain('Kind ConfigMap saved');
+    const listed = await spawnCli(['kind', 'list', '--output', 'json'], env);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout).items.map((k: { name: string }) => k.name)).toEqual(expect.arrayContaining(['ConfigMap', 'Deployment.apps', 'Service']));
   });
 });
