@@ -298,36 +298,40 @@ export async function fetchPackHttp(
 ): Promise<string | null> {
   if (wants.length === 0 || ![...wants, ...haves].every((o) => /^[0-9a-f]{40}$/.test(o))) return null;
   const body = fetchRequestBody(wants, haves.slice(0, MAX_HAVES));
-  return uploadPack(url, auth, pin, body, 'fetch', opts, (res, req) => receivePack(res, req, dir, opts));
+  return uploadPack(url, auth, pin, body, 'fetch', opts, async (res) => {
+    // Started once a pack is really coming (a 200 upload-pack result): index-pack creates its
+    // temporary pack file at start-up and does not remove it when it fails.
+    const proc = spawnGit(['index-pack', '--stdin', '--fix-thin', '--strict', '--keep=syncline fetch'], {
+      cwd: dir,
+      // Silent while the pack streams in: the HTTP side watches for a stalled server.
+      idleMs: opts.totalMs ?? 120_000,
+      totalMs: opts.totalMs ?? 120_000,
+      signal: opts.signal,
+    });
+    const out: Buffer[] = [];
+    proc.stdout.on('data', (c: Buffer) => out.push(c));
+    let keep: string | null = null;
+    try {
+      await demuxPackfile(res, proc.stdin);
+      proc.stdin.end();
+      const exit = await proc.done;
+      if (exit.code !== 0) throw new Unusable(`index-pack failed: ${exit.stderr.slice(0, 200)}`);
+      const m = /^(?:keep|pack)\t([0-9a-f]{40,64})$/m.exec(Buffer.concat(out).toString('utf8'));
+      if (!m) throw new Unusable('index-pack said nothing');
+      keep = join(dir, 'objects', 'pack', `pack-${m[1]}.keep`);
+      return keep;
+    } finally {
+      if (keep === null) await stopIndexPack(proc);
+    }
+  });
 }
 
-/** Demultiplexes the answer into index-pack; resolves the .keep path. */
-async function receivePack(res: http.IncomingMessage, req: http.ClientRequest, dir: string, opts: SmartHttpOptions): Promise<string> {
-  const proc = spawnGit(['index-pack', '--stdin', '--fix-thin', '--strict', '--keep=syncline fetch'], {
-    cwd: dir,
-    // Silent while the pack streams in: the HTTP side watches for a stalled server.
-    idleMs: opts.totalMs ?? 120_000,
-    totalMs: opts.totalMs ?? 120_000,
-    signal: opts.signal,
-  });
-  const out: Buffer[] = [];
-  proc.stdout.on('data', (c: Buffer) => out.push(c));
-  let ok = false;
-  try {
-    await demuxPackfile(res, proc.stdin);
-    proc.stdin.end();
-    const exit = await proc.done;
-    if (exit.code !== 0) throw new Unusable(`index-pack failed: ${exit.stderr.slice(0, 200)}`);
-    const m = /^(?:keep|pack)\t([0-9a-f]{40,64})$/m.exec(Buffer.concat(out).toString('utf8'));
-    if (!m) throw new Unusable('index-pack said nothing');
-    ok = true;
-    return join(dir, 'objects', 'pack', `pack-${m[1]}.keep`);
-  } finally {
-    if (!ok) {
-      proc.kill();
-      req.destroy();
-    }
-  }
+/** Ends an index-pack that will not get its whole pack: end of input, killed if it does not exit. */
+async function stopIndexPack(proc: ReturnType<typeof spawnGit>): Promise<void> {
+  proc.stdin.end();
+  const timer = setTimeout(() => proc.kill(), 5000);
+  await proc.done;
+  clearTimeout(timer);
 }
 
 /**

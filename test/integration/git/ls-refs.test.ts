@@ -141,9 +141,11 @@ describe('ensureMirror over HTTP with ls-refs', () => {
     front.failNodeFetch = true;
     try {
       const res = await spawned(() => ensureMirror(source, { mirrorsDir }));
-      // The refused request started no index-pack; git fetch then fetched the one moved branch.
+      // The refused request started no index-pack (nor left a temporary pack); git fetch then
+      // fetched the one moved branch.
       expect(res.git.map((a) => a[0])).toEqual(['fetch']);
       expect(res.git[0]).toContain('+refs/heads/main:refs/heads/main');
+      expect((await readdir(join(dir, 'objects', 'pack'))).filter((f) => f.startsWith('tmp_'))).toEqual([]);
       expect(res.result).toMatchObject({ updated: true, headCommit: c2 });
       expect(await refs(dir)).toEqual(await refs(repo.bareDir));
     } finally {
