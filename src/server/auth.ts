@@ -185,38 +185,28 @@ export const authPlugin = fp(
     };
 
     app.decorate('requireRole', (role: Role, ropts: RequireRoleOptions = {}): onRequestHookHandler => {
-      const admit = (req: FastifyRequest, principal: Principal): void => {
+      /** Sets the principal and checks the role and scope; the refusal, if any, is returned. */
+      const admit = (req: FastifyRequest, principal: Principal): Error | undefined => {
         req.principal = principal;
         const ns = ropts.namespaceParam ? (req.params as Record<string, string>)[ropts.namespaceParam] : undefined;
-        authorize(principal, role, ns, { unscoped: ropts.unscoped ?? false });
+        try {
+          authorize(principal, role, ns, { unscoped: ropts.unscoped ?? false });
+          return undefined;
+        } catch (err) {
+          return err as Error;
+        }
       };
       // A callback hook, not an async one: a bearer token that is fixed or cached is admitted
       // synchronously (no promise, no query) — what config reads hit all day.
       return function requireRoleHook(req, _reply, done) {
         const token = bearer(req);
-        if (token) {
-          const principal = known(hashToken(token));
-          if (principal) {
-            try {
-              admit(req, principal);
-            } catch (err) {
-              done(err as Error);
-              return;
-            }
-            done();
-            return;
-          }
+        const cached = token ? known(hashToken(token)) : null;
+        if (cached) {
+          done(admit(req, cached));
+          return;
         }
         authenticate(req, token).then(
-          (principal) => {
-            try {
-              admit(req, principal);
-            } catch (err) {
-              done(err as Error);
-              return;
-            }
-            done();
-          },
+          (principal) => done(admit(req, principal)),
           (err: Error) => done(err),
         );
       };
