@@ -26,12 +26,23 @@ export class EventHub {
     this.activity = new ActivityStream(db && this.tail ? { db, tail: this.tail } : null);
   }
 
-  /** In-process only (e.g. a resource PATCH); deployments reach watchers through the outbox. */
+  /**
+   * In-process only (e.g. a resource PATCH); deployments reach watchers through the outbox.
+   * Each namespace's watchers get the events as one batch (in order), so a stream writes a
+   * deployment's events to its socket once, not once per event.
+   */
   publish(events: ResourceEvent[]): void {
-    for (const e of events) this.emitter.emit(`ns:${e.namespace}`, e);
+    const byNamespace = new Map<string, ResourceEvent[]>();
+    for (const e of events) {
+      const list = byNamespace.get(e.namespace);
+      if (list) list.push(e);
+      else byNamespace.set(e.namespace, [e]);
+    }
+    for (const [namespace, batch] of byNamespace) this.emitter.emit(`ns:${namespace}`, batch);
   }
 
-  subscribe(namespace: string, listener: (e: ResourceEvent) => void): () => void {
+  /** `listener` gets each published batch of this namespace's events (never empty, in order). */
+  subscribe(namespace: string, listener: (events: readonly ResourceEvent[]) => void): () => void {
     void this.tail?.start();
     const key = `ns:${namespace}`;
     this.emitter.on(key, listener);

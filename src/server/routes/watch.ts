@@ -43,9 +43,14 @@ export const watchRoutes: FastifyPluginAsyncZod = async (app) => {
       });
       res.write(`: watching ${req.params.ns}\n\n`);
       let seq = 0;
-      const unsubscribe = app.ctx.events.subscribe(req.params.ns, (e) => {
-        seq += 1;
-        res.write(`id: ${seq}\nevent: resource\ndata: ${jsonOf(e)}\n\n`);
+      // One write per batch (a deployment's events), each event's JSON made once for all watchers.
+      const unsubscribe = app.ctx.events.subscribe(req.params.ns, (events) => {
+        let text = '';
+        for (const e of events) {
+          seq += 1;
+          text += `id: ${seq}\nevent: resource\ndata: ${jsonOf(e)}\n\n`;
+        }
+        res.write(text);
       });
       const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
       // Ends on shutdown and within a second of the token being revoked.
