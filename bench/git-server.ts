@@ -5,8 +5,8 @@
  * forge is another machine; its CPU is still counted, see below).
  *
  * Input: SYNCLINE_BENCH_GIT_ROOT = the directory holding `<name>.git`.
- * IPC: sends `{ url }` once listening; answers `{ stats: true }` with `{ fetches, cpuMs, childCpuMs }`
- * (ref advertisements served so far, this process's CPU, and its reaped children's CPU).
+ * IPC: sends `{ url }` once listening; answers `{ stats: true }` with `{ fetches, requests, cpuMs, childCpuMs }`
+ * (pack negotiations and HTTP requests served so far, this process's CPU, its reaped children's CPU).
  */
 import fs from 'node:fs';
 import { serveGitHttp } from '../test/helpers/git-fixtures.js';
@@ -31,8 +31,11 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage();
     process.send?.({
       stats: {
-        // One git fetch (or ls-remote) = one ref advertisement request.
-        fetches: server.requests.filter((r) => r.method === 'GET' && r.url.includes('/info/refs')).length,
+        // A fetch = one pack negotiation: a protocol-v2 `fetch` command (git fetch's, or Syncline's
+        // own request into index-pack), or a v0 upload-pack POST (always a negotiation). ls-refs
+        // requests and ref advertisements (GET info/refs) list refs only.
+        fetches: server.requests.filter((r) => r.method === 'POST' && r.url.includes('git-upload-pack') && (r.command === 'fetch' || r.command === undefined)).length,
+        requests: server.requests.length,
         cpuMs: (cpu.user + cpu.system) / 1000,
         childCpuMs: childCpuMs(),
       },

@@ -12,7 +12,8 @@
  * Latency: a commit changing one file of one folder is pushed upstream, then the signed GitHub
  * `push` delivery is POSTed (app.inject). Measured: time from the POST to that namespace's
  * deployment committed (p50, p95), and per push the git processes Syncline started, the fetches the
- * git server saw and the database rows written (SQLite `total_changes()`: inserts, updates and
+ * git server saw (pack negotiations: protocol-v2 `fetch` commands, whoever sends them), its HTTP
+ * requests and the database rows written (SQLite `total_changes()`: inserts, updates and
  * deletes, jobs and outbox included). Interleaved with the naive way on the same app: on a push,
  * fetch once, re-plan every namespace of the source (a drift refresh each, as Argo CD's refresh
  * compares every application), then sync those that changed — timed to the same commit.
@@ -223,6 +224,8 @@ interface Sample {
   ms: number;
   procs: number;
   fetches: number;
+  /** HTTP requests the forge received (ls-refs and ref advertisements included). */
+  requests: number;
   rows: number;
   /** CPU of this process (Syncline). */
   cpuMs: number;
@@ -258,6 +261,7 @@ function summarise(samples: Sample[]) {
     max_ms: round1(Math.max(...ms)),
     git_procs: { median: median(samples.map((s) => s.procs)), max: Math.max(...samples.map((s) => s.procs)) },
     fetches: { median: median(samples.map((s) => s.fetches)), max: Math.max(...samples.map((s) => s.fetches)) },
+    forge_requests: { median: median(samples.map((s) => s.requests)), max: Math.max(...samples.map((s) => s.requests)) },
     rows_written: { median: median(samples.map((s) => s.rows)), max: Math.max(...samples.map((s) => s.rows)) },
     cpu_ms: {
       median: median(samples.map((s) => s.cpuMs)),
@@ -268,10 +272,18 @@ function summarise(samples: Sample[]) {
   };
 }
 
+/** What the forge served so far: pack negotiations, HTTP requests, its CPU and its children's. */
+interface ForgeStats {
+  fetches: number;
+  requests: number;
+  cpuMs: number;
+  childCpuMs: number;
+}
+
 /** The forge: bench/git-server.ts in a child process. */
 interface ForgeProcess {
   url: string;
-  stats(): Promise<{ fetches: number; cpuMs: number; childCpuMs: number }>;
+  stats(): Promise<ForgeStats>;
   close(): Promise<void>;
 }
 
@@ -289,7 +301,7 @@ async function startForge(root: string): Promise<ForgeProcess> {
     url,
     stats: () =>
       new Promise((resolve) => {
-        const on = (m: { stats?: { fetches: number; cpuMs: number; childCpuMs: number } }) => {
+        const on = (m: { stats?: ForgeStats }) => {
           if (!m.stats) return;
           child.off('message', on);
           resolve(m.stats);
@@ -469,6 +481,7 @@ export async function runWebhooksBench(opts: WebhooksBenchOptions = {}) {
         ms,
         procs: procs - p0,
         fetches: f1.fetches - f0.fetches,
+        requests: f1.requests - f0.requests,
         rows: (await totalChanges(app)) - r0,
         cpuMs,
         childCpuMs: kids,
@@ -580,9 +593,9 @@ export async function runWebhooksBench(opts: WebhooksBenchOptions = {}) {
     const pf = (x: boolean) => (x ? 'PASS' : 'FAIL');
     log('');
     log(`Webhooks bench — ${NS_COUNT} auto_sync namespaces × ${FILES_PER_NS} files on one source, SQLite, one push changing one folder`);
-    log(`                         p50 ms   p95 ms   min–max ms      git procs   fetches   rows written`);
+    log(`                         p50 ms   p95 ms   min–max ms      git procs   fetches   forge requests   rows written`);
     const row = (name: string, x: ReturnType<typeof summarise>) =>
-      log(`${name.padEnd(24)} ${String(x.p50_ms).padStart(7)}  ${String(x.p95_ms).padStart(7)}   ${`${x.min_ms}–${x.max_ms}`.padEnd(14)} ${String(x.git_procs.median).padStart(9)}   ${String(x.fetches.median).padStart(7)}   ${String(x.rows_written.median).padStart(12)}`);
+      log(`${name.padEnd(24)} ${String(x.p50_ms).padStart(7)}  ${String(x.p95_ms).padStart(7)}   ${`${x.min_ms}–${x.max_ms}`.padEnd(14)} ${String(x.git_procs.median).padStart(9)}   ${String(x.fetches.median).padStart(7)}   ${String(x.forge_requests.median).padStart(14)}   ${String(x.rows_written.median).padStart(12)}`);
     row(`Syncline (${s.runs} pushes)`, s);
     row(`naive (${b.runs} pushes)`, b);
     log(`ratio (naive p50 / Syncline p50): ${ratio}×`);
