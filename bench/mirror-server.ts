@@ -21,6 +21,9 @@ async function main(): Promise<void> {
     },
     authorizeBasic: async () => false,
     ...(maxConcurrent ? { maxConcurrent } : {}),
+    // The bench's concurrent clients all come from 127.0.0.1 but stand for as many machines: the
+    // per-address limit (mirror_max_per_client, default 4) would answer the fifth one 503.
+    maxPerClient: maxConcurrent ?? 256,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
