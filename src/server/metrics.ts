@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { outboxPending } from '../store/outbox.js';
 
 declare module 'fastify' {
@@ -14,19 +14,12 @@ export const metricsPlugin = fp(
   async (app: FastifyInstance) => {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: 'syncline_' });
-    const duration = new Histogram({
-      name: 'syncline_http_request_duration_seconds',
-      help: 'HTTP request duration by route and status',
-      labelNames: ['method', 'route', 'status'] as const,
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers: [registry],
-    });
-    const requests = new Counter({
-      name: 'syncline_http_requests_total',
-      help: 'HTTP requests by route and status',
-      labelNames: ['method', 'route', 'status'] as const,
-      registers: [registry],
-    });
+    // Request duration and count, per (method, route, status): kept in plain arrays here and
+    // formatted by the registry at scrape time, the same series prom-client's Histogram and
+    // Counter would give, without their label hashing on every request.
+    const http = new HttpRequestMetrics();
+    registry.registerMetric(http.histogram() as never);
+    registry.registerMetric(http.counter() as never);
     // Events waiting in the outbox (grows while a broker is down) and the age of the oldest.
     let pending: Promise<{ count: number; oldest: string | null }> | null = null;
     const readPending = () => (pending ??= outboxPending(app.ctx.db.db).finally(() => setImmediate(() => (pending = null))));
@@ -48,22 +41,9 @@ export const metricsPlugin = fp(
       },
     });
     app.decorate('metrics', registry);
-    // One labelled child per (method, route, status), kept: no label hashing per request.
-    const children = new Map<string, { observe(v: number): void; inc(): void }>();
     app.addHook('onResponse', (req, reply, done) => {
       // The route template, never the raw URL, so label cardinality stays bounded.
-      const route = req.routeOptions.url ?? 'unmatched';
-      const key = `${req.method} ${reply.statusCode} ${route}`;
-      let child = children.get(key);
-      if (!child) {
-        const labels = { method: req.method, route, status: String(reply.statusCode) };
-        const d = duration.labels(labels);
-        const c = requests.labels(labels);
-        child = { observe: (v) => d.observe(v), inc: () => c.inc() };
-        children.set(key, child);
-      }
-      child.observe(reply.elapsedTime / 1000);
-      child.inc();
+      http.observe(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
       done();
     });
     app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
@@ -73,3 +53,80 @@ export const metricsPlugin = fp(
   },
   { name: 'syncline-metrics' },
 );
+
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+interface Series {
+  labels: { method: string; route: string; status: string };
+  /** Observations per bucket (not cumulative); the last slot is above every bound. */
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+
+interface MetricValue {
+  labels: Record<string, string | number>;
+  sharedLabels?: Record<string, string>;
+  value: number;
+  metricName?: string;
+}
+
+/**
+ * `syncline_http_request_duration_seconds` (histogram) and `syncline_http_requests_total`
+ * (counter): the same names, labels, buckets and exposition as prom-client's Histogram and
+ * Counter (custom metrics: an object with `get()`, which the registry formats).
+ */
+export class HttpRequestMetrics {
+  private readonly series = new Map<string, Series>();
+
+  observe(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${status} ${route}`;
+    let s = this.series.get(key);
+    if (!s) {
+      s = { labels: { method, route, status: String(status) }, buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 };
+      this.series.set(key, s);
+    }
+    let i = 0;
+    while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]!) i++;
+    s.buckets[i]! += 1;
+    s.sum += seconds;
+    s.count += 1;
+  }
+
+  histogram(): { name: string; help: string; type: 'histogram'; aggregator: 'sum'; get(): Promise<object> } {
+    const name = 'syncline_http_request_duration_seconds';
+    const help = 'HTTP request duration by route and status';
+    return {
+      name,
+      help,
+      type: 'histogram',
+      aggregator: 'sum',
+      get: async () => {
+        const values: MetricValue[] = [];
+        for (const s of this.series.values()) {
+          let acc = 0;
+          DURATION_BUCKETS.forEach((le, i) => {
+            acc += s.buckets[i]!;
+            values.push({ labels: { le }, sharedLabels: s.labels, value: acc, metricName: `${name}_bucket` });
+          });
+          values.push({ labels: { le: '+Inf' }, sharedLabels: s.labels, value: s.count, metricName: `${name}_bucket` });
+          values.push({ labels: {}, sharedLabels: s.labels, value: s.sum, metricName: `${name}_sum` });
+          values.push({ labels: {}, sharedLabels: s.labels, value: s.count, metricName: `${name}_count` });
+        }
+        return { name, help, type: 'histogram', values, aggregator: 'sum' };
+      },
+    };
+  }
+
+  counter(): { name: string; help: string; type: 'counter'; aggregator: 'sum'; get(): Promise<object> } {
+    const name = 'syncline_http_requests_total';
+    const help = 'HTTP requests by route and status';
+    return {
+      name,
+      help,
+      type: 'counter',
+      aggregator: 'sum',
+      get: async () => ({ name, help, type: 'counter', aggregator: 'sum', values: [...this.series.values()].map((s) => ({ labels: { ...s.labels }, value: s.count })) }),
+    };
+  }
+}
