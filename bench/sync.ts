@@ -395,12 +395,12 @@ let upstreamRequests: () => GitHttpServer['requests'] = () => [];
 
 /**
  * Network fetches of one sync: git processes that fetch (clone, fetch, ls-remote) plus the
- * protocol-v2 `fetch` requests Syncline makes itself (the pack then goes into index-pack);
+ * protocol-v2 `fetch` requests Syncline makes itself (the pack then goes into unpack-objects or index-pack);
  * `requests` is every HTTP request the upstream received (ls-refs included).
  */
 function networkOf(procs: string[], reqs: GitHttpServer['requests']): { network: number; requests: number } {
   const gitFetches = procs.filter((p) => /^(fetch|clone|ls-remote)\b/.test(p)).length;
-  const ownFetches = procs.filter((p) => p === 'index-pack').length;
+  const ownFetches = procs.filter((p) => p === 'unpack-objects' || p === 'index-pack').length;
   return { network: gitFetches + ownFetches, requests: reqs.length };
 }
 

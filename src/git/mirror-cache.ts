@@ -305,7 +305,7 @@ function movedRefs(remote: Map<string, string>, local: Map<string, string>): Ref
 
 /**
  * Fetches `moved` without `git fetch`: one v2 fetch request (our tips as haves, the moved refs'
- * old tips first) into `git index-pack --strict` (smart-http.ts), then the refs moved by a
+ * old tips first) into `git unpack-objects` / `index-pack --strict` (smart-http.ts), then the refs moved by a
  * compare-and-swap of loose ref files (keep-refs.ts). HTTP(S) on the files backend only; false
  * when it did not work (git fetch then does it). Throws on timeouts and aborts.
  */
@@ -319,17 +319,17 @@ async function fetchFromNode(source: MirrorSource, dir: string, opts: MirrorOpti
       ...[...local].filter(([n]) => n.startsWith('refs/tags/')).map(([, oid]) => oid),
     ]),
   ];
-  const keep = await fetchPackHttp(source.url, source.auth, source.pin, dir, wants, haves, {
+  const fetched = await fetchPackHttp(source.url, source.auth, source.pin, dir, wants, haves, {
     idleMs: opts.timeouts?.idleMs,
     totalMs: opts.timeouts?.totalMs,
     signal: opts.signal,
   });
-  if (!keep) return false;
+  if (!fetched) return false;
   try {
     return await swapLooseRefs(dir, moved);
   } finally {
     // The pack is referenced now (or git fetch will reference it): gc may treat it as any other.
-    await unlink(keep).catch(() => undefined);
+    if (fetched.keep) await unlink(fetched.keep).catch(() => undefined);
   }
 }
 

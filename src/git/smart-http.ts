@@ -4,7 +4,7 @@
  *  - `lsRefsHttp`: the remote's branches and tags in ONE request (`ls-refs`). The mirror cache
  *    uses it to skip `git fetch` (a process, three HTTP requests) when no branch or tag moved;
  *  - `fetchPackHttp`: the objects of the refs that moved in ONE request (`fetch` with `done`),
- *    streamed into `git index-pack --stdin --fix-thin --strict` (the one process).
+ *    streamed into `git unpack-objects --strict` or `git index-pack --strict` (the one process).
  *
  * The request obeys the same rules as git's own connections (env.ts, remote.ts):
  *  - it connects only to the address the outbound guard checked (`pin`), never resolving the name
@@ -278,14 +278,23 @@ export function fetchRequestBody(wants: readonly string[], haves: readonly strin
 /** At most this many `have` lines: the tips that matter most come first (the caller orders them). */
 export const MAX_HAVES = 256;
 
+/** Fewer objects than this are unpacked into loose objects, more kept as a pack (git's transfer.unpackLimit). */
+export const UNPACK_LIMIT = 100;
+
+/** Where a fetched pack went: kept as a pack (`keep`: the .keep file to drop once refs point into it) or unpacked. */
+export interface FetchedPack {
+  keep: string | null;
+}
+
 /**
  * Fetches the objects of `wants` (object ids) into the bare repository `dir`: one v2 `fetch`
- * request with our tips as `haves` and `done` (no negotiation rounds), the packfile section's
- * side-band 1 streamed into `git index-pack --stdin --fix-thin --strict --keep` — the pack is
- * complete, every object checked and every object it links to present (in the pack or the
- * repository) before it is used, the same checks `receive-pack` makes of a push. Resolves the
- * `.keep` file to delete once refs point into the pack, or null when this did not work (the
- * caller runs `git fetch`). Throws GitError `timeout` / `idle_timeout` / `aborted`.
+ * request with our tips as `haves` and `done` (no negotiation rounds); the packfile section's
+ * side-band 1 goes, like git fetch's, into `git unpack-objects --strict` when it holds fewer than
+ * UNPACK_LIMIT objects (loose objects), else into `git index-pack --stdin --fix-thin --strict
+ * --keep`. Either way every object is checked and every object it links to must be present (in
+ * the pack or the repository) before anything uses it: the checks `receive-pack` makes of a push.
+ * Null when this did not work (the caller runs `git fetch`). Throws GitError `timeout` /
+ * `idle_timeout` / `aborted`.
  */
 export async function fetchPackHttp(
   url: string,
@@ -295,38 +304,51 @@ export async function fetchPackHttp(
   wants: readonly string[],
   haves: readonly string[],
   opts: SmartHttpOptions = {},
-): Promise<string | null> {
+): Promise<FetchedPack | null> {
   if (wants.length === 0 || ![...wants, ...haves].every((o) => /^[0-9a-f]{40}$/.test(o))) return null;
   const body = fetchRequestBody(wants, haves.slice(0, MAX_HAVES));
   return uploadPack(url, auth, pin, body, 'fetch', opts, async (res) => {
-    // Started once a pack is really coming (a 200 upload-pack result): index-pack creates its
-    // temporary pack file at start-up and does not remove it when it fails.
-    const proc = spawnGit(['index-pack', '--stdin', '--fix-thin', '--strict', '--keep=syncline fetch'], {
-      cwd: dir,
-      // Silent while the pack streams in: the HTTP side watches for a stalled server.
-      idleMs: opts.totalMs ?? 120_000,
-      totalMs: opts.totalMs ?? 120_000,
-      signal: opts.signal,
-    });
+    let proc: ReturnType<typeof spawnGit> | null = null;
+    let unpack = false;
     const out: Buffer[] = [];
-    proc.stdout.on('data', (c: Buffer) => out.push(c));
-    let keep: string | null = null;
+    let result: FetchedPack | null = null;
     try {
-      await demuxPackfile(res, proc.stdin);
-      proc.stdin.end();
-      const exit = await proc.done;
-      if (exit.code !== 0) throw new Unusable(`index-pack failed: ${exit.stderr.slice(0, 200)}`);
-      const m = /^(?:keep|pack)\t([0-9a-f]{40,64})$/m.exec(Buffer.concat(out).toString('utf8'));
-      if (!m) throw new Unusable('index-pack said nothing');
-      keep = join(dir, 'objects', 'pack', `pack-${m[1]}.keep`);
-      return keep;
+      // Started once the pack header arrived: its object count chooses the process (and
+      // index-pack creates its temporary pack file at start-up, not worth it for a failed request).
+      await demuxPackfile(res, (header) => {
+        const count = header.readUInt32BE(8);
+        unpack = count < UNPACK_LIMIT;
+        proc = spawnGit(unpack ? ['unpack-objects', '--strict', '-q'] : ['index-pack', '--stdin', '--fix-thin', '--strict', '--keep=syncline fetch'], {
+          cwd: dir,
+          // Silent while the pack streams in: the HTTP side watches for a stalled server.
+          idleMs: opts.totalMs ?? 120_000,
+          totalMs: opts.totalMs ?? 120_000,
+          signal: opts.signal,
+        });
+        proc.stdout.on('data', (c: Buffer) => out.push(c));
+        return proc.stdin;
+      });
+      const p = proc as ReturnType<typeof spawnGit> | null;
+      if (!p) throw new Unusable('no pack');
+      p.stdin.end();
+      const exit = await p.done;
+      if (exit.code !== 0) throw new Unusable(`${unpack ? 'unpack-objects' : 'index-pack'} failed: ${exit.stderr.slice(0, 200)}`);
+      if (unpack) {
+        result = { keep: null };
+      } else {
+        const m = /^(?:keep|pack)\t([0-9a-f]{40,64})$/m.exec(Buffer.concat(out).toString('utf8'));
+        if (!m) throw new Unusable('index-pack said nothing');
+        result = { keep: join(dir, 'objects', 'pack', `pack-${m[1]}.keep`) };
+      }
+      return result;
     } finally {
-      if (keep === null) await stopIndexPack(proc);
+      const p = proc as ReturnType<typeof spawnGit> | null;
+      if (result === null && p) await stopIndexPack(p);
     }
   });
 }
 
-/** Ends an index-pack that will not get its whole pack: end of input, killed if it does not exit. */
+/** Ends an index-pack / unpack-objects that will not get its whole pack: end of input, killed if it does not exit. */
 async function stopIndexPack(proc: ReturnType<typeof spawnGit>): Promise<void> {
   proc.stdin.end();
   const timer = setTimeout(() => proc.kill(), 5000);
@@ -335,13 +357,26 @@ async function stopIndexPack(proc: ReturnType<typeof spawnGit>): Promise<void> {
 }
 
 /**
- * Reads pkt-lines up to the `packfile` section and writes its side-band 1 payload to `sink`
- * (with back-pressure) until the flush packet. Side-band 2 (progress) is ignored; 3 (an error),
- * an `ERR` line, or the answer ending early throws Unusable.
+ * Reads pkt-lines up to the `packfile` section and writes its side-band 1 payload (with
+ * back-pressure) to the sink `open` returns once the 12-byte pack header is in, until the flush
+ * packet. Side-band 2 (progress) is ignored; 3 (an error), an `ERR` line, a header that is not a
+ * version 2 or 3 pack, or the answer ending early throws Unusable.
  */
-async function demuxPackfile(res: http.IncomingMessage, sink: NodeJS.WritableStream): Promise<void> {
+async function demuxPackfile(res: http.IncomingMessage, open: (header: Buffer) => NodeJS.WritableStream): Promise<void> {
   let buf: Buffer = Buffer.alloc(0);
   let inPack = false;
+  let sink: NodeJS.WritableStream | null = null;
+  let head: Buffer = Buffer.alloc(0);
+  const write = async (data: Buffer): Promise<void> => {
+    if (!sink) {
+      head = Buffer.concat([head, data]);
+      if (head.length < 12) return;
+      if (head.toString('latin1', 0, 4) !== 'PACK' || ![2, 3].includes(head.readUInt32BE(4))) throw new Unusable('not a pack');
+      sink = open(head);
+      data = head;
+    }
+    if (!sink.write(data)) await drained(sink);
+  };
   for await (const chunk of res as AsyncIterable<Buffer>) {
     buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
     let at = 0;
@@ -350,7 +385,7 @@ async function demuxPackfile(res: http.IncomingMessage, sink: NodeJS.WritableStr
       if (!/^[0-9a-f]{4}$/.test(lenText)) throw new Unusable('not a pkt-line');
       const len = parseInt(lenText, 16);
       if (len === 0) {
-        if (!inPack) throw new Unusable('no packfile section');
+        if (!inPack || !sink) throw new Unusable('no packfile section');
         return; // flush: the pack is complete
       }
       if (len === 1) {
@@ -370,7 +405,7 @@ async function demuxPackfile(res: http.IncomingMessage, sink: NodeJS.WritableStr
       }
       const band = payload[0];
       if (band === 1) {
-        if (!sink.write(payload.subarray(1))) await drained(sink);
+        await write(payload.subarray(1));
       } else if (band === 3) {
         throw new Unusable('remote error');
       }

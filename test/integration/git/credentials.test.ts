@@ -116,16 +116,16 @@ describe('token auth', () => {
       expect(watched.gitSeen).toBeGreaterThan(0);
       expect(watched.hits).toEqual([]);
 
-      // A moved branch: fetched from Node (ls-refs and fetch requests, the pack into index-pack).
+      // A moved branch: fetched from Node (ls-refs and fetch requests, the pack into unpack-objects).
       await commitFiles(repo, { 'config/app.yaml': 'kind: Config\nname: app2\n' });
-      // index-pack lives for milliseconds, too short for the scan to be sure to see it: its argv
+      // unpack-objects lives for milliseconds, too short for the scan to be sure to see it: its argv
       // is checked as spawned.
       const argvs: string[] = [];
       const off = onGitSpawn((i) => argvs.push(i.args.join(' ')));
       const fetch = ensureMirror(source, { mirrorsDir });
       const watchedFetch = await watchCmdlines(fetch, forms(TOKEN));
       await fetch.finally(off);
-      expect(argvs.map((a) => a.split(' ')[0])).toEqual(['index-pack']);
+      expect(argvs.map((a) => a.split(' ')[0])).toEqual(['unpack-objects']);
       expect(argvs.filter((a) => forms(TOKEN).some((f) => a.includes(f)))).toEqual([]);
       expect(watchedFetch.hits).toEqual([]);
 

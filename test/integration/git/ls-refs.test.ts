@@ -2,7 +2,7 @@
  * The mirror cache asks an HTTP remote for its refs with one protocol-v2 `ls-refs` request and
  * fetches only when a branch or tag moved (real git over real HTTP): nothing moved → no git
  * process and one request; a moved branch, a new tag, a force-push → one `fetch` request into
- * `git index-pack` (no git fetch); a deleted branch → a full git fetch that prunes; a server
+ * `git unpack-objects` (or `index-pack` for 100 objects or more; no git fetch); a deleted branch → a full git fetch that prunes; a server
  * without protocol v2, or a fetch request that fails → git fetch as before.
  */
 import { randomBytes } from 'node:crypto';
@@ -79,9 +79,9 @@ describe('ensureMirror over HTTP with ls-refs', () => {
     seen = server.requests.length;
     const moved = await spawned(() => ensureMirror(source, { mirrorsDir }));
     expect(moved.result).toMatchObject({ updated: true, headCommit: c2 });
-    // ls-refs, then one fetch request whose pack goes into index-pack: no git fetch.
-    expect(moved.git.map((a) => a[0])).toEqual(['index-pack']);
-    expect(moved.git[0]).toEqual(expect.arrayContaining(['--stdin', '--fix-thin', '--strict']));
+    // ls-refs, then one fetch request whose (small) pack goes into unpack-objects: no git fetch.
+    expect(moved.git.map((a) => a[0])).toEqual(['unpack-objects']);
+    expect(moved.git[0]).toContain('--strict');
     expect(server.requests.slice(seen).map((r) => `${r.method} ${r.url} ${r.gitProtocol}`)).toEqual(Array(2).fill('POST /moves.git/git-upload-pack version=2'));
     expect(await refs(moved.result.dir)).toEqual(await refs(repo.bareDir));
     await runGit(['fsck', '--connectivity-only', '--no-dangling'], { cwd: moved.result.dir });
@@ -103,7 +103,7 @@ describe('ensureMirror over HTTP with ls-refs', () => {
     await createTag(repo, 'v2', { message: 'v2' });
     const tagged = await spawned(() => ensureMirror(source, { mirrorsDir }));
     expect(tagged.result.updated).toBe(true);
-    expect(tagged.git.map((a) => a[0])).toEqual(['index-pack']);
+    expect(tagged.git.map((a) => a[0])).toEqual(['unpack-objects']);
     expect(await refs(dir)).toEqual(await refs(repo.bareDir));
 
     await deleteBranch(repo, 'gone');
@@ -112,6 +112,24 @@ describe('ensureMirror over HTTP with ls-refs', () => {
     expect(pruned.git[0]).toEqual(expect.arrayContaining(['fetch', '--prune', '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*']));
     expect(await refs(dir)).toEqual(await refs(repo.bareDir));
     expect((await refs(dir)).some((r) => r.endsWith('refs/heads/gone'))).toBe(false);
+  });
+
+  it('a pack of 100 objects or more is kept as a pack (index-pack --strict), its .keep dropped', async () => {
+    const repo = await makeRepo({ root, name: 'big' });
+    await commitFiles(repo, { 'a.yaml': 'a: 1\n' });
+    const mirrorsDir = await tempDir('syncline-mirrors-');
+    const source = { name: 'big', url: server.repoUrl('big') };
+    const { dir } = await ensureMirror(source, { mirrorsDir });
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 120; i++) files[`many/f${i}.yaml`] = `n: ${i}\n`;
+    const c2 = await commitFiles(repo, files);
+    const res = await spawned(() => ensureMirror(source, { mirrorsDir }));
+    expect(res.git.map((a) => a[0])).toEqual(['index-pack']);
+    expect(res.git[0]).toEqual(expect.arrayContaining(['--stdin', '--fix-thin', '--strict']));
+    expect(res.result).toMatchObject({ updated: true, headCommit: c2 });
+    const packDir = await readdir(join(dir, 'objects', 'pack'));
+    expect(packDir.filter((f) => f.endsWith('.keep') || f.startsWith('tmp_'))).toEqual([]);
+    await runGit(['fsck', '--connectivity-only', '--no-dangling'], { cwd: dir });
   });
 
   it('a force-push is fetched from Node too; the old tip stays reachable under a keep ref', async () => {
@@ -124,7 +142,7 @@ describe('ensureMirror over HTTP with ls-refs', () => {
     await forcePush(repo, 'main', c1);
     const c3 = await commitFiles(repo, { 'a.yaml': 'a: 3\n' });
     const res = await spawned(() => ensureMirror(source, { mirrorsDir }));
-    expect(res.git.map((a) => a[0])).toEqual(['index-pack']);
+    expect(res.git.map((a) => a[0])).toEqual(['unpack-objects']);
     expect(res.result).toMatchObject({ updated: true, headCommit: c3 });
     const kept = (await runGit(['for-each-ref', '--format=%(objectname)', 'refs/syncline/keep'], { cwd: dir })).stdout.toString();
     expect(kept.split('\n')).toContain(c2);
@@ -199,7 +217,7 @@ describe('ensureMirror over HTTP with ls-refs', () => {
       const seen2 = locked.requests.length;
       const moved = await spawned(() => ensureMirror(source, { mirrorsDir }));
       expect(moved.result.headCommit).toBe(c2);
-      expect(moved.git.map((a) => a[0])).toEqual(['index-pack']);
+      expect(moved.git.map((a) => a[0])).toEqual(['unpack-objects']);
       expect(locked.requests.slice(seen2).map((r) => `${r.method} ${r.status} ${r.authorization?.split(' ')[0]}`)).toEqual(Array(2).fill('POST 200 Basic'));
       // Without the credential the listing is refused (401) and git fetch reports it.
       await expect(ensureMirror({ ...source, auth: undefined }, { mirrorsDir })).rejects.toMatchObject({ code: 'auth_failed' });

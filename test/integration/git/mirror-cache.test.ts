@@ -50,8 +50,8 @@ async function refs(dir: string): Promise<string[]> {
 function countNetworkSpawns(): { count: () => number; stop: () => void } {
   let n = 0;
   const stop = onGitSpawn((info) => {
-    // A network fetch: git clone, git fetch, or a fetch request from Node into index-pack.
-    if (info.args[0] === 'clone' || info.args[0] === 'fetch' || info.args[0] === 'index-pack') n += 1;
+    // A network fetch: git clone, git fetch, or a fetch request from Node into unpack-objects / index-pack.
+    if (['clone', 'fetch', 'unpack-objects', 'index-pack'].includes(info.args[0] ?? '')) n += 1;
   });
   return { count: () => n, stop };
 }

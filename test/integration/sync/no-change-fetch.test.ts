@@ -3,7 +3,7 @@
  * and starts no `git fetch` when nothing moved (real git over real HTTP, a token-protected repo):
  *  - a no-change sync (and plan, drift): no fetch process, one upload-pack request, with the
  *    token, to the source's origin;
- *  - a moved branch is still fetched (one fetch request into index-pack) and applied;
+ *  - a moved branch is still fetched (one fetch request into unpack-objects) and applied;
  *  - when the source's origin redirects, the redirect target gets no request (never the token);
  *  - the planted token appears in no response and no log line.
  */
@@ -90,8 +90,8 @@ for (const dialect of DIALECTS) {
       const next = await commitFiles(repo, { 'prod/api.yaml': workload('api', 'port: 9090') });
       const moved = await gitDuring(async () => ok(await call(syncReq(t, 'shop.prod'))));
       expect(moved.result).toMatchObject({ status: 'success', commit: next, summary: { update: 1 } });
-      // Fetched by one request into index-pack (no git fetch process).
-      expect(moved.git.filter((c) => c === 'fetch' || c === 'index-pack')).toEqual(['index-pack']);
+      // Fetched by one request into unpack-objects (no git fetch process).
+      expect(moved.git.filter((c) => ['fetch', 'unpack-objects', 'index-pack'].includes(c))).toEqual(['unpack-objects']);
       const quiet = await gitDuring(async () => ok(await call(syncReq(t, 'shop.prod'))));
       expect(quiet.result).toMatchObject({ status: 'noop', commit: next });
       expect(quiet.git.filter((c) => c === 'fetch')).toEqual([]);
