@@ -293,7 +293,7 @@ export async function runLargeBench(opts: LargeBenchOptions = {}): Promise<Large
 // `tsx bench/large.ts 10000` runs one size on its own (development aid; `npm run bench -- --only scale` is the real entry).
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const sizes = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
-  const dialects = process.argv.includes('--postgres') ? (['sqlite', 'postgres'] as Dialect[]) : (['sqlite'] as Dialect[]);
+  const dialects = process.argv.includes('--pg-only') ? (['postgres'] as Dialect[]) : process.argv.includes('--postgres') ? (['sqlite', 'postgres'] as Dialect[]) : (['sqlite'] as Dialect[]);
   runLargeBench({ sizes: sizes.length ? sizes : [10_000], dialects, probeFrom: 0, profile: process.argv.includes('--profile') }).then(
     (r) => {
       console.log(JSON.stringify(r.map((c) => ({ ...c, first: { ...c.first, git_procs: undefined } }))));
