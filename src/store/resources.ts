@@ -49,7 +49,9 @@ export async function listResourcesPaged(db: Executor, namespace: string, pageSi
     let q = db.selectFrom('resources').selectAll().where('namespace', '=', namespace);
     if (after) {
       const { kind, name } = after;
-      q = q.where((eb) => eb.or([eb('kind', '>', kind), eb.and([eb('kind', '=', kind), eb('name', '>', name)])]));
+      // A row-value comparison: both databases answer it with a range of the primary key's index
+      // (`kind > ? OR (kind = ? AND name > ?)` made SQLite scan the whole namespace for every page).
+      q = q.where((eb) => eb(eb.refTuple('kind', 'name'), '>', eb.tuple(kind, name)));
     }
     const rows = await q.orderBy('kind').orderBy('name').limit(pageSize).execute();
     for (const row of rows) out.push(toLive(row));
