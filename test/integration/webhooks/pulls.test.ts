@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, commitFiles, git, makeRepo, serveGitHttp, tempDir, upstreamCommit, type FixtureRepo, type GitHttpServer } from '../../helpers/git-fixtures.js';
 import { DIALECTS } from '../../helpers/db.js';
 import type { TestApp } from '../../helpers/app.js';
-import { api, createSource, makeSyncApp, ok, putNamespace, sync, workload } from '../sync/support.js';
+import { api, createSource, makeSyncApp, ok, putNamespace, sync, until, workload } from '../sync/support.js';
 import { startFakeForge, type FakeForge } from '../../helpers/fake-forge.js';
 import { githubAppStats } from '../../../src/providers/github-app.js';
 import { deliver, githubPullRequest, githubPush, gitlabMergeRequest, SECRET } from './support.js';
@@ -94,8 +94,13 @@ describe.each(DIALECTS)('webhooks: pull requests and reports (%s)', (dialect) =>
     const head = await pullHead(2, { 'cfg/prod/bad.yaml': docs }, 'broken');
     const seen = forge.requests.length;
     await deliver(t, 'github', 'pull_request', githubPullRequest(url, 'synchronize', 2, 'main', head));
+    const checkRuns = () => forge.requests.slice(seen).filter((r) => r.path.includes('check-runs'));
+    // The report is done when its last batch (10 annotations) went out. On a loaded machine the
+    // job may have been retried (at least once delivery): judge its last attempt, from its POST.
+    await until(() => checkRuns().some((r) => r.method === 'PATCH' && r.body?.output?.annotations?.length === 10), 'the check run finished', 60_000);
     await t.ctx.jobs.waitIdle();
-    const calls = forge.requests.slice(seen).filter((r) => r.path.includes('check-runs'));
+    const all = checkRuns();
+    const calls = all.slice(all.map((c) => c.method).lastIndexOf('POST'));
     expect(calls[1]!.body).toMatchObject({ conclusion: 'failure' });
     const annotations = calls.slice(1).flatMap((c) => c.body.output.annotations ?? []);
     expect(calls.slice(1).map((c) => (c.body.output.annotations ?? []).length)).toEqual([50, 10]);
