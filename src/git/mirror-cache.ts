@@ -6,7 +6,9 @@
  * beside the final one, verifies it, writes the marker and renames it into place, so a crash at
  * any point leaves either the previous state or garbage we recognise and remove — never a
  * half-cloned repo that looks complete. Later uses fetch incrementally with explicit refspecs
- * (branches and tags only: forge-specific refs like refs/pull/* are never downloaded).
+ * (branches and tags only: forge-specific refs like refs/pull/* are never downloaded); an HTTP
+ * remote is first asked for its refs with one `ls-refs` request, and nothing is fetched when no
+ * branch or tag moved, or only the moved refs with one request (smart-http.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
@@ -58,7 +60,7 @@ export interface MirrorInfo {
 }
 
 export interface MirrorResult extends MirrorInfo {
-  /** A network clone or fetch ran (or was joined) for this call. */
+  /** Upstream was asked for this call (clone, fetch, or an ls-refs request that found nothing moved; or one was joined). */
   fetched: boolean;
   /** The mirror was (re)created by a fresh clone. */
   created: boolean;
