@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import type { Deployment } from '../src/contracts/deployments.js';
@@ -72,6 +72,8 @@ export interface LargeCase {
   update: SyncFigure;
   noop: SyncFigure;
   probe?: { healthz: ProbeFigure; cached_get: ProbeFigure };
+  /** Syncline's own event-loop delay during the first sync (perf_hooks histogram, 10 ms resolution), ms. */
+  loop_delay?: { p50: number; p99: number; max: number };
   /** With `profile`: ms per step of a stepwise update-all and no-change sync. */
   steps?: { update: Record<string, number>; noop: Record<string, number> };
 }
@@ -236,9 +238,13 @@ async function runCase(dialect: Dialect, n: number, server: GitHttpServer, repoN
     if (warm.status !== 200) fail(`probe GET → ${warm.status}`);
 
     const prober = probe ? await startProber(10, viewer, [`${base}/healthz`, getUrl]) : null;
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
     const first = await timedSync(t, 'large.prod', repo.c1, n, { status: 'success', commit: repo.c1, summary: { create: n } });
+    delay.disable();
+    const loopDelay = { p50: round1(delay.percentile(50) / 1e6), p99: round1(delay.percentile(99) / 1e6), max: round1(delay.max / 1e6) };
     const probed = prober ? await prober.stop() : null;
-    log(`  ${dialect} ${n}: first ${first.ms} ms (${first.per_resource_us} µs/resource)${probed ? `; /healthz p99 ${probed[`${base}/healthz`]!.p99} ms, cached GET p99 ${probed[getUrl]!.p99} ms` : ''}`);
+    log(`  ${dialect} ${n}: first ${first.ms} ms (${first.per_resource_us} µs/resource)${probed ? `; /healthz p99 ${probed[`${base}/healthz`]!.p99} ms, cached GET p99 ${probed[getUrl]!.p99} ms` : ''}; event-loop delay p99 ${loopDelay.p99} ms, max ${loopDelay.max} ms`);
     const update = await timedSync(t, 'large.prod', undefined, n, { status: 'success', commit: repo.c2, summary: { update: n } });
     log(`  ${dialect} ${n}: update-all ${update.ms} ms (${update.per_resource_us} µs/resource)`);
     const noop = await timedSync(t, 'large.prod', undefined, n, { status: 'noop', commit: repo.c2, summary: { noop: n } });
@@ -259,6 +265,7 @@ async function runCase(dialect: Dialect, n: number, server: GitHttpServer, repoN
       update,
       noop,
       ...(probed ? { probe: { healthz: probed[`${base}/healthz`]!, cached_get: probed[getUrl]! } } : {}),
+      loop_delay: loopDelay,
       ...(steps ? { steps } : {}),
     };
   } finally {

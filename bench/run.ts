@@ -156,7 +156,7 @@ function scaleRows(cs: LargeCase[]): TargetRow[] {
     if (c.probe) {
       rows.push({
         target: `1 during a ${tag} first sync: /healthz and cached GET p99 <50 ms`,
-        figure: `/healthz p99 ${c.probe.healthz.p99} ms, GET p99 ${c.probe.cached_get.p99} ms (${c.probe.healthz.n} probes)`,
+        figure: `/healthz p99 ${c.probe.healthz.p99} ms, GET p99 ${c.probe.cached_get.p99} ms (${c.probe.healthz.n} probes)${c.loop_delay ? `; Syncline's event-loop delay p99 ${c.loop_delay.p99} ms, max ${c.loop_delay.max} ms` : ''}`,
         met: (c.probe.healthz.p99 ?? Infinity) < 50 && (c.probe.cached_get.p99 ?? Infinity) < 50 && c.probe.healthz.errors === 0,
       });
     }
