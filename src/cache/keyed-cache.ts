@@ -61,12 +61,40 @@ export class KeyedCache<V> {
   async getOrLoad(partition: string, key: string, load: () => Promise<V>, store: (v: V) => boolean = () => true): Promise<V> {
     const hit = this.get(partition, key);
     if (hit !== undefined) return hit;
+    return this.startLoad(partition, key, load, store, false);
+  }
+
+  /**
+   * The fresh value, or undefined (then the caller loads, e.g. with getOrLoad). A value older than
+   * `refreshAfterMs` is still returned, and reloaded in the background (one load per key) so it is
+   * replaced before it expires: a cache in steady use never makes a caller wait for the database
+   * (on SQLite a long sync transaction holds the one connection). Staleness is bounded as before,
+   * by `maxAgeMs`; a reload whose result `store` refuses (e.g. the token is gone) drops the entry.
+   */
+  peek(partition: string, key: string, refreshAfterMs: number, load: () => Promise<V>, store: (v: V) => boolean = () => true, now = Date.now()): V | undefined {
+    const p = this.partitions.get(partition);
+    const e = p?.get(key);
+    if (!e) return undefined;
+    const age = now - e.at;
+    if (age >= this.opts.maxAgeMs) {
+      p!.delete(key);
+      this.count -= 1;
+      return undefined;
+    }
+    if (age >= refreshAfterMs && !this.flights.has(`${partition}\u0001${key}`)) {
+      this.startLoad(partition, key, load, store, true).catch(() => undefined);
+    }
+    return e.value;
+  }
+
+  private startLoad(partition: string, key: string, load: () => Promise<V>, store: (v: V) => boolean, dropRefused: boolean): Promise<V> {
     const stamp = this.stamp(partition);
     const flightKey = `${partition}\u0001${key}`;
     const running = this.flights.get(flightKey);
     if (running && running.stamp === stamp) return running.promise;
     const promise = load().then((v) => {
       if (store(v)) this.set(partition, key, v, stamp);
+      else if (dropRefused && stamp === this.stamp(partition)) this.drop(partition, key);
       return v;
     });
     this.flights.set(flightKey, { stamp, promise });
@@ -75,6 +103,11 @@ export class KeyedCache<V> {
     };
     promise.then(done, done);
     return promise;
+  }
+
+  private drop(partition: string, key: string): void {
+    const p = this.partitions.get(partition);
+    if (p?.delete(key)) this.count -= 1;
   }
 
   /** Drops every entry of `partition`, and any load of it in flight. */

@@ -57,6 +57,8 @@ export function readCookie(req: FastifyRequest, name: string): string | null {
 
 /** Longest a cached token lookup is trusted without asking the database again. */
 export const TOKEN_CACHE_MS = 1000;
+/** A cached lookup at least this old is reloaded in the background (still answered from the cache). */
+export const TOKEN_REFRESH_MS = 500;
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -121,28 +123,22 @@ export const authPlugin = fp(
     // cache at once through the invalidation bus (other replicas: their NOTIFY wiring), and no
     // entry is older than TOKEN_CACHE_MS, so a replica that missed it refuses within that time.
     // Unknown tokens are never cached: a token created a moment ago works at once.
-    const tokens = new KeyedCache<{ principal: Principal | null; touchedAt: number }>({ maxAgeMs: TOKEN_CACHE_MS, maxEntries: 10_000 });
+    const tokens = new KeyedCache<{ principal: Principal | null }>({ maxAgeMs: TOKEN_CACHE_MS, maxEntries: 10_000 });
     const offBus = app.ctx.cache.subscribe('token', () => tokens.clear());
     app.addHook('onClose', async () => offBus());
     // last_used_at is best-effort, at most once a minute per token (as touchToken itself).
-    const touch = (entry: { principal: Principal | null; touchedAt: number }, now: number): void => {
-      if (entry.principal && now - entry.touchedAt >= 60_000) {
-        entry.touchedAt = now;
-        void touchToken(app.ctx.db.db, entry.principal.id).catch(() => undefined);
-      }
+    const lastTouched = new Map<string, number>();
+    const touch = (principal: Principal | null, now: number): void => {
+      if (!principal || now - (lastTouched.get(principal.id) ?? 0) < 60_000) return;
+      if (lastTouched.size >= 10_000) lastTouched.clear();
+      lastTouched.set(principal.id, now);
+      void touchToken(app.ctx.db.db, principal.id).catch(() => undefined);
     };
+    const loadEntry = async (tokenHash: string) => ({ principal: await findTokenByHash(app.ctx.db.db, tokenHash) });
+    const stored = (e: { principal: Principal | null }) => e.principal !== null;
     const load = async (tokenHash: string): Promise<Principal | null> => {
-      const entry = await tokens.getOrLoad(
-        '',
-        tokenHash,
-        async () => {
-          const found = await findTokenByHash(app.ctx.db.db, tokenHash);
-          if (found) void touchToken(app.ctx.db.db, found.id).catch(() => undefined);
-          return { principal: found, touchedAt: Date.now() };
-        },
-        (e) => e.principal !== null,
-      );
-      touch(entry, Date.now());
+      const entry = await tokens.getOrLoad('', tokenHash, () => loadEntry(tokenHash), stored);
+      touch(entry.principal, Date.now());
       return entry.principal;
     };
 
@@ -158,10 +154,12 @@ export const authPlugin = fp(
     const known = (tokenHash: string): Principal | undefined => {
       const fixedMatch = fixedFor(tokenHash);
       if (fixedMatch) return fixedMatch;
+      // A cached lookup is reloaded in the background once it is TOKEN_REFRESH_MS old, so a token
+      // in use never waits for the database (nor for a sync's transaction on SQLite).
       const now = Date.now();
-      const entry = tokens.get('', tokenHash, now);
+      const entry = tokens.peek('', tokenHash, TOKEN_REFRESH_MS, () => loadEntry(tokenHash), stored, now);
       if (!entry) return undefined;
-      touch(entry, now);
+      touch(entry.principal, now);
       return entry.principal ?? undefined;
     };
     const byHash = async (tokenHash: string): Promise<Principal | null> => known(tokenHash) ?? load(tokenHash);

@@ -17,6 +17,8 @@ import { KeyedCache } from '../../cache/keyed-cache.js';
  * replica's cache can be when its invalidation does not arrive.
  */
 export const RESOURCE_CACHE_MS = 1000;
+/** A cached resource at least this old is reloaded in the background (still answered from the cache). */
+export const RESOURCE_REFRESH_MS = 500;
 
 /** A live resource as the API returns it: the ETag and the JSON body, serialised once. */
 interface CachedResource {
@@ -68,12 +70,13 @@ export const resourceRoutes: FastifyPluginAsyncZod = async (app) => {
   const cache = new KeyedCache<CachedResource>({ maxAgeMs: RESOURCE_CACHE_MS, maxEntries: 200_000 });
   const off = app.ctx.cache.subscribe('resources', (ns) => (ns === ALL_KEYS ? cache.clear() : cache.invalidate(ns)));
   app.addHook('onClose', async () => off());
+  const loadResource = async (ns: string, kind: string, name: string): Promise<CachedResource> => {
+    const r = await getResource(db, ns, kind, name);
+    // What the route's response serializer would do (zod parse, then JSON.stringify), done once.
+    return { etag: etagOf(r.hash), body: JSON.stringify(resource.parse(toResource(r))) };
+  };
   const readResource = (ns: string, kind: string, name: string): Promise<CachedResource> =>
-    cache.getOrLoad(ns, `${kind}\u0000${name}`, async () => {
-      const r = await getResource(db, ns, kind, name);
-      // What the route's response serializer would do (zod parse, then JSON.stringify), done once.
-      return { etag: etagOf(r.hash), body: JSON.stringify(resource.parse(toResource(r))) };
-    });
+    cache.getOrLoad(ns, `${kind}\u0000${name}`, () => loadResource(ns, kind, name));
 
   const send = (req: { headers: { 'if-none-match'?: string | undefined } }, reply: FastifyReply, r: CachedResource): void => {
     reply.header('etag', r.etag).header('cache-control', 'no-cache');
@@ -92,7 +95,9 @@ export const resourceRoutes: FastifyPluginAsyncZod = async (app) => {
     (req, reply) => {
       const { ns, kind, name } = req.params;
       const key = `${kind}\u0000${name}`;
-      const hit = cache.get(ns, key);
+      // Reloaded in the background once RESOURCE_REFRESH_MS old: a resource in use never waits for
+      // the database (on SQLite a sync's transaction holds the one connection).
+      const hit = cache.peek(ns, key, RESOURCE_REFRESH_MS, () => loadResource(ns, kind, name));
       if (hit) return void send(req, reply, hit);
       readResource(ns, kind, name).then(
         (r) => send(req, reply, r),
