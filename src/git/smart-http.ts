@@ -151,6 +151,9 @@ async function uploadPack<T>(
   }
   // The same URL git would POST to, on the same origin as the source URL (credentials are scoped to it).
   if (httpOrigin(target.href) !== origin || target.username || target.password || target.search || target.hash) return null;
+  // The pin is for this URL's host and port only (the agent answers every lookup with its address).
+  const port = Number(target.port || (target.protocol === 'https:' ? 443 : 80));
+  if (pin && (pin.host.toLowerCase() !== target.hostname.toLowerCase() || pin.port !== port)) return null;
   const protocol = target.protocol as 'http:' | 'https:';
   const creds = basicCredentials(auth);
   const headers: Record<string, string> = {

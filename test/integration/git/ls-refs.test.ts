@@ -171,6 +171,23 @@ describe('ensureMirror over HTTP with ls-refs', () => {
     }
   });
 
+  it('connects to the pinned address: a name no resolver knows is asked and fetched from Node', async () => {
+    const repo = await makeRepo({ root, name: 'pinned' });
+    await commitFiles(repo, { 'a.yaml': 'a: 1\n' });
+    const port = Number(new URL(server.url).port);
+    const pin = { host: 'git.pinned.invalid', port, address: '127.0.0.1' };
+    const mirrorsDir = await tempDir('syncline-mirrors-');
+    const source = { name: 'pinned', url: `http://git.pinned.invalid:${port}/pinned.git`, pin };
+    await ensureMirror(source, { mirrorsDir });
+    expect((await spawned(() => ensureMirror(source, { mirrorsDir }))).git).toEqual([]);
+    const c2 = await commitFiles(repo, { 'a.yaml': 'a: 2\n' });
+    const moved = await spawned(() => ensureMirror(source, { mirrorsDir }));
+    expect(moved.git.map((a) => a[0])).toEqual(['unpack-objects']);
+    expect(moved.result.headCommit).toBe(c2);
+    // A pin for another host is never used for this URL: git fetch (pinned its own way) instead.
+    expect(await lsRefsHttp(source.url, undefined, { ...pin, host: 'other.invalid' })).toBeNull();
+  });
+
   it('a server without protocol v2 is fetched from as before', async () => {
     const repo = await makeRepo({ root, name: 'v0' });
     await commitFiles(repo, { 'a.yaml': 'a: 1\n' });
