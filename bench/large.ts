@@ -63,6 +63,8 @@ export interface ProbeFigure {
   p50: number | null;
   p99: number | null;
   max: number | null;
+  /** The five slowest probes: [ms after the prober started when it was due, latency ms]. */
+  slowest_at_ms?: Array<[number, number]>;
 }
 
 export interface LargeCase {

@@ -19,7 +19,7 @@ function probe(url, due) {
     res.resume();
     res.on('end', () => {
       pending--;
-      if (res.statusCode === 200) samples[url].push(performance.now() - due);
+      if (res.statusCode === 200) samples[url].push([performance.now() - due, due - start]);
       else errors[url]++;
       maybeDone();
     });
@@ -51,9 +51,12 @@ function finish() {
   clearInterval(timer);
   const out = {};
   for (const u of urls) {
-    const s = samples[u].sort((a, b) => a - b);
+    const all = samples[u].sort((a, b) => a[0] - b[0]);
+    const s = all.map((x) => x[0]);
     const q = (p) => (s.length ? Math.round(s[Math.min(s.length - 1, Math.floor(p * s.length))] * 10) / 10 : null);
-    out[u] = { n: s.length, errors: errors[u], p50: q(0.5), p99: q(0.99), max: s.length ? Math.round(s[s.length - 1] * 10) / 10 : null };
+    // When (ms after the prober started) the slowest probes were due: where in the sync the stalls are.
+    const slowest = all.slice(-5).reverse().map(([lat, at]) => [Math.round(at), Math.round(lat)]);
+    out[u] = { n: s.length, errors: errors[u], p50: q(0.5), p99: q(0.99), max: s.length ? Math.round(s[s.length - 1] * 10) / 10 : null, slowest_at_ms: slowest };
   }
   process.stdout.write(`${JSON.stringify(out)}\n`);
   process.exit(0);
