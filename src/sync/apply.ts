@@ -114,12 +114,18 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
         await yieldSometimes();
       }
       await upsertResources(tx, run.namespace.name, writes, yieldSometimes);
+      // The record, audit entry and outbox event of a 10,000-resource deployment are megabytes of
+      // JSON each; on SQLite every statement runs synchronously and an await of it is only a
+      // microtask, so without these turns they (and the commit) ran as one stretch.
+      await yieldSometimes();
       await insertDeployment(tx, deployment);
+      await yieldSometimes();
       await tx
         .updateTable('namespaces')
         .set({ status: 'synced', last_deployment_id: deployment.id, updated_at: at })
         .where('name', '=', run.namespace.name)
         .execute();
+      await yieldSometimes();
       await recordAudit(tx, {
         actor,
         action: 'namespace.sync',
@@ -135,7 +141,9 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
           changed: events.map((e) => ({ operation: e.operation, kind: e.kind, name: e.name, hash: e.hash })),
         },
       });
+      await yieldSometimes();
       await recordDeploymentEvent(tx, run.app, deployment, { changes: events, from: run.namespace?.status, to: 'synced' });
+      await yieldSometimes();
     });
   } finally {
     // Committed (or rolled back): cached reads of this namespace's resources are dropped before
