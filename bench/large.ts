@@ -275,6 +275,106 @@ async function runCase(dialect: Dialect, n: number, server: GitHttpServer, repoN
   }
 }
 
+/** Target 7's population: `namespaces` namespaces × `perNamespace` resources, one source. */
+export interface MultiCase {
+  dialect: Dialect;
+  namespaces: number;
+  per_namespace: number;
+  /** Every namespace's first sync, one after another: total and per-namespace median / p95 (ms). */
+  first: { total_ms: number; median_ms: number; p95_ms: number };
+  /** Then a no-change re-sync of every namespace. */
+  noop: { total_ms: number; median_ms: number; p95_ms: number };
+  peak_rss_mib: number;
+}
+
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return round1(s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN);
+};
+
+/** bench/.work/multi-v1-<ns>x<per>/bench.git: one commit, `ns-NNN/svc-NNNNN.yaml` for every namespace. */
+async function ensureMultiRepo(namespaces: number, per: number, log: (s: string) => void): Promise<{ bare: string; commit: string }> {
+  const dir = path.join(WORK_DIR, `multi-v1-${namespaces}x${per}`);
+  const bare = path.join(dir, 'bench.git');
+  const metaFile = path.join(dir, 'meta.json');
+  if (fs.existsSync(metaFile)) return { bare, ...(JSON.parse(fs.readFileSync(metaFile, 'utf8')) as { commit: string }) };
+  log(`  generating a ${namespaces} × ${per}-file repository …`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  await git(['init', '--quiet', '--bare', '--initial-branch=main', bare]);
+  const chunks: Buffer[] = [];
+  const text = (t: string) => chunks.push(Buffer.from(t));
+  text('commit refs/heads/main\nauthor Bench <bench@example.com> 1700000000 +0000\ncommitter Bench <bench@example.com> 1700000000 +0000\n');
+  const msg = Buffer.from(`${namespaces} namespaces of ${per} services\n`);
+  text(`data ${msg.length}\n`);
+  chunks.push(msg);
+  text('\n');
+  for (let n = 0; n < namespaces; n++) {
+    for (let i = 0; i < per; i++) {
+      const body = Buffer.from(fileContent(i, n));
+      text(`M 100644 inline ns-${String(n).padStart(3, '0')}/${fileName(i)}.yaml\ndata ${body.length}\n`);
+      chunks.push(body);
+      text('\n');
+    }
+  }
+  text('\n');
+  await git(['fast-import', '--quiet'], { cwd: bare, input: Buffer.concat(chunks) });
+  await git(['repack', '-a', '-d', '-q'], { cwd: bare });
+  const commit = await git(['rev-parse', 'refs/heads/main'], { cwd: bare });
+  fs.writeFileSync(metaFile, JSON.stringify({ commit }));
+  return { bare, commit };
+}
+
+async function runMultiCase(dialect: Dialect, namespaces: number, per: number, server: GitHttpServer, repoName: string, commit: string, log: (s: string) => void): Promise<MultiCase> {
+  const t = await makeTestApp(dialect, { settings: { allowed_hosts: ['127.0.0.1'], max_total_bytes: 1024 * 1024 * 1024, log_level: 'warn' } });
+  try {
+    const setup: Array<[string, string, object]> = [
+      ['PUT', '/api/v1/kinds/Workload', kindBody()],
+      ['POST', '/api/v1/sources', { name: 'multi', url: server.repoUrl(repoName) }],
+    ];
+    const names = Array.from({ length: namespaces }, (_, n) => `m-${String(n).padStart(3, '0')}.prod`);
+    names.forEach((ns, n) => setup.push(['PUT', `/api/v1/namespaces/${ns}`, { source: 'multi', branch: 'main', path: `ns-${String(n).padStart(3, '0')}` }]));
+    for (const [method, url, payload] of setup) {
+      const r = await t.app.inject({ method: method as 'PUT', url, headers: t.auth(), payload });
+      if (r.statusCode >= 300) fail(`${method} ${url} → ${r.statusCode}: ${r.body.slice(0, 300)}`);
+    }
+    const round = async (want: { status: string; summary: Partial<Record<string, number>> }) => {
+      const times: number[] = [];
+      const t0 = performance.now();
+      for (const ns of names) times.push((await timedSync(t, ns, undefined, per, { ...want, commit })).ms);
+      return { total_ms: round1(performance.now() - t0), median_ms: quantile(times, 0.5), p95_ms: quantile(times, 0.95) };
+    };
+    const first = await round({ status: 'success', summary: { create: per } });
+    log(`  ${dialect} ${namespaces}×${per}: first syncs ${first.total_ms} ms in all, median ${first.median_ms} ms, p95 ${first.p95_ms} ms`);
+    const noop = await round({ status: 'noop', summary: { noop: per } });
+    log(`  ${dialect} ${namespaces}×${per}: no-change re-syncs ${noop.total_ms} ms in all, median ${noop.median_ms} ms, p95 ${noop.p95_ms} ms`);
+    return { dialect, namespaces, per_namespace: per, first, noop, peak_rss_mib: peakRssMiB() };
+  } finally {
+    await t.close();
+  }
+}
+
+/** Target 7: 100 namespaces × 1,000 resources on one source, SQLite and PostgreSQL side by side. */
+export async function runMultiBench(opts: { namespaces?: number; perNamespace?: number; dialects?: Dialect[]; log?: (s: string) => void } = {}): Promise<MultiCase[]> {
+  const log = opts.log ?? ((s: string) => console.log(s));
+  const namespaces = opts.namespaces ?? 100;
+  const per = opts.perNamespace ?? 1000;
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-multi-'));
+  const server = await serveGitHttp(root);
+  const cases: MultiCase[] = [];
+  try {
+    const repo = await ensureMultiRepo(namespaces, per, log);
+    fs.cpSync(repo.bare, path.join(root, 'multi.git'), { recursive: true });
+    for (const dialect of opts.dialects ?? ['sqlite', 'postgres']) cases.push(await runMultiCase(dialect, namespaces, per, server, 'multi', repo.commit, log));
+  } finally {
+    await server.close().catch(() => undefined);
+    await cleanupTempDirs().catch(() => undefined);
+    removeCmdHome();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  return cases;
+}
+
 export async function runLargeBench(opts: LargeBenchOptions = {}): Promise<LargeCase[]> {
   const log = opts.log ?? ((s: string) => console.log(s));
   const sizes = opts.sizes ?? [1000, 10_000, 50_000];
@@ -301,9 +401,25 @@ export async function runLargeBench(opts: LargeBenchOptions = {}): Promise<Large
 
 // `tsx bench/large.ts 10000` runs one size on its own (development aid; `npm run bench -- --only scale` is the real entry).
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const multi = process.argv.find((a) => /^\d+x\d+$/.test(a));
+  if (multi) {
+    // `tsx bench/large.ts 100x1000 [--postgres|--pg-only]`: target 7's population alone.
+    const [nsCount, per] = multi.split('x').map(Number) as [number, number];
+    const ds = process.argv.includes('--pg-only') ? (['postgres'] as Dialect[]) : process.argv.includes('--postgres') ? (['sqlite', 'postgres'] as Dialect[]) : (['sqlite'] as Dialect[]);
+    runMultiBench({ namespaces: nsCount, perNamespace: per, dialects: ds }).then(
+      (r) => {
+        console.log(JSON.stringify(r));
+        process.exit(0);
+      },
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  }
   const sizes = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
   const dialects = process.argv.includes('--pg-only') ? (['postgres'] as Dialect[]) : process.argv.includes('--postgres') ? (['sqlite', 'postgres'] as Dialect[]) : (['sqlite'] as Dialect[]);
-  runLargeBench({ sizes: sizes.length ? sizes : [10_000], dialects, probeFrom: 0, profile: process.argv.includes('--profile') }).then(
+  if (!multi) runLargeBench({ sizes: sizes.length ? sizes : [10_000], dialects, probeFrom: 0, profile: process.argv.includes('--profile') }).then(
     (r) => {
       console.log(JSON.stringify(r.map((c) => ({ ...c, first: { ...c.first, git_procs: undefined } }))));
       process.exit(0);

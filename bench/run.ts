@@ -26,7 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runSyncBench, type SyncBenchResult } from './sync.js';
 import { runReadsBench, type ReadsResult } from './reads.js';
-import { runLargeBench, type LargeCase } from './large.js';
+import { runLargeBench, runMultiBench, type LargeCase, type MultiCase } from './large.js';
 import { runWebhooksBench } from './webhooks.js';
 import { runStartupBench, type StartupResult } from './startup.js';
 
@@ -187,6 +187,26 @@ function startupRows(r: StartupResult): TargetRow[] {
   ];
 }
 
+function multiRows(cs: MultiCase[]): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const lite = cs.find((c) => c.dialect === 'sqlite');
+  for (const c of cs) {
+    rows.push({
+      target: `7 ${c.namespaces} namespaces × ${c.per_namespace} resources (${c.dialect})`,
+      figure: `first syncs ${c.first.total_ms} ms (median ${c.first.median_ms}, p95 ${c.first.p95_ms}); no-change median ${c.noop.median_ms} ms; peak RSS ${c.peak_rss_mib} MiB`,
+      met: null,
+    });
+  }
+  const pg = cs.find((c) => c.dialect === 'postgres');
+  if (lite && pg) {
+    for (const k of ['first', 'noop'] as const) {
+      const ratio = Math.round((pg[k].median_ms / lite[k].median_ms) * 100) / 100;
+      rows.push({ target: `7 PostgreSQL ${k} sync median of ${pg.namespaces}×${pg.per_namespace} within 1.5× of SQLite`, figure: `${pg[k].median_ms} vs ${lite[k].median_ms} ms = ${ratio}×`, met: ratio <= 1.5 });
+    }
+  }
+  return rows;
+}
+
 function printTargets(rows: TargetRow[]): void {
   if (rows.length === 0) return;
   const w = Math.min(78, Math.max(...rows.map((r) => r.target.length)));
@@ -233,6 +253,10 @@ async function main(): Promise<void> {
     const r = await runLargeBench({ sizes: args.sizes ?? [1000, 10_000, 50_000], dialects: ['sqlite', 'postgres'], probeFrom: 10_000 });
     rows.push(...scaleRows(r));
     out.scale = r;
+    console.log('\n== scale bench: 100 namespaces × 1,000 resources on one source (target 7) ==');
+    const m = await runMultiBench({ namespaces: 100, perNamespace: 1000, dialects: ['sqlite', 'postgres'] });
+    rows.push(...multiRows(m));
+    out.scale_namespaces = m;
   }
   if (wants('startup')) {
     const r = await runStartupBench(runsOpt);
