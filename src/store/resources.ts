@@ -25,6 +25,38 @@ function toLive(row: Selectable<ResourcesTable>): LiveResource {
   };
 }
 
+/**
+ * toLive with `spec` and `metadata` decoded on first use (same keys, same order, same values):
+ * a sync's planning reads them only for documents the plan memo does not answer, so a no-change
+ * sync of 10,000 resources no longer JSON-parses 20,000 columns it never looks at.
+ */
+function toLiveLazy(row: Selectable<ResourcesTable>): LiveResource {
+  let spec: LiveResource['spec'] | undefined;
+  let metadata: LiveResource['metadata'] | undefined;
+  return {
+    namespace: row.namespace,
+    kind: row.kind,
+    name: row.name,
+    get spec(): LiveResource['spec'] {
+      return (spec ??= fromJson(row.spec, {}));
+    },
+    set spec(v: LiveResource['spec']) {
+      spec = v;
+    },
+    get metadata(): LiveResource['metadata'] {
+      return (metadata ??= fromJson(row.metadata, {}));
+    },
+    set metadata(v: LiveResource['metadata']) {
+      metadata = v;
+    },
+    commit: row.commit,
+    hash: row.hash,
+    managed_fields: fromJson(row.managed_fields, []),
+    file: row.file,
+    updated_at: row.updated_at,
+  };
+}
+
 export async function listResources(db: Executor, namespace: string): Promise<LiveResource[]> {
   const rows = await db
     .selectFrom('resources')
@@ -54,7 +86,7 @@ export async function listResourcesPaged(db: Executor, namespace: string, pageSi
       q = q.where((eb) => eb(eb.refTuple('kind', 'name'), '>', eb.tuple(kind, name)));
     }
     const rows = await q.orderBy('kind').orderBy('name').limit(pageSize).execute();
-    for (const row of rows) out.push(toLive(row));
+    for (const row of rows) out.push(toLiveLazy(row));
     if (rows.length < pageSize) return out;
     const last = rows[rows.length - 1]!;
     after = { kind: last.kind, name: last.name };
