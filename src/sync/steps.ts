@@ -14,7 +14,7 @@ import { buildPlan, PlanMemo } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
 import type { KindRegistry } from '../specs/kinds.js';
 import { adoptDetachedParse, isSpecFile, ParseCache, parseSpecFiles } from '../specs/parse.js';
-import { parseInWorkers } from '../specs/parse-pool.js';
+import { parseInWorkers, parsePoolSize } from '../specs/parse-pool.js';
 import { IGNORE_FILE, selectSpecFiles, type SkippedFile } from '../specs/select.js';
 import { minimatch } from 'minimatch';
 import type { ParseResult, SpecFile } from '../specs/types.js';
@@ -304,11 +304,24 @@ export const parseSpecs: Step<RunStart & ReadSpecs & { registry: KindRegistry },
     // their results into the cache, in slices. Should the workers fail, the files are parsed here.
     const toParse = files.filter((f) => f.content !== undefined);
     if (toParse.length >= WORKER_MIN_FILES) {
-      const detached = await parseInWorkers(toParse, registry, {}).catch(() => null);
+      // This thread takes one worker's share itself, parsed in slices like the files below, while
+      // the workers parse the rest (it would otherwise only wait for them).
+      const own = Math.floor(toParse.length / (parsePoolSize() + 1));
+      const inWorkers = toParse.slice(own);
+      const pending = parseInWorkers(inWorkers, registry, {}).catch(() => null);
+      let ownSlice = performance.now();
+      for (let i = 0; i < own; i++) {
+        parseSpecFiles([toParse[i]!], options);
+        if (performance.now() - ownSlice >= PARSE_SLICE_MS) {
+          await yieldSlice(app);
+          ownSlice = performance.now();
+        }
+      }
+      const detached = await pending;
       if (detached) {
         let sliceStart = performance.now();
-        for (let i = 0; i < toParse.length; i++) {
-          adoptDetachedParse(toParse[i]!, detached[i]!, options);
+        for (let i = 0; i < inWorkers.length; i++) {
+          adoptDetachedParse(inWorkers[i]!, detached[i]!, options);
           if (performance.now() - sliceStart >= PARSE_SLICE_MS) {
             await yieldSlice(app);
             sliceStart = performance.now();
