@@ -26,6 +26,7 @@ import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyReques
 import { MIRROR_SLUG_RE } from '../contracts/common.js';
 import type { ErrorCode } from '../contracts/error-codes.js';
 import { isCompleteMirror, KEEP_REFS_PREFIX, spawnGit, type GitConfigEntry, type GitExit } from '../git/index.js';
+import { readLocalRefs } from '../git/local-refs.js';
 import { errorPayload } from '../errors.js';
 import { redact } from '../security/redact.js';
 import { ConcurrencyLimiter, LimiterRejectedError } from './limiter.js';
@@ -544,16 +545,35 @@ interface ServeParams {
   active: Set<() => void>;
 }
 
+/** Tips passed to the reachability hook at most (an environment value stays well under 128 KiB). */
+const MAX_HOOK_TIPS = 1000;
+
+/**
+ * The mirror's branch and tag tips, space-separated, for the reachability hook's shortcut (see
+ * reachability-hook.ts); null when they cannot be read from the ref files (the hook then checks
+ * every want) or there are too many.
+ */
+async function mirrorTips(dir: string): Promise<string | null> {
+  try {
+    const { refs } = await readLocalRefs(dir, async () => '');
+    if (refs.size === 0 || refs.size > MAX_HOOK_TIPS) return null;
+    return [...new Set(refs.values())].join(' ');
+  } catch {
+    return null;
+  }
+}
+
 /** Runs one upload-pack and streams it; resolves when git has exited (never rejects). */
 async function serve(p: ServeParams): Promise<void> {
   const { res, log } = p;
   const args = ['upload-pack', '--strict', '--stateless-rpc', ...(p.advertise ? ['--advertise-refs'] : []), '--', p.dir];
   let proc: ReturnType<typeof spawnGit>;
   try {
+    const tips = p.advertise ? null : await mirrorTips(p.dir);
     proc = spawnGit(args, {
       cwd: p.dir,
       config: [...UPLOAD_PACK_CONFIG],
-      env: p.protocol ? { GIT_PROTOCOL: p.protocol } : {},
+      env: { ...(p.protocol ? { GIT_PROTOCOL: p.protocol } : {}), ...(tips ? { SYNCLINE_MIRROR_TIPS: tips } : {}) },
       idleMs: p.idleMs,
       totalMs: p.totalMs,
     });

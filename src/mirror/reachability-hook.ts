@@ -36,6 +36,12 @@
  *  - anything missing or of unknown type: refused.
  * With fresh bitmaps the exact check only ever confirms a refusal.
  *
+ * The common case costs no git process: the server passes the mirror's branch and tag tips, read
+ * from its ref files just before starting upload-pack, in SYNCLINE_MIRROR_TIPS; when every want is
+ * one of them (a clone, a fetch of what was advertised) they are reachable by definition, and the
+ * hook goes straight to pack-objects. A tip replaced since that read is kept by its keep ref, so
+ * this admits nothing the check above would refuse. Anything else takes the check above.
+ *
  * A refusal prints one line to stderr, which upload-pack relays to the client as `remote: …`,
  * and exits non-zero, so no pack is produced.
  *
@@ -48,19 +54,24 @@
 const SCRIPT = String.raw`
 syncline_reachable() {
   input=$(cat) || exit 1
-  wants=$(printf '%s\n' "$input" | sed -n -e '/^--not$/q' -e '/^-/d' -e '/^$/d' -e p)
+  if [ -n "$SYNCLINE_MIRROR_TIPS" ] && syncline_all_tips "$input"; then
+    printf '%s\n' "$input" | "$@"
+    return
+  fi
+  # Fail closed: without the list of wants nothing below would be checked.
+  wants=$(printf '%s\n' "$input" | sed -n -e '/^--not$/q' -e '/^-/d' -e '/^$/d' -e p) || exit 1
   outside=0
   if [ -n "$wants" ]; then
     outside=$(printf '%s\n' "$wants" | git rev-list --count --objects --use-bitmap-index --stdin --not --all) || exit 1
   fi
   if [ "$outside" != 0 ]; then
     typed=$(printf '%s\n' "$wants" | git cat-file --batch-check='%(objecttype) %(objectname)') || exit 1
-    odd=$(printf '%s\n' "$typed" | awk '$1 != "commit" && $1 != "tag" && $1 != "tree" && $1 != "blob" { print $1; exit }')
+    odd=$(printf '%s\n' "$typed" | awk '$1 != "commit" && $1 != "tag" && $1 != "tree" && $1 != "blob" { print $1; exit }') || exit 1
     if [ -n "$odd" ]; then
       echo "syncline: refusing to send $odd: not available on this mirror" >&2
       exit 1
     fi
-    commits=$(printf '%s\n' "$typed" | awk '$1 == "commit" { print $2 }')
+    commits=$(printf '%s\n' "$typed" | awk '$1 == "commit" { print $2 }') || exit 1
     if [ -n "$commits" ]; then
       bad=$(printf '%s\n' "$commits" | git rev-list --stdin -n 1 --not --all) || exit 1
       if [ -n "$bad" ]; then
@@ -68,7 +79,7 @@ syncline_reachable() {
         exit 1
       fi
     fi
-    others=$(printf '%s\n' "$typed" | awk '$1 != "commit" { printf "%s ", $2 }')
+    others=$(printf '%s\n' "$typed" | awk '$1 != "commit" { printf "%s ", $2 }') || exit 1
     if [ -n "$others" ]; then
       missing=$(git rev-list --objects --no-walk --all | syncline_unseen "$others")
       if [ -n "$missing" ]; then
@@ -81,6 +92,22 @@ syncline_reachable() {
     fi
   fi
   printf '%s\n' "$input" | "$@"
+}
+syncline_all_tips() {
+  # Shell builtins only: every want (lines before --not that are not options) is a listed tip.
+  while IFS= read -r line; do
+    case "$line" in
+      --not) return 0 ;;
+      -*|'') continue ;;
+    esac
+    case " $SYNCLINE_MIRROR_TIPS " in
+      *" $line "*) ;;
+      *) return 1 ;;
+    esac
+  done <<SYNCLINE_EOF
+$1
+SYNCLINE_EOF
+  return 0
 }
 syncline_unseen() {
   awk -v wanted="$1" '
