@@ -12,10 +12,24 @@ export default defineConfig({
         test: {
           name: 'server',
           include: ['test/**/*.test.ts'],
+          exclude: ['test/e2e/**'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           pool: 'forks',
           globalSetup: ['test/helpers/global-setup.ts'],
+        },
+      },
+      {
+        // The browser test runs after the others, on its own: Chromium plus three CPU-heavy test
+        // files on two CPUs made its 15 s waits for a page run out (a dialog's plan, a list).
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          pool: 'forks',
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
         },
       },
       {
