@@ -141,6 +141,25 @@ function cachingStatements(sqlite: SqliteDatabase.Database): { prepare(sql: stri
   };
 }
 
+/**
+ * `journal_mode = WAL`, retried while another process writes the file. Switching a fresh file to
+ * WAL needs exclusive access, and SQLite answers SQLITE_BUSY at once instead of calling the busy
+ * handler (it would deadlock with a writer): without retrying, a server and a CLI call, or two
+ * processes, opening a new data dir at the same moment could fail.
+ */
+async function enableWal(sqlite: SqliteDatabase.Database, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      sqlite.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
 export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
   const dialect = dialectOf(opts.url);
   let db: Kysely<Database>;
@@ -150,8 +169,8 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
     const file = opts.url.slice('sqlite:'.length) || ':memory:';
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     const sqlite = new SqliteDatabase(file);
-    sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('busy_timeout = 5000');
+    await enableWal(sqlite, 5000);
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('synchronous = NORMAL');
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
