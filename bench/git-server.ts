@@ -8,19 +8,9 @@
  * IPC: sends `{ url }` once listening; answers `{ stats: true }` with `{ fetches, requests, cpuMs, childCpuMs }`
  * (pack negotiations and HTTP requests served so far, this process's CPU, its reaped children's CPU).
  */
-import fs from 'node:fs';
 import { serveGitHttp } from '../test/helpers/git-fixtures.js';
+import { childCpuMs } from './support.js';
 
-/** CPU ms of this process's reaped children (/proc/self/stat cutime + cstime); 0 where there is no /proc. */
-function childCpuMs(): number {
-  try {
-    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 async function main(): Promise<void> {
   const root = process.env.SYNCLINE_BENCH_GIT_ROOT;

@@ -50,3 +50,15 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; input?: B
 }
 
 export const git = (args: string[], opts: { cwd?: string; input?: Buffer | string } = {}) => run('git', args, opts);
+
+/** CPU ms of this process's reaped children (/proc/self/stat cutime + cstime); 0 where there is no /proc. */
+export function childCpuMs(): number {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command: field 3 is state, so cutime (16) and cstime (17) are at 13 and 14.
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}

@@ -46,7 +46,7 @@ import { driftNamespace, syncNamespace } from '../src/sync/service.js';
 import { fetchSourceMirror } from '../src/webhooks/push.js';
 import { makeTestApp, type TestApp } from '../test/helpers/app.js';
 import { cleanupTempDirs } from '../test/helpers/git-fixtures.js';
-import { BenchFailure, fail, git, removeCmdHome, round1, run } from './support.js';
+import { BenchFailure, childCpuMs, fail, git, removeCmdHome, round1, run } from './support.js';
 
 const REPO_VERSION = 'webhooks-repo-v1';
 const NS_COUNT = 1000;
@@ -235,17 +235,6 @@ interface Sample {
   forgeCpuMs: number;
 }
 
-/** CPU ms of this process's reaped children (/proc/self/stat cutime + cstime); 0 where there is no /proc. */
-function childCpuMs(): number {
-  try {
-    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // After the command: field 3 is state, so cutime (16) and cstime (17) are at 13 and 14.
-    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
-  } catch {
-    return 0;
-  }
-}
 const selfCpuMs = (since: NodeJS.CpuUsage) => {
   const d = process.cpuUsage(since);
   return (d.user + d.system) / 1000;
