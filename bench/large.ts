@@ -26,7 +26,7 @@ import { applyPlan } from '../src/sync/apply.js';
 import { PLAN_STEPS } from '../src/sync/steps.js';
 import { makeTestApp, type TestApp } from '../test/helpers/app.js';
 import { cleanupTempDirs, serveGitHttp, type GitHttpServer } from '../test/helpers/git-fixtures.js';
-import { fail as benchFail, git, removeCmdHome, round1 } from './support.js';
+import { fail as benchFail, git, printJsonAndExit, removeCmdHome, round1 } from './support.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT_DIR = path.dirname(BENCH_DIR);
@@ -367,12 +367,17 @@ export async function runMultiBench(opts: { namespaces?: number; perNamespace?: 
     fs.cpSync(repo.bare, path.join(root, 'multi.git'), { recursive: true });
     for (const dialect of opts.dialects ?? ['sqlite', 'postgres']) cases.push(await runMultiCase(dialect, namespaces, per, server, 'multi', repo.commit, log));
   } finally {
-    await server.close().catch(() => undefined);
-    await cleanupTempDirs().catch(() => undefined);
-    removeCmdHome();
-    fs.rmSync(root, { recursive: true, force: true });
+    await cleanUp(server, root);
   }
   return cases;
+}
+
+/** Stops the bench's git server and removes what the run wrote. */
+async function cleanUp(server: { close(): Promise<void> }, root: string): Promise<void> {
+  await server.close().catch(() => undefined);
+  await cleanupTempDirs().catch(() => undefined);
+  removeCmdHome();
+  fs.rmSync(root, { recursive: true, force: true });
 }
 
 export async function runLargeBench(opts: LargeBenchOptions = {}): Promise<LargeCase[]> {
@@ -391,10 +396,7 @@ export async function runLargeBench(opts: LargeBenchOptions = {}): Promise<Large
       for (const dialect of dialects) cases.push(await runCase(dialect, n, server, name, repo, n >= probeFrom, opts.profile ?? false, log));
     }
   } finally {
-    await server.close().catch(() => undefined);
-    await cleanupTempDirs().catch(() => undefined);
-    removeCmdHome();
-    fs.rmSync(root, { recursive: true, force: true });
+    await cleanUp(server, root);
   }
   return cases;
 }
@@ -402,31 +404,16 @@ export async function runLargeBench(opts: LargeBenchOptions = {}): Promise<Large
 // `tsx bench/large.ts 10000` runs one size on its own (development aid; `npm run bench -- --only scale` is the real entry).
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const multi = process.argv.find((a) => /^\d+x\d+$/.test(a));
+  const dialects: Dialect[] = process.argv.includes('--pg-only') ? ['postgres'] : process.argv.includes('--postgres') ? ['sqlite', 'postgres'] : ['sqlite'];
   if (multi) {
     // `tsx bench/large.ts 100x1000 [--postgres|--pg-only]`: target 7's population alone.
     const [nsCount, per] = multi.split('x').map(Number) as [number, number];
-    const ds = process.argv.includes('--pg-only') ? (['postgres'] as Dialect[]) : process.argv.includes('--postgres') ? (['sqlite', 'postgres'] as Dialect[]) : (['sqlite'] as Dialect[]);
-    runMultiBench({ namespaces: nsCount, perNamespace: per, dialects: ds }).then(
-      (r) => {
-        console.log(JSON.stringify(r));
-        process.exit(0);
-      },
-      (err: unknown) => {
-        console.error(err);
-        process.exit(1);
-      },
+    printJsonAndExit(runMultiBench({ namespaces: nsCount, perNamespace: per, dialects }));
+  } else {
+    const sizes = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
+    printJsonAndExit(
+      runLargeBench({ sizes: sizes.length ? sizes : [10_000], dialects, probeFrom: 0, profile: process.argv.includes('--profile') }),
+      (r) => r.map((c) => ({ ...c, first: { ...c.first, git_procs: undefined } })),
     );
   }
-  const sizes = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
-  const dialects = process.argv.includes('--pg-only') ? (['postgres'] as Dialect[]) : process.argv.includes('--postgres') ? (['sqlite', 'postgres'] as Dialect[]) : (['sqlite'] as Dialect[]);
-  if (!multi) runLargeBench({ sizes: sizes.length ? sizes : [10_000], dialects, probeFrom: 0, profile: process.argv.includes('--profile') }).then(
-    (r) => {
-      console.log(JSON.stringify(r.map((c) => ({ ...c, first: { ...c.first, git_procs: undefined } }))));
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
 }

@@ -25,6 +25,7 @@ import { openContext, type AppContext } from '../src/app-context.js';
 import { buildApp } from '../src/server/app.js';
 import { closeAllCatFileWorkers } from '../src/git/cat-file-worker.js';
 import { dropSchema, freshSchemaName, testPgUrl } from '../test/helpers/db.js';
+import { printJsonAndExit } from './support.js';
 import { cleanupTempDirs, commitFiles, makeRepo, serveGitHttp, tempDir } from '../test/helpers/git-fixtures.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -273,14 +274,5 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
     return i > 0 ? Number(process.argv[i + 1]) : dflt;
   };
   const dialects: Dialect[] = process.argv.includes('--postgres') ? ['sqlite', 'postgres'] : ['sqlite'];
-  runReadsBench({ dialects, rounds: opt('--rounds', 1), seconds: opt('--seconds', 3), watchers: opt('--watchers', 1000) }).then(
-    (r) => {
-      console.log(JSON.stringify(r));
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  printJsonAndExit(runReadsBench({ dialects, rounds: opt('--rounds', 1), seconds: opt('--seconds', 3), watchers: opt('--watchers', 1000) }));
 }

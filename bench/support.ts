@@ -62,3 +62,17 @@ export function childCpuMs(): number {
     return 0;
   }
 }
+
+/** A bench run as a script on its own: prints the result as JSON and exits 0, or prints the error and exits 1. */
+export function printJsonAndExit<T>(work: Promise<T>, shape: (r: T) => unknown = (r) => r): void {
+  work.then(
+    (r) => {
+      console.log(JSON.stringify(shape(r)));
+      process.exit(0);
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

@@ -117,16 +117,21 @@ export interface ResourceWrite {
   commit: string | null;
 }
 
-export async function upsertResource(db: Executor, namespace: string, r: ResourceWrite, exists: boolean): Promise<void> {
-  const values = {
+/** The stored columns of a resource write (everything but its key). */
+function storedValues(r: ResourceWrite, updatedAt: string) {
+  return {
     spec: toJson(r.spec),
     metadata: toJson(r.metadata),
     hash: r.hash,
     managed_fields: toJson(r.managed_fields),
     file: r.file,
     commit: r.commit,
-    updated_at: nowIso(),
+    updated_at: updatedAt,
   };
+}
+
+export async function upsertResource(db: Executor, namespace: string, r: ResourceWrite, exists: boolean): Promise<void> {
+  const values = storedValues(r, nowIso());
   if (exists) {
     await db
       .updateTable('resources')
@@ -152,18 +157,7 @@ const UPSERT_CHUNK = 400;
 export async function upsertResources(db: Executor, namespace: string, rows: readonly ResourceWrite[], between?: () => Promise<void>): Promise<void> {
   for (let i = 0; i < rows.length; i += UPSERT_CHUNK) {
     const at = nowIso();
-    const values = rows.slice(i, i + UPSERT_CHUNK).map((r) => ({
-      namespace,
-      kind: r.kind,
-      name: r.name,
-      spec: toJson(r.spec),
-      metadata: toJson(r.metadata),
-      hash: r.hash,
-      managed_fields: toJson(r.managed_fields),
-      file: r.file,
-      commit: r.commit,
-      updated_at: at,
-    }));
+    const values = rows.slice(i, i + UPSERT_CHUNK).map((r) => ({ namespace, kind: r.kind, name: r.name, ...storedValues(r, at) }));
     await db
       .insertInto('resources')
       .values(values)
