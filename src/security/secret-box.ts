@@ -41,7 +41,7 @@ export const SECRET_KEY_FILE = 'secret.key';
 
 /**
  * The configured key, or the one kept in `<dataDir>/secret.key`, created once (mode 0600) when
- * neither exists. Creation is exclusive so two processes starting together agree on one key.
+ * neither exists. Creation is atomic so two processes starting together agree on one whole key.
  */
 export function loadOrCreateSecretKey(dataDir: string, configured?: string): Buffer {
   if (configured) {
@@ -51,12 +51,18 @@ export function loadOrCreateSecretKey(dataDir: string, configured?: string): Buf
   }
   const file = path.join(dataDir, SECRET_KEY_FILE);
   fs.mkdirSync(dataDir, { recursive: true });
-  try {
-    const fd = fs.openSync(file, 'wx', 0o600);
-    fs.writeSync(fd, crypto.randomBytes(32).toString('hex') + '\n');
-    fs.closeSync(fd);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  if (!fs.existsSync(file)) {
+    // Written in full under a private name, then linked into place: link() fails if the key exists,
+    // so a second process starting at the same moment never reads a half-written file.
+    const pending = `${file}.${process.pid}.${crypto.randomBytes(6).toString('hex')}`;
+    fs.writeFileSync(pending, crypto.randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+    try {
+      fs.linkSync(pending, file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      fs.rmSync(pending, { force: true });
+    }
   }
   const key = decodeKey(fs.readFileSync(file, 'utf8'));
   if (!key) throw new Error(`${file} does not hold a valid 32-byte key (64 hex characters)`);

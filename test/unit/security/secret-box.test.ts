@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -52,6 +53,26 @@ describe('SecretBox', () => {
 });
 
 describe('loadOrCreateSecretKey', () => {
+  it('processes creating the key at the same moment all read one whole key', async () => {
+    const barrier = tmp();
+    const dataDirs = Array.from({ length: 20 }, () => path.join(tmp(), 'data'));
+    const script = path.join(import.meta.dirname, 'fixtures', 'load-key-at-once.ts');
+    const children = Array.from({ length: 4 }, () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script, barrier, ...dataDirs], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+      return new Promise<string[]>((resolve, reject) => child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`exit ${code}`)))));
+    });
+    while (fs.readdirSync(barrier).length < children.length) await new Promise((r) => setTimeout(r, 20));
+    fs.writeFileSync(path.join(barrier, 'go'), '');
+    const results = await Promise.all(children);
+    dataDirs.forEach((dir, i) => {
+      const onDisk = fs.readFileSync(path.join(dir, SECRET_KEY_FILE), 'utf8').trim();
+      for (const keys of results) expect(keys[i]).toBe(onDisk);
+      expect(fs.readdirSync(dir)).toEqual([SECRET_KEY_FILE]);
+    });
+  }, 30_000);
+
   it('creates the key file once with mode 0600, then reuses it', () => {
     const dir = tmp();
     const first = loadOrCreateSecretKey(dir);
