@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql, type Transaction } from 'kysely';
 import type pg from 'pg';
 import { loadPg } from './pg-driver.js';
 import { ScopedPostgresDialect } from './pg-introspector.js';
@@ -9,6 +9,7 @@ import { SynclineError } from '../errors.js';
 import { migrationProvider, type Dialect } from './migrations/index.js';
 import type { Database } from './types.js';
 import { listenChannel } from './listen.js';
+import { SqliteWriterDialect } from './sqlite-writer.js';
 
 export interface DatabaseHandle {
   db: Kysely<Database>;
@@ -17,6 +18,15 @@ export interface DatabaseHandle {
   migrate(): Promise<string[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Runs `fn` as ONE transaction, for long write transactions (a sync's apply). On a SQLite file
+   * database it runs on a connection of its own on a worker thread (store/sqlite-writer.ts) while
+   * the main connection is held, so nothing else uses the database through this handle meanwhile
+   * (as during any transaction on the one connection) but the event loop stays free: the
+   * statements, the commit and its WAL checkpoint no longer run on the main thread. Elsewhere
+   * (PostgreSQL, `sqlite::memory:`) it is `db.transaction().execute(fn)`.
+   */
+  writeTransaction<T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T>;
   /**
    * PostgreSQL only: a connection reserved for holding a session advisory lock, taken from a pool
    * of its own. Lock holders then never occupy a connection of the pool their own work needs, so
@@ -165,6 +175,8 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
   let db: Kysely<Database>;
   let lockConnection: DatabaseHandle['lockConnection'];
   let closeLockPool = async () => {};
+  let writeTransaction = <T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T> => db.transaction().execute(fn);
+  let closeWriter = async () => {};
   if (dialect === 'sqlite') {
     const file = opts.url.slice('sqlite:'.length) || ':memory:';
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -174,6 +186,15 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('synchronous = NORMAL');
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
+    if (file !== ':memory:') {
+      let writer: Kysely<Database> | null = null;
+      writeTransaction = (fn) => db.connection().execute(() => (writer ??= new Kysely<Database>({ dialect: new SqliteWriterDialect(file) })).transaction().execute(fn));
+      closeWriter = async () => {
+        const w = writer;
+        writer = null;
+        await w?.destroy();
+      };
+    }
   } else {
     const pg = await loadPg();
     const schema = opts.schema;
@@ -280,7 +301,10 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
     async ping() {
       await sql`select 1`.execute(db);
     },
+    writeTransaction,
     async close() {
+      // The writer first: the main connection, closed last, checkpoints and removes the WAL.
+      await closeWriter();
       await db.destroy();
       await closeLockPool();
     },

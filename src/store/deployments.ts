@@ -24,7 +24,8 @@ function toDeployment(row: Selectable<DeploymentsTable>): Deployment {
   };
 }
 
-export async function insertDeployment(db: Executor, d: Deployment): Promise<void> {
+/** `resultsJson`: `JSON.stringify(d.results)` when the caller already built it (in slices; see applyPlan). */
+export async function insertDeployment(db: Executor, d: Deployment, resultsJson?: string): Promise<void> {
   await db
     .insertInto('deployments')
     .values({
@@ -41,7 +42,7 @@ export async function insertDeployment(db: Executor, d: Deployment): Promise<voi
       started_at: d.started_at,
       finished_at: d.finished_at,
       summary: toJson(d.summary),
-      results: toJson(d.results),
+      results: resultsJson ?? toJson(d.results),
       skipped_files: toJson(d.skipped_files ?? []),
     })
     .execute();
