@@ -1,42 +1,38 @@
 /**
  * Config reads and watchers (issue 12, targets 5 and 6).
  *
- * Reads: `GET /api/v1/namespaces/{ns}/resources/{kind}/{name}` with a viewer token on a real,
- * listening Syncline (default settings: info-level request logs with redaction, written to a
- * discarding stream), the 200 path and the 304 path (If-None-Match), measured with autocannon
- * (50 connections, its own process) side by side in the same run with a bare Fastify route
- * returning the same JSON. Rounds alternate bare / 200 / 304 so drifting machine load hits all
- * three alike; the median of the rounds is reported.
+ * Reads: `GET /api/v1/namespaces/{ns}/resources/{kind}/{name}` with a viewer token on a real
+ * Syncline server (startServer, as `syncline serve` runs it: default settings, info-level request
+ * logs with redaction written to a discarding stream, and the database's background work — the
+ * replica registry, the cache-invalidation LISTEN, the job runner), the 200 path and the 304 path
+ * (If-None-Match), measured with autocannon (50 connections, its own process) side by side in the
+ * same run with a bare Fastify route returning the same JSON (Fastify's defaults: no logger, no
+ * background work). Each server runs in a fresh process of its own (bench/reads-server.ts), one
+ * dialect at a time, and reports its own CPU; rounds alternate bare / 200 / 304 so drifting
+ * machine load hits all three alike; the median of the rounds is reported.
  *
  * Watchers: 1,000 SSE watchers (`GET /watch`, their own process) on one namespace; a deployment
  * changing 3 resources; the time from the deployment's `finished_at` (stamped before its apply
  * transaction, so conservative) to each watcher holding all of its events.
  */
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { loadSettings } from '../src/config/load.js';
-import { openContext, type AppContext } from '../src/app-context.js';
-import { buildApp } from '../src/server/app.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { closeAllCatFileWorkers } from '../src/git/cat-file-worker.js';
-import { dropSchema, freshSchemaName, testPgUrl } from '../test/helpers/db.js';
+import { dropSchema, freshSchemaName } from '../test/helpers/db.js';
 import { printJsonAndExit } from './support.js';
+import { READS_ADMIN_TOKEN as ADMIN, type ReadsServerReady } from './reads-server.js';
 import { cleanupTempDirs, commitFiles, makeRepo, serveGitHttp, tempDir } from '../test/helpers/git-fixtures.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT_DIR = path.dirname(BENCH_DIR);
-const ADMIN = 'bench-admin-token-0123456789abcdef';
 
 export type Dialect = 'sqlite' | 'postgres';
 
 export interface CannonFigure {
   rps: number;
-  /** Server CPU (this process: user + system) per request, µs; steadier than req/s on a loaded machine. */
+  /** The server's CPU (its process, every thread: user + system) per request, µs; steadier than req/s on a loaded machine. */
   cpu_us_per_req: number;
   p50_ms: number;
   p99_ms: number;
@@ -56,87 +52,83 @@ export interface ReadsResult {
   /** Bare route's CPU per request ÷ Syncline's (paired per round, median): the throughput ratio with the machine's load taken out. */
   cpuRatio200: number;
   cpuRatio304: number;
+  /** CPU each server spent per second while idle (its background work), ms/s, measured over 3 s after the rounds. */
+  idle_cpu_ms_per_s: { bare: number; syncline: number };
+  load_average: number[];
   watchers?: { count: number; events: number; complete: number; p50_ms: number; p99_ms: number; max_ms: number };
 }
 
-interface Server {
-  app: FastifyInstance;
-  ctx: AppContext;
-  base: string;
+/** A server of the bench in its own process (bench/reads-server.ts). */
+interface ServerProcess {
+  ready: ReadsServerReady;
+  child: ChildProcess;
+  /** The process's CPU time so far (user + system, all threads), µs. */
+  cpu(): Promise<number>;
+  send(msg: object, answer: string): Promise<void>;
   close(): Promise<void>;
 }
 
 const workload = (name: string, port: number) => `kind: Workload\nname: ${name}\nspec:\n  port: ${port}\n  healthcheck:\n    path: /healthz\n`;
 
-async function startSyncline(dialect: Dialect, repoUrl: string): Promise<Server> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-reads-'));
-  const schema = dialect === 'postgres' ? freshSchemaName() : undefined;
-  const settings = loadSettings({
-    env: {},
-    file: '/dev/null',
-    overrides: {
-      data_dir: dataDir,
-      admin_token: ADMIN,
-      allowed_hosts: ['127.0.0.1'],
-      database_url: dialect === 'postgres' ? testPgUrl() : `sqlite:${path.join(dataDir, 'syncline.db')}`,
-    },
+function startServerProcess(args: string[]): Promise<ServerProcess> {
+  const tsx = pathToFileURL(path.join(ROOT_DIR, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+  const child = spawn(process.execPath, ['--import', tsx, path.join(BENCH_DIR, 'reads-server.ts'), ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiters = new Map<string, (m: Record<string, unknown>) => void>();
+  child.on('message', (m: Record<string, unknown>) => {
+    for (const k of Object.keys(m)) {
+      const w = waiters.get(k);
+      if (w) {
+        waiters.delete(k);
+        w(m);
+      }
+    }
   });
-  const ctx = await openContext(settings, schema ? { schema } : {});
-  // The default log level (info: a line per request, redacted), written nowhere.
-  const sink = new Writable({ write: (_c, _e, cb) => cb() });
-  const app = await buildApp({ ctx, logStream: sink });
-  const auth = { authorization: `Bearer ${ADMIN}` };
-  const kind = JSON.parse(fs.readFileSync(path.join(ROOT_DIR, 'examples/kinds/Workload.json'), 'utf8')) as object;
-  for (const [method, url, payload] of [
-    ['PUT', '/api/v1/kinds/Workload', kind],
-    ['POST', '/api/v1/sources', { name: 'reads', url: repoUrl }],
-    ['PUT', '/api/v1/namespaces/reads.prod', { source: 'reads', branch: 'main', path: 'cfg' }],
-    ['POST', '/api/v1/namespaces/reads.prod/sync-from-git', {}],
-  ] as const) {
-    const r = await app.inject({ method, url, headers: auth, payload });
-    if (r.statusCode >= 300) throw new Error(`${method} ${url} → ${r.statusCode}: ${r.body.slice(0, 300)}`);
-  }
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return {
-    app,
-    ctx,
-    base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
-    async close() {
-      await ctx.jobs.stop();
-      await app.close();
-      await ctx.db.close();
-      if (schema) await dropSchema(schema);
-      fs.rmSync(dataDir, { recursive: true, force: true });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const ask = (msg: object, answer: string) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      waiters.set(answer, resolve);
+      void exited.then((code) => reject(new Error(`reads server ${args.join(' ')} exited ${code}`)));
+      if (Object.keys(msg).length) child.send(msg);
+    });
+  return ask({}, 'ready').then((m) => ({
+    ready: m.ready as ReadsServerReady,
+    child,
+    cpu: async () => {
+      const c = (await ask({ cpu: true }, 'cpu')).cpu as NodeJS.CpuUsage;
+      return c.user + c.system;
     },
-  };
+    send: async (msg, answer) => void (await ask(msg, answer)),
+    close: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  }));
 }
 
-async function token(s: Server, role: string): Promise<string> {
-  const r = await s.app.inject({ method: 'POST', url: '/api/v1/tokens', headers: { authorization: `Bearer ${ADMIN}` }, payload: { name: `bench-${role}-${Date.now()}`, role } });
-  if (r.statusCode !== 201) throw new Error(`token: ${r.body}`);
-  return (r.json() as { token: string }).token;
-}
-
-/** autocannon in its own process; its JSON result. */
-function cannon(url: string, headers: Record<string, string>, seconds: number, connections = 50): Promise<CannonFigure> {
+/** autocannon in its own process against `server`; its JSON result and the server's CPU meanwhile. */
+async function cannon(server: ServerProcess, url: string, headers: Record<string, string>, seconds: number, connections = 50): Promise<CannonFigure> {
   const bin = path.join(ROOT_DIR, 'node_modules', 'autocannon', 'autocannon.js');
   const args = [bin, '-c', String(connections), '-d', String(seconds), '-j', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]), url];
-  return new Promise((resolve, reject) => {
-    // The servers (Syncline and the bare route) live in this process; autocannon in its own.
-    const cpu0 = process.cpuUsage();
+  const cpu0 = await server.cpu();
+  const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
+    let text = '';
     let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stdout.on('data', (c: Buffer) => (text += c.toString()));
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`autocannon exited ${code}: ${err}`));
-      const cpu = process.cpuUsage(cpu0);
-      const r = JSON.parse(out) as { requests: { average: number; total: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number; '2xx': number; '3xx'?: number };
-      const cpuUs = r.requests.total > 0 ? Math.round(((cpu.user + cpu.system) / r.requests.total) * 10) / 10 : NaN;
-      resolve({ rps: Math.round(r.requests.average), cpu_us_per_req: cpuUs, p50_ms: r.latency.p50, p99_ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors });
-    });
+    child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`autocannon exited ${code}: ${err}`))));
   });
+  const cpu = (await server.cpu()) - cpu0;
+  const r = JSON.parse(out) as { requests: { average: number; total: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number };
+  const cpuUs = r.requests.total > 0 ? Math.round((cpu / r.requests.total) * 10) / 10 : NaN;
+  return { rps: Math.round(r.requests.average), cpu_us_per_req: cpuUs, p50_ms: r.latency.p50, p99_ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+}
+
+/** CPU a server spends per second doing nothing asked of it (timers, polling, heartbeats), ms/s. */
+async function idleCpu(server: ServerProcess, ms: number): Promise<number> {
+  const c0 = await server.cpu();
+  await new Promise((r) => setTimeout(r, ms));
+  return Math.round((((await server.cpu()) - c0) / ms) * 100) / 100;
 }
 
 function pairedRatio(side: CannonFigure[], base: CannonFigure[]): number {
@@ -167,9 +159,9 @@ function medianOf(figs: CannonFigure[]): CannonFigure {
   };
 }
 
-async function watchersCase(s: Server, repo: Awaited<ReturnType<typeof makeRepo>>, count: number, log: (m: string) => void): Promise<ReadsResult['watchers']> {
-  const viewer = await token(s, 'viewer');
-  const child = spawn(process.execPath, [path.join(BENCH_DIR, 'watchers.mjs'), String(count), viewer, `${s.base}/api/v1/namespaces/reads.prod/watch`], { stdio: ['pipe', 'pipe', 'inherit'] });
+async function watchersCase(s: ServerProcess, repo: Awaited<ReturnType<typeof makeRepo>>, count: number, log: (m: string) => void): Promise<ReadsResult['watchers']> {
+  const viewer = s.ready.viewer!;
+  const child = spawn(process.execPath, [path.join(BENCH_DIR, 'watchers.mjs'), String(count), viewer, `${s.ready.base}/api/v1/namespaces/reads.prod/watch`], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   await new Promise<void>((resolve, reject) => {
@@ -178,9 +170,14 @@ async function watchersCase(s: Server, repo: Awaited<ReturnType<typeof makeRepo>
   });
   log(`  ${count} watchers open`);
   await commitFiles(repo, { 'cfg/a.yaml': workload('a', 2001), 'cfg/b.yaml': workload('b', 2002), 'cfg/c.yaml': workload('c', 2003) }, 'move three');
-  const r = await s.app.inject({ method: 'POST', url: '/api/v1/namespaces/reads.prod/sync-from-git', headers: { authorization: `Bearer ${ADMIN}` }, payload: {} });
-  if (r.statusCode !== 200) throw new Error(`sync → ${r.statusCode}: ${r.body.slice(0, 300)}`);
-  const d = r.json() as { id: string; finished_at: string; summary: { update: number } };
+  const r = await fetch(`${s.ready.base}/api/v1/namespaces/reads.prod/sync-from-git`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
+  const text = await r.text();
+  if (r.status !== 200) throw new Error(`sync → ${r.status}: ${text.slice(0, 300)}`);
+  const d = JSON.parse(text) as { id: string; finished_at: string; summary: { update: number } };
   if (d.summary.update !== 3) throw new Error(`expected 3 updates, got ${JSON.stringify(d.summary)}`);
   child.stdin.write(`${d.id} 3\n`);
   const result = await new Promise<{ complete: number; last: Array<number | null> }>((resolve, reject) => {
@@ -207,38 +204,42 @@ export async function runReadsBench(opts: { dialects?: Dialect[]; rounds?: numbe
     for (const dialect of opts.dialects ?? ['sqlite']) {
       const repo = await makeRepo({ root, name: `reads-${dialect}` });
       await commitFiles(repo, { 'cfg/a.yaml': workload('a', 1001), 'cfg/b.yaml': workload('b', 1002), 'cfg/c.yaml': workload('c', 1003) }, 'first');
-      const s = await startSyncline(dialect, server.repoUrl(`reads-${dialect}`));
-      const bare = Fastify();
+      const schema = dialect === 'postgres' ? freshSchemaName() : undefined;
+      let s: ServerProcess | undefined;
+      let bare: ServerProcess | undefined;
       try {
-        const viewer = await token(s, 'viewer');
-        const url = `${s.base}/api/v1/namespaces/reads.prod/resources/Workload/a`;
-        const first = await fetch(url, { headers: { authorization: `Bearer ${viewer}` } });
-        if (first.status !== 200) throw new Error(`GET → ${first.status}`);
-        const etag = first.headers.get('etag')!;
-        const body = (await first.json()) as object;
-        const check304 = await fetch(url, { headers: { authorization: `Bearer ${viewer}`, 'if-none-match': etag } });
-        if (check304.status !== 304) throw new Error(`conditional GET → ${check304.status}`);
-        // The bare baseline: the same JSON from a plain route, no auth, no schema, no logging.
-        bare.get('/resource', async () => body);
-        await bare.listen({ port: 0, host: '127.0.0.1' });
-        const bareUrl = `http://127.0.0.1:${(bare.server.address() as AddressInfo).port}/resource`;
+        s = await startServerProcess(['syncline', dialect, server.repoUrl(`reads-${dialect}`), schema ?? '-']);
+        // A fresh bare route per dialect: both sides start from a new process each time.
+        bare = await startServerProcess(['bare']);
+        await bare.send({ body: s.ready.body }, 'bodySet');
+        const url = s.ready.url!;
+        const etag = s.ready.etag!;
+        const viewer = { authorization: `Bearer ${s.ready.viewer!}` };
+        const bareUrl = `${bare.ready.base}/resource`;
+        const check = await fetch(bareUrl);
+        if (JSON.stringify(await check.json()) !== JSON.stringify(s.ready.body)) throw new Error('the bare route does not answer the same JSON');
         const figs = { bare: [] as CannonFigure[], get200: [] as CannonFigure[], get304: [] as CannonFigure[] };
         // Untimed warm-up of all three (JIT, connection set-up, caches), then the timed rounds.
-        await cannon(bareUrl, {}, 2);
-        await cannon(url, { authorization: `Bearer ${viewer}` }, 2);
-        await cannon(url, { authorization: `Bearer ${viewer}`, 'if-none-match': etag }, 2);
+        await cannon(bare, bareUrl, {}, 3);
+        await cannon(s, url, viewer, 3);
+        await cannon(s, url, { ...viewer, 'if-none-match': etag }, 3);
         for (let r = 0; r < rounds; r++) {
-          figs.bare.push(await cannon(bareUrl, {}, seconds));
-          figs.get200.push(await cannon(url, { authorization: `Bearer ${viewer}` }, seconds));
-          figs.get304.push(await cannon(url, { authorization: `Bearer ${viewer}`, 'if-none-match': etag }, seconds));
+          figs.bare.push(await cannon(bare, bareUrl, {}, seconds));
+          figs.get200.push(await cannon(s, url, viewer, seconds));
+          figs.get304.push(await cannon(s, url, { ...viewer, 'if-none-match': etag }, seconds));
           const f = (c: CannonFigure) => `${c.rps} req/s (${c.cpu_us_per_req} µs CPU/req, p99 ${c.p99_ms} ms)`;
-          log(`  ${dialect} round ${r + 1}: bare ${f(figs.bare.at(-1)!)}, 200 ${f(figs.get200.at(-1)!)}, 304 ${f(figs.get304.at(-1)!)}`);
+          log(`  ${dialect} round ${r + 1}: bare ${f(figs.bare.at(-1)!)}, 200 ${f(figs.get200.at(-1)!)}, 304 ${f(figs.get304.at(-1)!)} (load ${os.loadavg()[0]!.toFixed(1)})`);
         }
+        // Background work (timers, polling, heartbeats), after the rounds so start-up's JIT and GC are over.
+        const idle = { bare: await idleCpu(bare, 3000), syncline: await idleCpu(s, 3000) };
+        log(`  ${dialect}: idle CPU bare ${idle.bare} ms/s, Syncline ${idle.syncline} ms/s`);
         const b = medianOf(figs.bare);
         const g2 = medianOf(figs.get200);
         const g3 = medianOf(figs.get304);
         // 304 answers count as non-2xx for autocannon; a 200 run must have none, a 304 run only 304s.
         if (g2.non2xx > 0 || g2.errors > 0 || b.errors > 0 || g3.errors > 0) throw new Error(`non-2xx or errors: ${JSON.stringify({ b, g2, g3 })}`);
+        await bare.close();
+        bare = undefined;
         const watchers = opts.watchers ? await watchersCase(s, repo, opts.watchers, log) : undefined;
         results.push({
           dialect,
@@ -252,11 +253,14 @@ export async function runReadsBench(opts: { dialects?: Dialect[]; rounds?: numbe
           ratio304: pairedRatio(figs.get304, figs.bare),
           cpuRatio200: pairedCpuRatio(figs.get200, figs.bare),
           cpuRatio304: pairedCpuRatio(figs.get304, figs.bare),
+          idle_cpu_ms_per_s: idle,
+          load_average: os.loadavg().map((l) => Math.round(l * 100) / 100),
           ...(watchers ? { watchers } : {}),
         });
       } finally {
-        await bare.close();
-        await s.close();
+        await bare?.close();
+        await s?.close();
+        if (schema) await dropSchema(schema);
       }
     }
   } finally {
@@ -268,11 +272,11 @@ export async function runReadsBench(opts: { dialects?: Dialect[]; rounds?: numbe
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  // Development aid: `tsx bench/reads.ts [--rounds N] [--seconds S] [--watchers N] [--postgres]`.
+  // Development aid: `tsx bench/reads.ts [--rounds N] [--seconds S] [--watchers N] [--postgres | --only-postgres]`.
   const opt = (name: string, dflt: number) => {
     const i = process.argv.indexOf(name);
     return i > 0 ? Number(process.argv[i + 1]) : dflt;
   };
-  const dialects: Dialect[] = process.argv.includes('--postgres') ? ['sqlite', 'postgres'] : ['sqlite'];
+  const dialects: Dialect[] = process.argv.includes('--only-postgres') ? ['postgres'] : process.argv.includes('--postgres') ? ['sqlite', 'postgres'] : ['sqlite'];
   printJsonAndExit(runReadsBench({ dialects, rounds: opt('--rounds', 1), seconds: opt('--seconds', 3), watchers: opt('--watchers', 1000) }));
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import type { AppContext } from '../app-context.js';
 import { closeAllCatFileWorkers } from '../git/cat-file-worker.js';
 import { closeLsRefsAgents } from '../git/smart-http.js';
@@ -24,15 +25,22 @@ import { CACHE_TOPICS, listenInvalidations } from '../cluster/cache-bridge.js';
  * background work, and shut down gracefully on SIGTERM/SIGINT — new connections are refused,
  * in-flight requests finish, then the database closes.
  */
-export async function startServer(settings: ResolvedSettings): Promise<FastifyInstance> {
+export interface StartOptions {
+  /** Where logs go; stdout by default (the reads bench passes a discarding stream). */
+  logStream?: DestinationStream;
+  /** PostgreSQL only: the schema to use (the benches use a fresh one). */
+  schema?: string;
+}
+
+export async function startServer(settings: ResolvedSettings, opts: StartOptions = {}): Promise<FastifyInstance> {
   // SQLite: one server per data dir (two would fight over the file and the mirrors).
   fs.mkdirSync(settings.data_dir, { recursive: true, mode: 0o700 });
   const unlock = settings.database_url.startsWith('sqlite:') ? lockDataDir(settings.data_dir, { port: settings.port }) : () => undefined;
   let ctx: AppContext;
   let app: FastifyInstance;
   try {
-    ctx = await openContext(settings);
-    app = await buildApp({ ctx });
+    ctx = await openContext(settings, opts.schema ? { schema: opts.schema } : {});
+    app = await buildApp({ ctx, ...(opts.logStream ? { logStream: opts.logStream } : {}) });
   } catch (err) {
     unlock();
     throw err;
