@@ -13,8 +13,10 @@ export default defineConfig({
           name: 'server',
           include: ['test/**/*.test.ts'],
           exclude: ['test/e2e/**'],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+          // Bounds against a hang, not speed targets: with four files at a time on a loaded 2-CPU
+          // machine (load 20, a 36-minute run) a repository fixture's set-up took over 60 s.
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
           pool: 'forks',
           globalSetup: ['test/helpers/global-setup.ts'],
         },
