@@ -91,7 +91,7 @@ describe.runIf(DIALECTS.includes('postgres'))('PostgreSQL connection loss', () =
     expect(await ports()).toEqual([2, 2]);
   });
 
-  it('backends terminated between requests (a server restart as the app sees it): the next requests succeed', { timeout: 60_000 }, async () => {
+  it('backends terminated between requests (a server restart as the app sees it): the next requests succeed', { timeout: 120_000 }, async () => {
     const terminated = await terminateBackends(appName);
     expect(terminated).toBeGreaterThan(0);
     // A pooled connection that died idle is replaced: a request may see one die before the pool

@@ -71,7 +71,7 @@ describe('loadOrCreateSecretKey', () => {
       for (const keys of results) expect(keys[i]).toBe(onDisk);
       expect(fs.readdirSync(dir)).toEqual([SECRET_KEY_FILE]);
     });
-  }, 30_000);
+  });
 
   it('creates the key file once with mode 0600, then reuses it', () => {
     const dir = tmp();
