@@ -56,7 +56,7 @@ export function buildEvent(ctx: EventContext, type: EventType, subject: string |
 export async function recordEvent(
   tx: Executor,
   ctx: EventContext,
-  input: { type: EventType; namespace: string | null; data: unknown; watch?: ResourceEvent[] },
+  input: { type: EventType; namespace: string | null; data: unknown; watch?: ResourceEvent[]; watchJson?: string },
 ): Promise<CloudEvent> {
   const event = buildEvent(ctx, input.type, input.namespace, input.data);
   await insertOutbox(tx, ctx.db.dialect, {
@@ -64,7 +64,7 @@ export async function recordEvent(
     type: event.type,
     namespace: input.namespace,
     event: JSON.stringify(event),
-    watch: input.watch && input.watch.length > 0 ? JSON.stringify(input.watch) : null,
+    watch: input.watch && input.watch.length > 0 ? (input.watchJson ?? JSON.stringify(input.watch)) : null,
   });
   return event;
 }
@@ -84,7 +84,8 @@ export async function recordDeploymentEvent(
   tx: Executor,
   ctx: EventContext,
   deployment: Deployment,
-  opts: { changes?: ResourceEvent[]; from?: string | undefined; to: string },
+  /** `changesJson`: `JSON.stringify(changes)` when the caller built it already (in slices; see applyPlan). */
+  opts: { changes?: ResourceEvent[]; changesJson?: string; from?: string | undefined; to: string },
 ): Promise<CloudEvent[]> {
   const { results: _results, ...summary } = deployment;
   const events = [
@@ -93,6 +94,7 @@ export async function recordDeploymentEvent(
       namespace: deployment.namespace,
       data: { ...summary, url: `${base(ctx)}/api/v1/deployments/${deployment.id}` },
       watch: opts.changes ?? [],
+      ...(opts.changesJson !== undefined ? { watchJson: opts.changesJson } : {}),
     }),
   ];
   if (opts.from !== undefined && opts.from !== opts.to) {

@@ -9,7 +9,7 @@ import { SynclineError } from '../errors.js';
 import { migrationProvider, type Dialect } from './migrations/index.js';
 import type { Database } from './types.js';
 import { listenChannel } from './listen.js';
-import { SqliteWriterDialect } from './sqlite-writer.js';
+import { SqliteWriterDialect, TextParts } from './sqlite-writer.js';
 
 export interface DatabaseHandle {
   db: Kysely<Database>;
@@ -25,8 +25,12 @@ export interface DatabaseHandle {
    * (as during any transaction on the one connection) but the event loop stays free: the
    * statements, the commit and its WAL checkpoint no longer run on the main thread. Elsewhere
    * (PostgreSQL, `sqlite::memory:`) it is `db.transaction().execute(fn)`.
+   *
+   * `text(parts)` is a text value given as its parts, for this transaction's statements only: on
+   * the writer thread the parts are posted one by one and joined there (a multi-MB JSON costs
+   * the main thread no copy), elsewhere `parts.join('')`.
    */
-  writeTransaction<T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T>;
+  writeTransaction<T>(fn: (tx: Transaction<Database>, text: (parts: readonly string[]) => string) => Promise<T>): Promise<T>;
   /**
    * PostgreSQL only: a connection reserved for holding a session advisory lock, taken from a pool
    * of its own. Lock holders then never occupy a connection of the pool their own work needs, so
@@ -175,7 +179,7 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
   let db: Kysely<Database>;
   let lockConnection: DatabaseHandle['lockConnection'];
   let closeLockPool = async () => {};
-  let writeTransaction = <T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T> => db.transaction().execute(fn);
+  let writeTransaction: DatabaseHandle['writeTransaction'] = (fn) => db.transaction().execute((tx) => fn(tx, (parts) => parts.join('')));
   let closeWriter = async () => {};
   if (dialect === 'sqlite') {
     const file = opts.url.slice('sqlite:'.length) || ':memory:';
@@ -188,7 +192,10 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
     if (file !== ':memory:') {
       let writer: Kysely<Database> | null = null;
-      writeTransaction = (fn) => db.connection().execute(() => (writer ??= new Kysely<Database>({ dialect: new SqliteWriterDialect(file) })).transaction().execute(fn));
+      // A TextParts where the statements expect text: only the writer's connection takes it.
+      const text = (parts: readonly string[]) => new TextParts(parts) as unknown as string;
+      writeTransaction = (fn) =>
+        db.connection().execute(() => (writer ??= new Kysely<Database>({ dialect: new SqliteWriterDialect(file) })).transaction().execute((tx) => fn(tx, text)));
       closeWriter = async () => {
         const w = writer;
         writer = null;

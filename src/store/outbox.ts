@@ -38,10 +38,19 @@ function norm(r: OutboxRow): OutboxRow {
   return { ...r, seq: Number(r.seq) };
 }
 
-/** Unpublished rows, oldest first. */
-export async function pendingOutbox(db: Executor, limit: number): Promise<OutboxRow[]> {
-  const rows = await db.selectFrom('outbox').selectAll().where('published_at', 'is', null).orderBy('seq').limit(limit).execute();
-  return rows.map(norm);
+/**
+ * Unpublished rows, oldest first, without `watch` (what the relay publishes is `event`; a
+ * 10,000-resource deployment's `watch` is megabytes the relay read on the main thread for nothing).
+ */
+export async function pendingOutbox(db: Executor, limit: number): Promise<Array<Omit<OutboxRow, 'watch'>>> {
+  const rows = await db
+    .selectFrom('outbox')
+    .select(['seq', 'id', 'type', 'namespace', 'event', 'created_at', 'published_at'])
+    .where('published_at', 'is', null)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
 }
 
 /** Rows after `seq` (published or not), oldest first: SSE tails and `Last-Event-ID`. */

@@ -35,18 +35,31 @@ function prepare(sql) {
   if (cache.size > 64) cache.delete(cache.keys().next().value);
   return stmt;
 }
+const staged = new Map();
+function take(key) {
+  const parts = staged.get(key) || [];
+  staged.delete(key);
+  return parts.join('');
+}
 parentPort.on('message', (msg) => {
   if (msg.close) {
     try { db.close(); } catch {}
     parentPort.postMessage({ id: msg.id, closed: true });
     return;
   }
+  if (msg.stage !== undefined) {
+    const parts = staged.get(msg.stage);
+    if (parts) parts.push(msg.text);
+    else staged.set(msg.stage, [msg.text]);
+    return;
+  }
   try {
+    const params = msg.params.map((p) => (p !== null && typeof p === 'object' && typeof p.$staged === 'number' ? take(p.$staged) : p));
     const stmt = prepare(msg.sql);
     if (stmt.reader) {
-      parentPort.postMessage({ id: msg.id, rows: stmt.all(msg.params) });
+      parentPort.postMessage({ id: msg.id, rows: stmt.all(params) });
     } else {
-      const r = stmt.run(msg.params);
+      const r = stmt.run(params);
       parentPort.postMessage({ id: msg.id, changes: r.changes, lastInsertRowid: r.lastInsertRowid });
     }
   } catch (err) {
@@ -54,6 +67,19 @@ parentPort.on('message', (msg) => {
   }
 });
 `;
+
+/**
+ * A text parameter given as its parts (e.g. a 5 MB JSON built in slices), for statements run on
+ * the writer thread: the parts are posted one message each with event-loop turns between and
+ * joined on the worker. One 5 MB string costs the main thread 15–30 ms to post here (flattening
+ * and copying it into one message), and that much again if it first had to be joined.
+ */
+export class TextParts {
+  constructor(readonly parts: readonly string[]) {}
+}
+
+/** Longest stretch spent posting a statement's text parts before the event loop gets a turn. */
+const STAGE_SLICE_MS = 5;
 
 interface Reply {
   id: number;
@@ -107,6 +133,21 @@ class WriterThread {
     });
   }
 
+  /** Posts `parts` for the next statement to use as one text parameter; returns its key. */
+  async stage(parts: readonly string[]): Promise<number> {
+    const worker = this.start();
+    const key = this.nextId++;
+    let slice = performance.now();
+    for (const text of parts) {
+      if (performance.now() - slice >= STAGE_SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        slice = performance.now();
+      }
+      worker.postMessage({ stage: key, text });
+    }
+    return key;
+  }
+
   async close(): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
@@ -120,7 +161,14 @@ class WriterConnection implements DatabaseConnection {
   constructor(private readonly thread: WriterThread) {}
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const r = await this.thread.request({ sql: compiled.sql, params: compiled.parameters });
+    let params = compiled.parameters;
+    for (let i = 0; i < params.length; i++) {
+      const p = params[i];
+      if (!(p instanceof TextParts)) continue;
+      if (params === compiled.parameters) params = [...params];
+      (params as unknown[])[i] = { $staged: await this.thread.stage(p.parts) };
+    }
+    const r = await this.thread.request({ sql: compiled.sql, params });
     if (r.error) throw Object.assign(new Error(r.error.message), { code: r.error.code, name: r.error.name ?? 'SqliteError' });
     if (r.rows) return { rows: r.rows as R[] };
     return {

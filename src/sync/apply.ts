@@ -25,17 +25,21 @@ function sameFields(a: readonly string[], b: readonly string[]): boolean {
 const JSON_SLICE_ITEMS = 500;
 
 /**
- * `JSON.stringify(items)` (the same text) built `JSON_SLICE_ITEMS` at a time with `between()`
- * awaited in between: 10,000 results are ~5 MB of JSON, ~30 ms in one call.
+ * `JSON.stringify(items)` (the same text once joined), as parts built `JSON_SLICE_ITEMS` items at
+ * a time with `between()` awaited in between: 10,000 results are ~5 MB of JSON, ~30 ms in one call.
  */
-export async function jsonArrayInSlices(items: readonly unknown[], between: () => Promise<void>): Promise<string> {
-  if (items.length <= JSON_SLICE_ITEMS) return JSON.stringify(items);
-  const parts: string[] = [];
+export async function jsonArrayParts(items: readonly unknown[], between: () => Promise<void>): Promise<string[]> {
+  if (items.length <= JSON_SLICE_ITEMS) return [JSON.stringify(items)];
+  const parts: string[] = ['['];
   for (let i = 0; i < items.length; i += JSON_SLICE_ITEMS) {
-    if (i > 0) await between();
+    if (i > 0) {
+      await between();
+      parts.push(',');
+    }
     parts.push(JSON.stringify(items.slice(i, i + JSON_SLICE_ITEMS)).slice(1, -1));
   }
-  return `[${parts.join(',')}]`;
+  parts.push(']');
+  return parts;
 }
 
 /** Who asked for a sync, when, and why (`reason`: sync-from-git's optional text, kept on the deployment). */
@@ -81,13 +85,15 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
   const events: ResourceEvent[] = [];
   const at = nowIso();
 
-  // The record's results (megabytes of JSON for 10,000 resources) in slices, before the transaction.
-  const resultsJson = await jsonArrayInSlices(deployment.results, () => yieldSlice(run.app));
+  // The record's results and the outbox's resource events (megabytes of JSON for 10,000
+  // resources) in slices, before the transaction.
+  const between = () => yieldSlice(run.app);
+  const resultsJson = await jsonArrayParts(deployment.results, between);
 
   try {
     // On SQLite (a file) the transaction runs on the store's writer thread: its statements, the
     // commit and the WAL checkpoint no longer hold the event loop (see DatabaseHandle.writeTransaction).
-    await run.app.db.writeTransaction(async (tx) => {
+    await run.app.db.writeTransaction(async (tx, text) => {
       const writes: ResourceWrite[] = [];
       const deletes: Array<{ kind: string; name: string }> = [];
       for (const r of plan.results) {
@@ -140,7 +146,7 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
       // JSON each; on SQLite every statement runs synchronously and an await of it is only a
       // microtask, so without these turns they (and the commit) ran as one stretch.
       await yieldSometimes();
-      await insertDeployment(tx, deployment, resultsJson);
+      await insertDeployment(tx, deployment, text(resultsJson));
       await yieldSometimes();
       await tx
         .updateTable('namespaces')
@@ -164,7 +170,8 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
         },
       });
       await yieldSometimes();
-      await recordDeploymentEvent(tx, run.app, deployment, { changes: events, from: run.namespace?.status, to: 'synced' });
+      const changesJson = await jsonArrayParts(events, between);
+      await recordDeploymentEvent(tx, run.app, deployment, { changes: events, changesJson: text(changesJson), from: run.namespace?.status, to: 'synced' });
       await yieldSometimes();
     });
   } finally {

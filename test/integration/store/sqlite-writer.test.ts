@@ -106,3 +106,30 @@ describe.skipIf(!DIALECTS.includes('sqlite'))('SQLite write transactions on the 
     expect((await db.selectFrom('t').select('id').execute()).length).toBe(1);
   });
 });
+
+describe.skipIf(!DIALECTS.includes('sqlite'))('text given as parts (writeTransaction text)', () => {
+  for (const url of ['file', 'sqlite::memory:']) {
+    it(`is stored as the joined text (${url})`, async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-writer-'));
+      const handle = await openDatabase({ url: url === 'file' ? `sqlite:${path.join(dir, 'db.sqlite')}` : url });
+      try {
+        const db = handle.db as unknown as Kysely<any>;
+        await sql`create table t (id integer primary key, body text not null, other text)`.execute(db);
+        const parts = ['[', 'é'.repeat(300_000), ',', '"x"', ']', ''];
+        await handle.writeTransaction(async (tx, text) => {
+          await (tx as unknown as Kysely<any>).insertInto('t').values({ id: 1, body: text(parts), other: text(['a', 'b']) }).execute();
+          await (tx as unknown as Kysely<any>).insertInto('t').values({ id: 2, body: text([]), other: null }).execute();
+        });
+        const rows = await db.selectFrom('t').selectAll().orderBy('id').execute();
+        expect(rows).toEqual([
+          { id: 1, body: parts.join(''), other: 'ab' },
+          { id: 2, body: '', other: null },
+        ]);
+        expect(typeof rows[0]?.body).toBe('string');
+      } finally {
+        await handle.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});

@@ -53,7 +53,7 @@ for (const dialect of DIALECTS) {
       };
       const db = t.ctx.db;
       const writeTransaction = db.writeTransaction;
-      db.writeTransaction = (fn) => writeTransaction((tx) => fn(tx.withPlugin(plugin)));
+      db.writeTransaction = (fn) => writeTransaction((tx, text) => fn(tx.withPlugin(plugin), text));
       const auditBefore = await db.db.selectFrom('audit_events').select('id').where('action', '=', 'namespace.sync').execute();
       const outboxBefore = await db.db.selectFrom('outbox').select('seq').where('namespace', '=', 'stopping.prod').execute();
       try {
