@@ -127,11 +127,9 @@ export class PlanMemo {
    * nothing that did not change again.
    */
   applied(doc: SpecDocument, result: PlanResult, registry: BuildPlanInput['registry']): void {
-    if (result.operation !== 'create' && result.operation !== 'update' && result.operation !== 'noop') return;
-    if (result.hash === null || !result.merged || result.kind !== doc.kind || result.name !== doc.name) return;
-    const live = liveKeyOf(result.hash, result.managedFields);
-    const noop: PlanResult = result.operation === 'noop' ? result : { ...result, operation: 'noop', message: inSyncMessage(doc), changes: [] };
-    this.entries.set(doc, { registry, live, result: noop });
+    if (result.kind !== doc.kind || result.name !== doc.name) return;
+    const noop = appliedResult(result);
+    if (noop) this.entries.set(doc, { registry, live: liveKeyOf(noop.hash!, noop.managedFields), result: noop });
   }
 
   plan(doc: SpecDocument, live: LiveResource | null, registry: BuildPlanInput['registry']): PlanResult {
@@ -145,7 +143,24 @@ export class PlanMemo {
 }
 
 const liveKeyOf = (hash: string, managedFields: readonly string[]): string => `${hash}\u0000${managedFields.join('\u0000')}`;
-const inSyncMessage = (doc: SpecDocument): string => `${doc.kind} '${doc.name}' is in sync`;
+const inSyncMessage = (doc: { kind: string; name: string }): string => `${doc.kind} '${doc.name}' is in sync`;
+
+const appliedResults = new WeakMap<PlanResult, PlanResult>();
+
+/**
+ * What a create, update or noop result is once applied: planned again against the live
+ * resource the apply wrote, the same document is a noop with the same content, hash and
+ * managed fields. null for results an apply does not write (delete, invalid). One object per
+ * result (PlanMemo.applied and the settled plan of src/sync/last-plan.ts share it); immutable.
+ */
+export function appliedResult(result: PlanResult): PlanResult | null {
+  if (result.operation !== 'create' && result.operation !== 'update' && result.operation !== 'noop') return null;
+  if (result.hash === null || !result.merged || result.kind === null || result.name === null) return null;
+  if (result.operation === 'noop') return result;
+  let noop = appliedResults.get(result);
+  if (!noop) appliedResults.set(result, (noop = { ...result, operation: 'noop', message: inSyncMessage({ kind: result.kind, name: result.name }), changes: [] }));
+  return noop;
+}
 
 function planDocument(doc: SpecDocument, live: LiveResource | null, registry: BuildPlanInput['registry']): PlanResult {
   const kind = registry.get(doc.kind);

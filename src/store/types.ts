@@ -71,6 +71,11 @@ export interface NamespacesTable {
   updated_at: string;
   /** JSON {by, reason, at, commit} while auto-sync is paused by a rollback; null otherwise. */
   auto_sync_paused: Generated<string | null>;
+  /**
+   * Moved by the database on every write to this namespace's live resources (triggers on
+   * `resources`, migration 121); only compared for equality (src/sync/last-plan.ts).
+   */
+  live_generation: Generated<number>;
 }
 
 export interface ResourcesTable {

@@ -9,6 +9,7 @@ import { nowIso } from '../store/json.js';
 import { deleteResource, upsertResources, type LiveResource, type ResourceWrite } from '../store/resources.js';
 import { planMemoFor, yieldSlice, type PlannedRun } from './steps.js';
 import { appliedStatus, failedStatus, toResultItem } from './results.js';
+import { liveGeneration, rememberApplied } from './last-plan.js';
 
 /** Longest stretch the apply runs without giving the event loop a turn. */
 const APPLY_SLICE_MS = 10;
@@ -90,10 +91,13 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
   const between = () => yieldSlice(run.app);
   const resultsJson = await jsonArrayParts(deployment.results, between);
 
+  // namespaces.live_generation at the start and the end of the transaction (last-plan.ts).
+  let generations = null as [number, number] | null;
   try {
     // On SQLite (a file) the transaction runs on the store's writer thread: its statements, the
     // commit and the WAL checkpoint no longer hold the event loop (see DatabaseHandle.writeTransaction).
     await run.app.db.writeTransaction(async (tx, text) => {
+      const generationBefore = await liveGeneration(tx, run.app.db.dialect, run.namespace.name, true);
       const writes: ResourceWrite[] = [];
       const deletes: Array<{ kind: string; name: string }> = [];
       for (const r of plan.results) {
@@ -172,6 +176,7 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
       await yieldSometimes();
       const changesJson = await jsonArrayParts(events, between);
       await recordDeploymentEvent(tx, run.app, deployment, { changes: events, changesJson: text(changesJson), from: run.namespace?.status, to: 'synced' });
+      generations = [generationBefore, await liveGeneration(tx, run.app.db.dialect, run.namespace.name)];
       await yieldSometimes();
     });
   } finally {
@@ -193,6 +198,8 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
       slice = performance.now();
     }
   }
+  // The next run at the same content, kinds and settings reuses the settled plan (last-plan.ts).
+  if (generations) rememberApplied(run, ...generations);
   return { deployment, events };
 }
 

@@ -27,6 +27,7 @@ import { assertFileDocumentCap, assertNamespaceDocumentCap } from './document-ca
 import { connectSource } from './remote.js';
 import { loadKindRegistry } from './kind-registry.js';
 import { gitTimeouts } from './settings.js';
+import { findLastPlan, planKey, rememberPlan, type LastPlan, type PlanKey } from './last-plan.js';
 
 /** What every run starts from: the app and the namespace row (read once, by the caller). */
 export interface RunStart {
@@ -226,6 +227,26 @@ export const loadKinds: Step<RunStart, { registry: KindRegistry }> = {
   },
 };
 
+/** What findPlan sets: the run's PlanKey, and the last plan of the namespace when its key is the same. */
+export interface FoundPlan {
+  planKey: PlanKey | null;
+  reuse: LastPlan | null;
+}
+
+/**
+ * "Nothing moved" (last-plan.ts): the same content at the namespace path, settings, kinds, caps
+ * and live generation as the namespace's last plan → readSpecs, parseSpecs and planChanges
+ * answer with what they set then (no tree listing, no blob, no parse, no live row read).
+ */
+export const findPlan: Step<GitRun & { registry: KindRegistry }, FoundPlan> = {
+  name: 'findPlan',
+  async run(run) {
+    // A git failure here is left to readSpecs, which reports it as it always has.
+    const key = await planKey(run).catch(() => null);
+    return { planKey: key, reuse: findLastPlan(run.app, run.namespace.name, key) };
+  },
+};
+
 /** Parse results per file, reused across syncs of unchanged blobs (see ParseCache). */
 const parseCaches = new WeakMap<AppContext, ParseCache>();
 function parseCacheFor(app: AppContext): ParseCache {
@@ -247,9 +268,10 @@ export interface ReadSpecs {
  * process, only the blobs the parse cache does not already know; sets files, singleFile,
  * skippedFiles.
  */
-export const readSpecs: Step<GitRun & { registry: KindRegistry }, ReadSpecs> = {
+export const readSpecs: Step<GitRun & { registry: KindRegistry } & Partial<FoundPlan>, ReadSpecs> = {
   name: 'readSpecs',
   async run(run) {
+    if (run.reuse) return { files: run.reuse.files, singleFile: run.reuse.singleFile, skippedFiles: run.reuse.skippedFiles };
     const { entries, skippedFiles } = await listSpecEntries(run);
     const singleFile = entries.length === 1 && entries[0]!.path === normalizeTreePath(run.namespace.path);
     const cache = parseCacheFor(run.app);
@@ -289,9 +311,10 @@ export async function listSpecEntries(run: GitRun): Promise<{ entries: TreeEntry
 }
 
 /** Parses and validates every document against the server's kinds; sets parsed. */
-export const parseSpecs: Step<RunStart & ReadSpecs & { registry: KindRegistry }, { parsed: ParseResult }> = {
+export const parseSpecs: Step<RunStart & ReadSpecs & { registry: KindRegistry } & Partial<FoundPlan>, { parsed: ParseResult }> = {
   name: 'parseSpecs',
-  async run({ app, namespace, files, registry }) {
+  async run({ app, namespace, files, registry, reuse }) {
+    if (reuse) return { parsed: reuse.parsed };
     const s = app.settings;
     for (const f of files) if (f.content !== undefined) assertFileDocumentCap(f.path, f.content, s.max_documents_per_file);
     // The files were chosen by the namespace's rules (listSpecEntries): parse them all.
@@ -353,9 +376,10 @@ const LIVE_PAGE = 1000;
 const WORKER_MIN_FILES = 2000;
 
 /** Plans desired (git) against live state; sets live, plan. */
-export const planChanges: Step<RunStart & { registry: KindRegistry; parsed: ParseResult }, { live: LiveResource[]; plan: Plan }> = {
+export const planChanges: Step<RunStart & ReadSpecs & { registry: KindRegistry; parsed: ParseResult } & Partial<FoundPlan>, { live: LiveResource[]; plan: Plan }> = {
   name: 'planChanges',
-  async run({ app, namespace, registry, parsed }) {
+  async run({ app, namespace, registry, parsed, reuse, planKey: key, files, singleFile, skippedFiles }) {
+    if (reuse) return { live: reuse.live, plan: reuse.plan };
     // Live rows in pages of LIVE_PAGE, yielding between them (10,000 rows decoded in one call held the loop).
     const live = await listResourcesPaged(app.db.db, namespace.name, LIVE_PAGE, () => yieldSlice(app));
     const memo = planMemoFor(app);
@@ -379,6 +403,7 @@ export const planChanges: Step<RunStart & { registry: KindRegistry; parsed: Pars
       prune: namespace.prune === 1,
       memo,
     });
+    if (key) rememberPlan(app, namespace.name, { key, files, singleFile, skippedFiles, parsed, live, plan });
     return { live, plan };
   },
 };
@@ -400,6 +425,6 @@ export const GIT_STEPS = Pipeline.from<RunStart>().then(loadBinding).then(fetchS
 export type GitRun = RunStart & Binding & { mirrorDir: string; commit: string; author: GitPerson | null };
 
 /** Everything up to a plan: the shared prefix of sync, plan and drift. */
-export const PLAN_STEPS = GIT_STEPS.then(loadKinds).then(readSpecs).then(parseSpecs).then(planChanges);
+export const PLAN_STEPS = GIT_STEPS.then(loadKinds).then(findPlan).then(readSpecs).then(parseSpecs).then(planChanges);
 /** The context after PLAN_STEPS: what sync applies and plan and drift report. */
-export type PlannedRun = GitRun & ReadSpecs & { registry: KindRegistry; parsed: ParseResult; live: LiveResource[]; plan: Plan };
+export type PlannedRun = GitRun & ReadSpecs & FoundPlan & { registry: KindRegistry; parsed: ParseResult; live: LiveResource[]; plan: Plan };

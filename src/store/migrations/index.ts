@@ -9,6 +9,7 @@ import { m081Subscriptions } from './081-subscriptions.js';
 import { m082Replicas } from './082-replicas.js';
 import { m091NamespacesSourceBranch } from './091-namespaces-source-branch.js';
 import { m131MirrorCopies } from './131-mirror-copies.js';
+import { m121LiveGeneration } from './121-live-generation.js';
 import { m006SpecsKubernetes } from './006-specs-kubernetes.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -34,6 +35,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '082-replicas': { up: (db: Kysely<any>) => m082Replicas(db) },
         '091-namespaces-source-branch': { up: (db: Kysely<any>) => m091NamespacesSourceBranch(db) },
         '131-mirror-copies': { up: (db: Kysely<any>) => m131MirrorCopies(db) },
+        '121-live-generation': { up: (db: Kysely<any>) => m121LiveGeneration(db, dialect) },
         '006-specs-kubernetes': {
           up: (db: Kysely<any>) => m006SpecsKubernetes(db),
         },
