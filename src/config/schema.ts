@@ -61,6 +61,9 @@ export const settingsSchema = z
     mirror_min_body_rate: intish(0, 1024 * 1024 * 1024).default(1024),
     mirror_max_per_client: intish(1, 256).default(4),
     mirror_keep_minutes: intish(0, 7 * 24 * 60).default(30),
+    // Issue 12: answers to identical mirror clones reused (src/mirror/pack-cache.ts); 0 MiB = off.
+    mirror_pack_cache_mb: intish(0, 1024 * 1024).default(1024),
+    mirror_pack_cache_ttl: intish(1, 7 * 24 * 3600).default(300),
     webhook_secret: z.string().min(1).optional(),
     poll_interval: intish(0, 7 * 24 * 3600).default(180),
     job_concurrency: intish(1, 64).default(4),

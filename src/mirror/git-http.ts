@@ -30,6 +30,7 @@ import { readLocalRefs } from '../git/local-refs.js';
 import { errorPayload } from '../errors.js';
 import { redact } from '../security/redact.js';
 import { ConcurrencyLimiter, LimiterRejectedError } from './limiter.js';
+import { UploadPackCache, type CacheHit, type CacheWriter } from './pack-cache.js';
 import { REACHABILITY_HOOK } from './reachability-hook.js';
 
 export interface MirrorTarget {
@@ -71,6 +72,11 @@ export interface MirrorGitRoutesOptions {
   maxPerClient?: number;
   /** Where to log; defaults to the request's logger. */
   logger?: FastifyBaseLogger;
+  /**
+   * Answers of upload-pack to clone-like requests (every want a branch or tag tip, no haves),
+   * reused for identical requests at the same tips (pack-cache.ts). Off when not given.
+   */
+  packCache?: UploadPackCache;
 }
 
 /** Syntax a source slug may have (API.md, Mirrors). Anything else is a 404 without lookup. */
@@ -514,6 +520,7 @@ const plugin: FastifyPluginAsync<MirrorGitRoutesOptions> = async (app, opts) => 
       totalMs,
       limits,
       active,
+      cache: opts.packCache,
     })
       .catch((err: unknown) => log.error({ slug: route.slug, err: redact(String(err)) }, 'mirror request failed'))
       .finally(release);
@@ -543,33 +550,212 @@ interface ServeParams {
   limits: BodyLimits;
   /** Stop functions of every request being served, for shutdown. */
   active: Set<() => void>;
+  cache: UploadPackCache | undefined;
 }
 
 /** Tips passed to the reachability hook at most (an environment value stays well under 128 KiB). */
 const MAX_HOOK_TIPS = 1000;
+/**
+ * With the cache on, request bodies up to this size (after gunzip) are read in full before git
+ * starts, so that a clone-like request can be answered from the cache; a larger body is not
+ * cacheable and streams on to git as it arrives, as without the cache.
+ */
+const CACHE_BODY_LIMIT = 256 * 1024;
+
+interface MirrorRefs {
+  /** Every branch and tag (name and id), canonical text: the ref state in a cache key. */
+  snapshot: string;
+  /** Their unique ids. */
+  tips: Set<string>;
+}
 
 /**
- * The mirror's branch and tag tips, space-separated, for the reachability hook's shortcut (see
- * reachability-hook.ts); null when they cannot be read from the ref files (the hook then checks
- * every want) or there are too many.
+ * The mirror's branches and tags, read from its ref files just before upload-pack starts; null
+ * when they cannot be read that way (the hook then checks every want, nothing is cached).
  */
-async function mirrorTips(dir: string): Promise<string | null> {
+async function mirrorRefs(dir: string): Promise<MirrorRefs | null> {
   try {
-    const { refs } = await readLocalRefs(dir, async () => '');
-    if (refs.size === 0 || refs.size > MAX_HOOK_TIPS) return null;
-    return [...new Set(refs.values())].join(' ');
+    const { refs, snapshot } = await readLocalRefs(dir, async () => '');
+    if (refs.size === 0) return null;
+    return { snapshot, tips: new Set(refs.values()) };
   } catch {
     return null;
   }
 }
 
-/** Runs one upload-pack and streams it; resolves when git has exited (never rejects). */
+/** SYNCLINE_MIRROR_TIPS for the reachability hook's shortcut (see reachability-hook.ts), or null. */
+function hookTips(refs: MirrorRefs | null): string | null {
+  if (!refs || refs.tips.size > MAX_HOOK_TIPS) return null;
+  return [...refs.tips].join(' ');
+}
+
+const OID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+/** v2 `fetch` arguments a cacheable request may carry besides `want` and `done` (no `have`, no `want-ref`). */
+const V2_CACHEABLE_ARG = /^(thin-pack|no-progress|include-tag|ofs-delta|deepen-relative|(shallow|deepen|deepen-since|deepen-not|filter) \S+)$/;
+/** v0 lines a cacheable request may carry besides `want` and `done`. */
+const V0_CACHEABLE_LINE = /^(shallow|deepen|deepen-since|deepen-not|filter) \S+$/;
+
+/** The pkt-lines of a request body (flush/delim as '0000'/'0001'), or null when malformed. */
+function pktLines(body: Buffer): string[] | null {
+  const lines: string[] = [];
+  let i = 0;
+  while (i < body.length) {
+    if (i + 4 > body.length) return null;
+    const head = body.toString('latin1', i, i + 4);
+    if (!/^[0-9a-f]{4}$/.test(head)) return null;
+    const len = parseInt(head, 16);
+    if (len < 4) {
+      lines.push(head);
+      i += 4;
+      continue;
+    }
+    if (i + len > body.length) return null;
+    lines.push(body.toString('latin1', i + 4, i + len).replace(/\n$/, ''));
+    i += len;
+  }
+  return lines;
+}
+
+/**
+ * Whether an upload-pack request may be answered from (and stored in) the cache: a complete
+ * clone-like request — every want one of the mirror's current branch or tag tips, no haves,
+ * `done` — in protocol v2 (`command=fetch`) or v0. Exactly the requests the reachability hook
+ * lets through without a check (every want is a tip), so the cache never answers one the hook
+ * would refuse. Anything else (negotiation with haves, wants by id such as a partial clone's lazy
+ * fetches, `want-ref`, an unknown argument) runs git as usual.
+ */
+export function cacheableRequest(body: Buffer, tips: ReadonlySet<string>, v2: boolean): boolean {
+  const lines = pktLines(body);
+  if (!lines) return false;
+  let wants = 0;
+  const want = (oid: string | undefined): boolean => {
+    if (!oid || !OID.test(oid) || !tips.has(oid)) return false;
+    wants++;
+    return true;
+  };
+  if (v2) {
+    // command=fetch, capabilities, delim, arguments, flush; nothing after.
+    if (lines[0] !== 'command=fetch') return false;
+    const delim = lines.indexOf('0001');
+    if (delim < 0 || lines.indexOf('0000', delim + 1) !== lines.length - 1) return false;
+    if (!lines.slice(1, delim).every((l) => /^[a-z0-9-]+(=\S*)?$/.test(l) && !l.startsWith('000'))) return false;
+    const args = lines.slice(delim + 1, -1);
+    if (args[args.length - 1] !== 'done') return false;
+    for (const arg of args.slice(0, -1)) {
+      if (arg.startsWith('want ')) {
+        if (!want(arg.slice(5))) return false;
+      } else if (!V2_CACHEABLE_ARG.test(arg)) return false;
+    }
+    return wants > 0;
+  }
+  // v0 (stateless): want lines (capabilities after the first id), shallow/deepen/filter, flush, done.
+  const flush = lines.indexOf('0000');
+  if (flush < 1 || lines.length !== flush + 2 || lines[flush + 1] !== 'done') return false;
+  for (const [i, line] of lines.slice(0, flush).entries()) {
+    if (line.startsWith('want ')) {
+      const [, oid, ...caps] = line.split(' ');
+      if ((i > 0 && caps.length > 0) || !want(oid)) return false;
+    } else if (!V0_CACHEABLE_LINE.test(line)) return false;
+  }
+  return wants > 0;
+}
+
+interface BodyState {
+  problem: BodyProblem;
+  /** Called on a body error once git runs (kills it). */
+  onError?: () => void;
+}
+
+type BodyRead = { kind: 'buffer'; body: Buffer } | { kind: 'stream'; stream: Readable } | { kind: 'failed' };
+
+/** Holds the body until it ended (→ one buffer) or grew past `limit` (→ everything flows on). */
+class BodyGate extends Transform {
+  #held: Buffer[] = [];
+  #size = 0;
+  #passing = false;
+  constructor(
+    private readonly limit: number,
+    private readonly decide: (read: BodyRead) => void,
+  ) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.#passing) return cb(null, chunk);
+    this.#held.push(chunk);
+    this.#size += chunk.length;
+    if (this.#size > this.limit) {
+      this.#passing = true;
+      for (const held of this.#held) this.push(held);
+      this.#held = [];
+      this.decide({ kind: 'stream', stream: this });
+    }
+    cb();
+  }
+  override _flush(cb: TransformCallback): void {
+    if (!this.#passing) this.decide({ kind: 'buffer', body: Buffer.concat(this.#held, this.#size) });
+    this.#held = [];
+    cb();
+  }
+}
+
+/** The request body through the same checks as pipeBody, read in full when small (for the cache). */
+function readBody(p: ServeParams, body: Readable, state: BodyState): Promise<BodyRead> {
+  return new Promise((resolve) => {
+    let decided = false;
+    const decide = (read: BodyRead): void => {
+      if (decided) return;
+      decided = true;
+      resolve(read);
+    };
+    const stages: NodeJS.ReadWriteStream[] = [new BodyDeadline(p.limits)];
+    if (p.gzip) stages.push(createGunzip());
+    stages.push(new PktLineCheck(p.limits.maxBytes));
+    stages.push(new BodyGate(CACHE_BODY_LIMIT, decide));
+    pipeline([body, ...stages] as unknown as [Readable, Writable], (err: NodeJS.ErrnoException | null) => {
+      if (!err) return;
+      if (err instanceof BodyError) state.problem = err.problem;
+      else if (typeof err.code === 'string' && err.code.startsWith('Z_')) state.problem = 'malformed';
+      state.onError?.();
+      decide({ kind: 'failed' });
+    });
+  });
+}
+
+const NO_EXIT: GitExit = { code: 0, signal: null, stderr: '' };
+
+/** Runs one upload-pack (or answers from the cache) and streams it; resolves when done (never rejects). */
 async function serve(p: ServeParams): Promise<void> {
   const { res, log } = p;
+  const refs = p.advertise ? null : await mirrorRefs(p.dir);
+  const state: BodyState = { problem: null };
+  let input: BodyRead | null = null;
+  let writer: CacheWriter | null = null;
+  let cacheKey: string | null = null;
+  if (p.cache && p.body) {
+    // Shutdown ends a request still sending its body too (no git runs yet to be stopped).
+    const stopReading = (): void => {
+      res.destroy();
+    };
+    p.active.add(stopReading);
+    input = await readBody(p, p.body, state);
+    p.active.delete(stopReading);
+    if (input.kind === 'failed') {
+      if (!res.destroyed && !res.headersSent) failBeforeHeaders(res, failureStatus(state.problem, false, NO_EXIT));
+      return;
+    }
+    const v2 = /(^|:)version=2(:|$)/.test(p.protocol ?? '');
+    if (input.kind === 'buffer' && refs && cacheableRequest(input.body, refs.tips, v2)) {
+      cacheKey = UploadPackCache.key({ mirrorDir: p.dir, protocol: p.protocol, refs: refs.snapshot, body: input.body });
+      const cached = await fromCache(p, p.cache, cacheKey);
+      if (cached === 'served') return;
+      writer = cached;
+    }
+  }
+
   const args = ['upload-pack', '--strict', '--stateless-rpc', ...(p.advertise ? ['--advertise-refs'] : []), '--', p.dir];
   let proc: ReturnType<typeof spawnGit>;
   try {
-    const tips = p.advertise ? null : await mirrorTips(p.dir);
+    const tips = hookTips(refs);
     proc = spawnGit(args, {
       cwd: p.dir,
       config: [...UPLOAD_PACK_CONFIG],
@@ -579,6 +765,7 @@ async function serve(p: ServeParams): Promise<void> {
     });
   } catch (err) {
     log.error({ slug: p.slug, err: redact(String(err)) }, 'could not start git upload-pack');
+    await writer?.end(false);
     failBeforeHeaders(res, 500);
     return;
   }
@@ -596,7 +783,24 @@ async function serve(p: ServeParams): Promise<void> {
   };
   p.active.add(stop);
 
-  const upload = pipeBody(p, proc);
+  let upload: { problem: BodyProblem };
+  if (!input) {
+    upload = pipeBody(p, proc);
+  } else {
+    upload = state;
+    if (input.kind === 'buffer') {
+      proc.stdin.end(input.body);
+    } else if (input.kind === 'stream') {
+      state.onError = () => {
+        if (!res.writableFinished) proc.kill();
+        if (state.problem === 'slow' && res.headersSent) res.destroy();
+      };
+      if (state.problem !== null) state.onError();
+      pipeline(input.stream, proc.stdin, () => {
+        // Body errors are handled by readBody's pipeline (state.onError); EPIPE shows in git's exit.
+      });
+    }
+  }
   // Headers wait for git's first byte, so a git that fails at once can still get a real status.
   const hasOutput = await firstOutput(proc.stdout, proc.done);
 
@@ -608,6 +812,7 @@ async function serve(p: ServeParams): Promise<void> {
   };
 
   let exit: GitExit;
+  let streamed = false;
   if (!hasOutput || res.destroyed) {
     proc.stdout.resume();
     exit = await proc.done;
@@ -622,15 +827,27 @@ async function serve(p: ServeParams): Promise<void> {
     }
   } else {
     writeHead();
-    pipeline(proc.stdout, res, () => {
-      // Errors here mean the client went away; onClose already killed git.
+    const copy = writer;
+    const stages: Array<Readable | Writable> = [proc.stdout];
+    if (copy) stages.push(new Tee(copy));
+    stages.push(res);
+    const piped = new Promise<boolean>((resolve) => {
+      pipeline(stages as unknown as [Readable, Writable], (err) => {
+        // Errors here mean the client went away; onClose already killed git.
+        resolve(!err);
+      });
     });
-    exit = await proc.done;
+    [exit, streamed] = await Promise.all([proc.done, piped]);
   }
   res.off('close', onClose);
   p.active.delete(stop);
 
   const failed = exit.code !== 0 || exit.killedFor !== undefined || exit.spawnError !== undefined;
+  if (writer) {
+    // Kept only when the whole answer went out and the refs it was keyed with did not move meanwhile.
+    const keep = streamed && !failed && !clientGone && upload.problem === null && (await mirrorRefs(p.dir))?.snapshot === refs?.snapshot;
+    await writer.end(keep);
+  }
   if (clientGone) {
     log.info({ slug: p.slug, operation: p.advertise ? 'info-refs' : 'upload-pack' }, 'mirror client disconnected; git stopped');
   } else if (failed) {
@@ -647,6 +864,104 @@ async function serve(p: ServeParams): Promise<void> {
       },
       'git upload-pack failed',
     );
+  }
+}
+
+/** Passes git's answer on and copies it to the cache. */
+class Tee extends Transform {
+  constructor(private readonly writer: CacheWriter) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.writer.write(chunk);
+    cb(null, chunk);
+  }
+}
+
+/**
+ * A cached answer for `key` (sent: 'served'), else the writer that stores this request's answer
+ * (null when another identical request is still storing one, or the cache is unusable). An
+ * identical request in progress is waited for first (at most the cache's follower wait).
+ */
+async function fromCache(p: ServeParams, cache: UploadPackCache, key: string): Promise<CacheWriter | null | 'served'> {
+  let hit = await cache.lookup(key);
+  // Checked and claimed (begin) with no await in between, so two identical misses never both run git for the cache.
+  if (!hit && cache.inFlight(key)) {
+    const gone = new AbortController();
+    const onClose = (): void => gone.abort();
+    p.res.once('close', onClose);
+    if (await cache.awaitInFlight(key, gone.signal)) hit = await cache.lookup(key);
+    p.res.off('close', onClose);
+  }
+  if (hit) {
+    await sendCached(p, hit);
+    return 'served';
+  }
+  if (p.res.destroyed) return 'served';
+  return cache.begin(key);
+}
+
+/** A cached answer is sent in pieces of this size, from a few buffers reused in turn. */
+const CACHED_CHUNK = 256 * 1024;
+const CACHED_BUFFERS = 4;
+
+/**
+ * Streams a cached answer (no git process), with the same idle and total limits as git. The file
+ * is read into a few reused buffers (each reused once the socket took its previous piece), not a
+ * fresh one per read: on this VM, faulting in new buffer pages cost more than the copies.
+ */
+async function sendCached(p: ServeParams, hit: CacheHit): Promise<void> {
+  const { res } = p;
+  let stopped = res.destroyed;
+  const stop = (): void => {
+    stopped = true;
+    res.destroy();
+  };
+  const closed = new Promise<void>((resolve) => res.once('close', resolve));
+  p.active.add(stop);
+  // A client that stops reading holds the slot no longer than it would hold git.
+  let last = -1;
+  let lastMove = Date.now();
+  const idle = setInterval(
+    () => {
+      const written = res.socket?.bytesWritten ?? 0;
+      if (written !== last) {
+        last = written;
+        lastMove = Date.now();
+      } else if (Date.now() - lastMove >= p.idleMs) stop();
+    },
+    Math.max(10, Math.min(1000, Math.floor(p.idleMs / 5))),
+  );
+  const total = setTimeout(stop, p.totalMs);
+  try {
+    if (stopped) return;
+    res.writeHead(200, { 'Content-Type': RESULT_TYPE, ...NO_CACHE_HEADERS, 'Content-Length': String(hit.size) });
+    const buffers = Array.from({ length: CACHED_BUFFERS }, () => Buffer.allocUnsafeSlow(CACHED_CHUNK));
+    const flushed: Array<Promise<unknown> | undefined> = [];
+    let pos = 0;
+    for (let i = 0; pos < hit.size; i++) {
+      const slot = i % CACHED_BUFFERS;
+      await Promise.race([flushed[slot], closed]);
+      if (stopped || res.destroyed) return;
+      const buf = buffers[slot]!;
+      const { bytesRead } = await hit.handle.read(buf, 0, Math.min(CACHED_CHUNK, hit.size - pos), pos);
+      if (bytesRead === 0 || stopped || res.destroyed) {
+        // The file shrank under us (it never should): cut the answer off rather than send a short one.
+        res.destroy();
+        return;
+      }
+      pos += bytesRead;
+      flushed[slot] = new Promise<void>((resolve) => res.write(buf.subarray(0, bytesRead), () => resolve()));
+    }
+    res.end();
+    await Promise.race([Promise.all(flushed), closed]);
+  } catch {
+    res.destroy();
+  } finally {
+    clearInterval(idle);
+    clearTimeout(total);
+    p.active.delete(stop);
+    await hit.handle.close().catch(() => undefined);
   }
 }
 

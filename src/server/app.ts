@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifySchemaValidationError } from 'fastify';
 import {
   jsonSchemaTransform,
@@ -18,6 +19,7 @@ import { metricsPlugin } from './metrics.js';
 import { registerApiRoutes } from './routes/index.js';
 import { healthRoutes } from './routes/health.js';
 import { mirrorGitRoutes } from '../mirror/git-http.js';
+import { UploadPackCache } from '../mirror/pack-cache.js';
 import { mirrorDirFor } from '../mirror/sync.js';
 import { roleAtLeast } from '../security/roles.js';
 import { findMirrorSource } from '../store/sources.js';
@@ -120,6 +122,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       maxPerClient: settings.mirror_max_per_client,
       bodyTimeoutMs: settings.mirror_body_timeout * 1000,
       minBodyBytesPerSecond: settings.mirror_min_body_rate,
+      packCache: mirrorPackCache(settings),
       resolve: async (slug) => {
         const row = await findMirrorSource(opts.ctx.db.db, slug);
         if (!row) return null;
@@ -136,6 +139,16 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   if (opts.extend) await opts.extend(app);
   await app.ready();
   return app;
+}
+
+/** The mirror clone cache under the data dir (`mirror_pack_cache_mb`, 0 = off). */
+function mirrorPackCache(settings: { data_dir: string; mirror_pack_cache_mb: number; mirror_pack_cache_ttl: number }): UploadPackCache | undefined {
+  if (settings.mirror_pack_cache_mb === 0) return undefined;
+  return new UploadPackCache({
+    dir: join(settings.data_dir, 'mirror-cache'),
+    maxBytes: settings.mirror_pack_cache_mb * 1024 * 1024,
+    ttlMs: settings.mirror_pack_cache_ttl * 1000,
+  });
 }
 
 /** The OpenAPI document (generated from the routes' zod schemas) at /openapi.json, and /docs. */
