@@ -52,6 +52,12 @@ export interface LargeBenchOptions {
 
 export interface SyncFigure {
   ms: number;
+  /**
+   * CPU time of this process during the sync, every thread (Syncline's main thread, parse
+   * workers, the SQLite writer, and the bench's in-process git HTTP front; not child
+   * processes): the figure to compare when other work shares the machine.
+   */
+  cpu_ms: number;
   per_resource_us: number;
   peak_rss_mib: number;
   git_procs: string[];
@@ -184,9 +190,11 @@ function gitName(args: readonly string[]): string {
 async function timedSync(t: TestApp, ns: string, ref: string | undefined, files: number, want: { status: string; commit: string; summary: Partial<Record<string, number>> }, answered?: () => Promise<void>): Promise<SyncFigure> {
   const procs: string[] = [];
   const off = onGitSpawn((info) => procs.push(gitName(info.args)));
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const res = await t.app.inject({ method: 'POST', url: `/api/v1/namespaces/${ns}/sync-from-git`, headers: t.auth(), payload: ref ? { ref } : {} });
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   off();
   await answered?.();
   if (res.statusCode !== 200) fail(`sync → ${res.statusCode}: ${res.body.slice(0, 500)}`);
@@ -194,7 +202,7 @@ async function timedSync(t: TestApp, ns: string, ref: string | undefined, files:
   if (d.status !== want.status || d.commit !== want.commit) fail(`sync answered ${d.status} at ${d.commit}, expected ${want.status} at ${want.commit}`);
   for (const [k, v] of Object.entries(want.summary)) if ((d.summary as unknown as Record<string, number>)[k] !== v) fail(`summary ${JSON.stringify(d.summary)}, expected ${JSON.stringify(want.summary)}`);
   if (d.results.length !== files) fail(`${d.results.length} results, expected ${files}`);
-  return { ms: round1(ms), per_resource_us: round1((ms * 1000) / files), peak_rss_mib: peakRssMiB(), git_procs: procs };
+  return { ms: round1(ms), cpu_ms: round1((cpu.user + cpu.system) / 1000), per_resource_us: round1((ms * 1000) / files), peak_rss_mib: peakRssMiB(), git_procs: procs };
 }
 
 /** Starts bench/prober.mjs; `stop()` resolves its figures. */
@@ -256,9 +264,9 @@ async function runCase(dialect: Dialect, n: number, server: GitHttpServer, repoN
     const loopDelay = { p50: round1(delay.percentile(50) / 1e6), p99: round1(delay.percentile(99) / 1e6), max: round1(delay.max / 1e6) };
     log(`  ${dialect} ${n}: first ${first.ms} ms (${first.per_resource_us} µs/resource)${probed ? `; /healthz p99 ${probed[`${base}/healthz`]!.p99} ms, cached GET p99 ${probed[getUrl]!.p99} ms` : ''}; event-loop delay p99 ${loopDelay.p99} ms, max ${loopDelay.max} ms`);
     const update = await timedSync(t, 'large.prod', undefined, n, { status: 'success', commit: repo.c2, summary: { update: n } });
-    log(`  ${dialect} ${n}: update-all ${update.ms} ms (${update.per_resource_us} µs/resource)`);
+    log(`  ${dialect} ${n}: update-all ${update.ms} ms (${update.per_resource_us} µs/resource; CPU ${update.cpu_ms} ms)`);
     const noop = await timedSync(t, 'large.prod', undefined, n, { status: 'noop', commit: repo.c2, summary: { noop: n } });
-    log(`  ${dialect} ${n}: no-change ${noop.ms} ms [${noop.git_procs.join(', ')}]`);
+    log(`  ${dialect} ${n}: no-change ${noop.ms} ms (CPU ${noop.cpu_ms} ms) [${noop.git_procs.join(', ')}]`);
     let steps: LargeCase['steps'];
     if (profile) {
       const up = await stepwiseSync(t, 'large.prod', repo.c1, n, { status: 'success', commit: repo.c1 });

@@ -139,9 +139,14 @@ export function findLastPlan(app: AppContext, namespace: string, key: PlanKey | 
   return null;
 }
 
-/** Keeps what a run planned (files without their content: the parse cache has them). */
+/** Keeps what a run planned (`entry.files` without content: the parse cache has it, see withoutContent). */
 export function rememberPlan(app: AppContext, namespace: string, entry: LastPlan): void {
-  storeFor(app).plans.set(namespace, { ...entry, files: entry.files.map((f) => ({ path: f.path, ...(f.id !== undefined ? { id: f.id } : {}) })) });
+  storeFor(app).plans.set(namespace, entry);
+}
+
+/** The files as a stored plan keeps them: path and blob id, no content. */
+export function withoutContent(files: readonly SpecFile[]): SpecFile[] {
+  return files.map((f) => (f.content === undefined ? f : { path: f.path, ...(f.id !== undefined ? { id: f.id } : {}) }));
 }
 
 /**
@@ -169,16 +174,28 @@ export function rememberApplied(
   const key = run.planKey;
   if (!key || generationBefore !== key.generation) return;
   // Nothing written (the generation did not move): the plan was all noops matching live already.
-  const same = generationAfter === generationBefore;
+  if (generationAfter === generationBefore) {
+    rememberPlan(run.app, run.namespace.name, { ...pick(run), key, live: run.live, plan: run.plan });
+    return;
+  }
+  // Settled when a run first reuses it, not here: an update-all's answer does not wait for it.
+  const at = nowIso();
+  let settled: { live: LiveResource[]; plan: Plan } | undefined;
+  const settle = () => (settled ??= { plan: settledPlan(run.plan), live: settledLive(run.namespace.name, run.commit, run.live, run.plan, at) });
   rememberPlan(run.app, run.namespace.name, {
+    ...pick(run),
     key: { ...key, generation: generationAfter },
-    files: run.files,
-    singleFile: run.singleFile,
-    skippedFiles: run.skippedFiles,
-    parsed: run.parsed,
-    live: same ? run.live : settledLive(run.namespace.name, run.commit, run.live, run.plan, nowIso()),
-    plan: same ? run.plan : settledPlan(run.plan),
+    get live() {
+      return settle().live;
+    },
+    get plan() {
+      return settle().plan;
+    },
   });
+}
+
+function pick(run: Omit<LastPlan, 'key'>): Pick<LastPlan, 'files' | 'singleFile' | 'skippedFiles' | 'parsed'> {
+  return { files: withoutContent(run.files), singleFile: run.singleFile, skippedFiles: run.skippedFiles, parsed: run.parsed };
 }
 
 /**

@@ -27,7 +27,7 @@ import { assertFileDocumentCap, assertNamespaceDocumentCap } from './document-ca
 import { connectSource } from './remote.js';
 import { loadKindRegistry } from './kind-registry.js';
 import { gitTimeouts } from './settings.js';
-import { findLastPlan, planKey, rememberPlan, type LastPlan, type PlanKey } from './last-plan.js';
+import { findLastPlan, planKey, rememberPlan, withoutContent, type LastPlan, type PlanKey } from './last-plan.js';
 
 /** What every run starts from: the app and the namespace row (read once, by the caller). */
 export interface RunStart {
@@ -403,7 +403,7 @@ export const planChanges: Step<RunStart & ReadSpecs & { registry: KindRegistry; 
       prune: namespace.prune === 1,
       memo,
     });
-    if (key) rememberPlan(app, namespace.name, { key, files, singleFile, skippedFiles, parsed, live, plan });
+    if (key) rememberPlan(app, namespace.name, { key, files: withoutContent(files), singleFile, skippedFiles, parsed, live, plan });
     return { live, plan };
   },
 };
