@@ -25,7 +25,8 @@ import { nowIso } from '../src/store/json.js';
 import { applyPlan } from '../src/sync/apply.js';
 import { PLAN_STEPS } from '../src/sync/steps.js';
 import { makeTestApp, type TestApp } from '../test/helpers/app.js';
-import { cleanupTempDirs, serveGitHttp, type GitHttpServer } from '../test/helpers/git-fixtures.js';
+import { cleanupTempDirs } from '../test/helpers/git-fixtures.js';
+import { startForge } from './webhooks.js';
 import { fail as benchFail, git, printJsonAndExit, removeCmdHome, round1 } from './support.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -183,22 +184,27 @@ function gitName(args: readonly string[]): string {
 }
 
 /**
- * `answered` runs as soon as the answer is in, before it is parsed and checked: the bench's client
- * shares Syncline's process (inject), and its JSON.parse of a 10,000-result answer (~5 MB) is the
- * client's work, not a stall of the server the prober should see.
+ * `answered` runs as soon as the answer is in, before it is joined, parsed and checked: the bench's
+ * client shares Syncline's process (inject), and its JSON.parse of a 10,000-result answer (~5 MB)
+ * is the client's work, not a stall of the server the prober should see.
  */
 async function timedSync(t: TestApp, ns: string, ref: string | undefined, files: number, want: { status: string; commit: string; summary: Partial<Record<string, number>> }, answered?: () => Promise<void>): Promise<SyncFigure> {
   const procs: string[] = [];
   const off = onGitSpawn((info) => procs.push(gitName(info.args)));
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const res = await t.app.inject({ method: 'POST', url: `/api/v1/namespaces/${ns}/sync-from-git`, headers: t.auth(), payload: ref ? { ref } : {} });
+  // As a stream: inject otherwise joins, copies and decodes the whole answer in this process as
+  // it ends (~5 MB for 10,000 results), which is a client's work too.
+  const res = await t.app.inject({ method: 'POST', url: `/api/v1/namespaces/${ns}/sync-from-git`, headers: t.auth(), payload: ref ? { ref } : {}, payloadAsStream: true });
+  const chunks: Buffer[] = [];
+  for await (const chunk of res.stream()) chunks.push(chunk as Buffer);
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   off();
   await answered?.();
-  if (res.statusCode !== 200) fail(`sync → ${res.statusCode}: ${res.body.slice(0, 500)}`);
-  const d = res.json() as Deployment;
+  const body = Buffer.concat(chunks).toString();
+  if (res.statusCode !== 200) fail(`sync → ${res.statusCode}: ${body.slice(0, 500)}`);
+  const d = JSON.parse(body) as Deployment;
   if (d.status !== want.status || d.commit !== want.commit) fail(`sync answered ${d.status} at ${d.commit}, expected ${want.status} at ${want.commit}`);
   for (const [k, v] of Object.entries(want.summary)) if ((d.summary as unknown as Record<string, number>)[k] !== v) fail(`summary ${JSON.stringify(d.summary)}, expected ${JSON.stringify(want.summary)}`);
   if (d.results.length !== files) fail(`${d.results.length} results, expected ${files}`);
@@ -230,7 +236,7 @@ async function startProber(intervalMs: number, token: string, urls: string[]): P
 
 const kindBody = (): object => JSON.parse(fs.readFileSync(path.join(ROOT_DIR, 'examples/kinds/Workload.json'), 'utf8')) as object;
 
-async function runCase(dialect: Dialect, n: number, server: GitHttpServer, repoName: string, repo: { c1: string; c2: string }, probe: boolean, profile: boolean, log: (s: string) => void): Promise<LargeCase> {
+async function runCase(dialect: Dialect, n: number, server: GitRemote, repoName: string, repo: { c1: string; c2: string }, probe: boolean, profile: boolean, log: (s: string) => void): Promise<LargeCase> {
   const t = await makeTestApp(dialect, {
     settings: { allowed_hosts: ['127.0.0.1'], max_files: Math.max(10_000, n + 10), max_documents: Math.max(20_000, n + 10), max_total_bytes: 1024 * 1024 * 1024, log_level: 'warn' },
   });
@@ -341,7 +347,7 @@ async function ensureMultiRepo(namespaces: number, per: number, log: (s: string)
   return { bare, commit };
 }
 
-async function runMultiCase(dialect: Dialect, namespaces: number, per: number, server: GitHttpServer, repoName: string, commit: string, log: (s: string) => void): Promise<MultiCase> {
+async function runMultiCase(dialect: Dialect, namespaces: number, per: number, server: GitRemote, repoName: string, commit: string, log: (s: string) => void): Promise<MultiCase> {
   const t = await makeTestApp(dialect, { settings: { allowed_hosts: ['127.0.0.1'], max_total_bytes: 1024 * 1024 * 1024, log_level: 'warn' } });
   try {
     const setup: Array<[string, string, object]> = [
@@ -376,7 +382,7 @@ export async function runMultiBench(opts: { namespaces?: number; perNamespace?: 
   const namespaces = opts.namespaces ?? 100;
   const per = opts.perNamespace ?? 1000;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-multi-'));
-  const server = await serveGitHttp(root);
+  const server = await gitRemote(root);
   const cases: MultiCase[] = [];
   try {
     const repo = await ensureMultiRepo(namespaces, per, log);
@@ -386,6 +392,22 @@ export async function runMultiBench(opts: { namespaces?: number; perNamespace?: 
     await cleanUp(server, root);
   }
   return cases;
+}
+
+/** Where the bench's repositories are served. */
+interface GitRemote {
+  repoUrl(name: string): string;
+  close(): Promise<void>;
+}
+
+/**
+ * `git http-backend` over smart HTTP in a process of its own (bench/git-server.ts, as the webhooks
+ * bench does): in-process, the forge's request handling and CGI spawns ran on the event loop of
+ * the Syncline being probed, and the first sync's clone showed up as the prober's slowest probes.
+ */
+async function gitRemote(root: string): Promise<GitRemote> {
+  const forge = await startForge(root);
+  return { repoUrl: (name) => `${forge.url}/${name}.git`, close: () => forge.close() };
 }
 
 /** Stops the bench's git server and removes what the run wrote. */
@@ -402,7 +424,7 @@ export async function runLargeBench(opts: LargeBenchOptions = {}): Promise<Large
   const dialects = opts.dialects ?? ['sqlite'];
   const probeFrom = opts.probeFrom ?? 10_000;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-large-'));
-  const server = await serveGitHttp(root);
+  const server = await gitRemote(root);
   const cases: LargeCase[] = [];
   try {
     for (const n of sizes) {

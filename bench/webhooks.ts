@@ -262,7 +262,7 @@ function summarise(samples: Sample[]) {
 }
 
 /** What the forge served so far: pack negotiations, HTTP requests, its CPU and its children's. */
-interface ForgeStats {
+export interface ForgeStats {
   fetches: number;
   requests: number;
   cpuMs: number;
@@ -270,13 +270,13 @@ interface ForgeStats {
 }
 
 /** The forge: bench/git-server.ts in a child process. */
-interface ForgeProcess {
+export interface ForgeProcess {
   url: string;
   stats(): Promise<ForgeStats>;
   close(): Promise<void>;
 }
 
-async function startForge(root: string): Promise<ForgeProcess> {
+export async function startForge(root: string): Promise<ForgeProcess> {
   const child = fork(path.join(BENCH_DIR, 'git-server.ts'), [], {
     execArgv: ['--import', import.meta.resolve('tsx')],
     env: { ...process.env, SYNCLINE_BENCH_GIT_ROOT: root },

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { ResourceEvent } from '../events/hub.js';
 import type { Plan } from '../plan/types.js';
 import type { Deployment } from '../contracts/deployments.js';
-import { recordAudit } from '../store/audit.js';
+import { auditDetailsParts, recordAudit } from '../store/audit.js';
 import { recordDeploymentEvent } from '../events/outbox.js';
 import { insertDeployment } from '../store/deployments.js';
 import { nowIso } from '../store/json.js';
@@ -98,9 +98,20 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
     // commit and the WAL checkpoint no longer hold the event loop (see DatabaseHandle.writeTransaction).
     await run.app.db.writeTransaction(async (tx, text) => {
       const generationBefore = await liveGeneration(tx, run.app.db.dialect, run.namespace.name, true);
+      // Still one transaction; between statements the event loop gets a turn (health checks and
+      // cached reads are answered during a 10,000-resource apply; nothing else can use the
+      // transaction's connection meanwhile).
+      let slice = performance.now();
+      const yieldSometimes = async (): Promise<void> => {
+        if (performance.now() - slice < APPLY_SLICE_MS) return;
+        // A shutdown stops here: the throw rolls the whole transaction back.
+        await yieldSlice(run.app);
+        slice = performance.now();
+      };
       const writes: ResourceWrite[] = [];
       const deletes: Array<{ kind: string; name: string }> = [];
       for (const r of plan.results) {
+        await yieldSometimes();
         const key = `${r.kind}\u0000${r.name}`;
         const existing = live.get(key);
         if (r.operation === 'delete') {
@@ -131,16 +142,6 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
           });
         }
       }
-      // Still one transaction; between statements the event loop gets a turn (health checks and
-      // cached reads are answered during a 10,000-resource apply; nothing else can use the
-      // transaction's connection meanwhile).
-      let slice = performance.now();
-      const yieldSometimes = async (): Promise<void> => {
-        if (performance.now() - slice < APPLY_SLICE_MS) return;
-        // A shutdown stops here: the throw rolls the whole transaction back.
-        await yieldSlice(run.app);
-        slice = performance.now();
-      };
       for (const d of deletes) {
         await deleteResource(tx, run.namespace.name, d.kind, d.name);
         await yieldSometimes();
@@ -158,21 +159,20 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
         .where('name', '=', run.namespace.name)
         .execute();
       await yieldSometimes();
-      await recordAudit(tx, {
-        actor,
-        action: 'namespace.sync',
-        target: `namespace/${run.namespace.name}`,
-        namespace: run.namespace.name,
-        details: {
-          deployment: deployment.id,
-          status: deployment.status,
-          ref: deployment.ref,
-          commit: deployment.commit,
-          ...(deployment.reason !== null ? { reason: deployment.reason } : {}),
-          summary: deployment.summary,
-          changed: events.map((e) => ({ operation: e.operation, kind: e.kind, name: e.name, hash: e.hash })),
-        },
-      });
+      const details = {
+        deployment: deployment.id,
+        status: deployment.status,
+        ref: deployment.ref,
+        commit: deployment.commit,
+        ...(deployment.reason !== null ? { reason: deployment.reason } : {}),
+        summary: deployment.summary,
+        changed: events.map((e) => ({ operation: e.operation, kind: e.kind, name: e.name, hash: e.hash })),
+      };
+      await recordAudit(
+        tx,
+        { actor, action: 'namespace.sync', target: `namespace/${run.namespace.name}`, namespace: run.namespace.name, details },
+        text(await auditDetailsParts(details, 'changed', between)),
+      );
       await yieldSometimes();
       const changesJson = await jsonArrayParts(events, between);
       await recordDeploymentEvent(tx, run.app, deployment, { changes: events, changesJson: text(changesJson), from: run.namespace?.status, to: 'synced' });
