@@ -1,14 +1,14 @@
 import crypto from 'node:crypto';
 import type { ResourceEvent } from '../events/hub.js';
 import type { Plan } from '../plan/types.js';
-import type { Deployment } from '../contracts/deployments.js';
+import type { Deployment, ResultItem } from '../contracts/deployments.js';
 import { auditDetailsParts, recordAudit } from '../store/audit.js';
 import { recordDeploymentEvent } from '../events/outbox.js';
 import { insertDeployment } from '../store/deployments.js';
 import { nowIso } from '../store/json.js';
 import { deleteResource, upsertResources, type LiveResource, type ResourceWrite } from '../store/resources.js';
 import { planMemoFor, yieldSlice, type PlannedRun } from './steps.js';
-import { appliedStatus, failedStatus, toResultItem } from './results.js';
+import { appliedItems, failedStatus, toResultItem } from './results.js';
 import { liveGeneration, rememberApplied } from './last-plan.js';
 
 /** Longest stretch the apply runs without giving the event loop a turn. */
@@ -40,6 +40,20 @@ export async function jsonArrayParts(items: readonly unknown[], between: () => P
     parts.push(JSON.stringify(items.slice(i, i + JSON_SLICE_ITEMS)).slice(1, -1));
   }
   parts.push(']');
+  return parts;
+}
+
+const jsonPartsOf = new WeakMap<readonly unknown[], Promise<string[]>>();
+
+/** jsonArrayParts, kept per array for frozen arrays (appliedItems: a reused plan's results). */
+function cachedJsonParts(items: readonly unknown[], between: () => Promise<void>): Promise<string[]> {
+  if (!Object.isFrozen(items)) return jsonArrayParts(items, between);
+  let parts = jsonPartsOf.get(items);
+  if (!parts) {
+    jsonPartsOf.set(items, (parts = jsonArrayParts(items, between)));
+    // A failed build (a shutdown between slices) is not kept.
+    parts.catch(() => jsonPartsOf.delete(items));
+  }
   return parts;
 }
 
@@ -81,7 +95,7 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
   const deployment: Deployment = {
     ...baseDeployment(run, req),
     status: changed ? 'success' : 'noop',
-    results: plan.results.map((r) => toResultItem(r, appliedStatus(r))),
+    results: appliedItems(plan) as ResultItem[],
   };
   const events: ResourceEvent[] = [];
   const at = nowIso();
@@ -89,7 +103,7 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
   // The record's results and the outbox's resource events (megabytes of JSON for 10,000
   // resources) in slices, before the transaction.
   const between = () => yieldSlice(run.app);
-  const resultsJson = await jsonArrayParts(deployment.results, between);
+  const resultsJson = await cachedJsonParts(deployment.results, between);
 
   // namespaces.live_generation at the start and the end of the transaction (last-plan.ts).
   let generations = null as [number, number] | null;

@@ -26,6 +26,19 @@ export function planItems(plan: Plan): ResultItem[] {
   return plan.results.map((r) => toResultItem(r, r.status));
 }
 
+const appliedItemsOf = new WeakMap<Plan, readonly ResultItem[]>();
+
+/**
+ * The results of an applied deployment of `plan`, one frozen array per plan: a plan reused by
+ * the next no-change sync (sync/last-plan.ts) gives the same array, so its JSON is built once
+ * (see cachedJsonParts in apply.ts and deploymentJson in routes/sync.ts).
+ */
+export function appliedItems(plan: Plan): readonly ResultItem[] {
+  let items = appliedItemsOf.get(plan);
+  if (!items) appliedItemsOf.set(plan, (items = Object.freeze(plan.results.map((r) => toResultItem(r, appliedStatus(r))))));
+  return items;
+}
+
 /** Status of each result in an applied deployment. */
 export function appliedStatus(r: PlanResult): ResultItem['status'] {
   if (r.operation === 'invalid') return 'invalid';

@@ -22,15 +22,7 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
  */
 export async function deploymentJsonParts(d: Deployment, between: () => Promise<void> = nextTurn, slice = RESULTS_SLICE): Promise<string[]> {
   const head = deployment.parse({ ...d, results: [] });
-  const results: string[] = ['['];
-  for (let i = 0; i < d.results.length; i += slice) {
-    if (i > 0) {
-      await between();
-      results.push(',');
-    }
-    results.push(JSON.stringify(resultItems.parse(d.results.slice(i, i + slice))).slice(1, -1));
-  }
-  results.push(']');
+  const results = await resultsJsonParts(d.results, between, slice);
   const out: string[] = [];
   for (const [key, value] of Object.entries(head)) {
     const lead = `${out.length ? ',' : '{'}${JSON.stringify(key)}:`;
@@ -48,6 +40,29 @@ export async function deploymentJsonParts(d: Deployment, between: () => Promise<
 /** `deploymentJsonParts`, joined. */
 export async function deploymentJson(d: Deployment, between: () => Promise<void> = nextTurn, slice = RESULTS_SLICE): Promise<string> {
   return (await deploymentJsonParts(d, between, slice)).join('');
+}
+
+const resultsJsonOf = new WeakMap<readonly unknown[], readonly string[]>();
+
+/**
+ * The results through the schema as JSON parts, in slices; kept per array when it is frozen (the
+ * results of a plan a no-change sync reused, see sync/results.ts appliedItems: the same array
+ * every time).
+ */
+async function resultsJsonParts(items: Deployment['results'], between: () => Promise<void>, slice: number): Promise<readonly string[]> {
+  const kept = resultsJsonOf.get(items);
+  if (kept !== undefined) return kept;
+  const parts: string[] = ['['];
+  for (let i = 0; i < items.length; i += slice) {
+    if (i > 0) {
+      await between();
+      parts.push(',');
+    }
+    parts.push(JSON.stringify(resultItems.parse(items.slice(i, i + slice))).slice(1, -1));
+  }
+  parts.push(']');
+  if (Object.isFrozen(items)) resultsJsonOf.set(items, parts);
+  return parts;
 }
 
 /** Git-driven endpoints of a namespace: sync, plan, drift. */

@@ -77,6 +77,10 @@ for (const dialect of DIALECTS) {
       const other = await syncOk(ns);
       expect(other).toMatchObject({ reused: 1, planned: 0 });
       expect(other.value).toMatchObject({ status: 'noop', commit: c2 });
+      // Each reused sync still records its own deployment with every result, as it answered.
+      expect(other.value.id).not.toBe(again.value.id);
+      expect(other.value.results).toEqual(again.value.results);
+      for (const d of [again.value, other.value]) expect(ok(await api(t, 'GET', `/deployments/${d.id}`))).toEqual(d);
 
       // An update, then the settled plan against a plan made from scratch by a second context
       // on the same database (no caches of any kind).
