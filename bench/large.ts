@@ -11,6 +11,7 @@
  * Every sync's answer is checked (status, summary counts, commit): a fast wrong answer fails.
  */
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -188,16 +189,44 @@ function gitName(args: readonly string[]): string {
  * client shares Syncline's process (inject), and its JSON.parse of a 10,000-result answer (~5 MB)
  * is the client's work, not a stall of the server the prober should see.
  */
-async function timedSync(t: TestApp, ns: string, ref: string | undefined, files: number, want: { status: string; commit: string; summary: Partial<Record<string, number>> }, answered?: () => Promise<void>): Promise<SyncFigure> {
+/**
+ * POSTs over a real socket to the listening app (`base`): the answer is written with the socket's
+ * back-pressure as a real client sees it (inject's socket takes every write at once) and only
+ * collected here; joining and parsing it waits for `answered`.
+ */
+function postOverHttp(base: string, urlPath: string, headers: Record<string, string>, payload: object): Promise<{ statusCode: number; chunks: Buffer[] }> {
+  const body = JSON.stringify(payload);
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${base}${urlPath}`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, chunks }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function timedSync(t: TestApp, ns: string, ref: string | undefined, files: number, want: { status: string; commit: string; summary: Partial<Record<string, number>> }, answered?: () => Promise<void>, base?: string): Promise<SyncFigure> {
   const procs: string[] = [];
   const off = onGitSpawn((info) => procs.push(gitName(info.args)));
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  // As a stream: inject otherwise joins, copies and decodes the whole answer in this process as
-  // it ends (~5 MB for 10,000 results), which is a client's work too.
-  const res = await t.app.inject({ method: 'POST', url: `/api/v1/namespaces/${ns}/sync-from-git`, headers: t.auth(), payload: ref ? { ref } : {}, payloadAsStream: true });
-  const chunks: Buffer[] = [];
-  for await (const chunk of res.stream()) chunks.push(chunk as Buffer);
+  const url = `/api/v1/namespaces/${ns}/sync-from-git`;
+  const payload = ref ? { ref } : {};
+  let res: { statusCode: number; chunks: Buffer[] };
+  if (base) {
+    res = await postOverHttp(base, url, t.auth(), payload);
+  } else {
+    // As a stream: inject otherwise joins, copies and decodes the whole answer in this process as
+    // it ends (~5 MB for 10,000 results), which is a client's work too.
+    const injected = await t.app.inject({ method: 'POST', url, headers: t.auth(), payload, payloadAsStream: true });
+    const chunks: Buffer[] = [];
+    for await (const chunk of injected.stream()) chunks.push(chunk as Buffer);
+    res = { statusCode: injected.statusCode, chunks };
+  }
+  const chunks = res.chunks;
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   off();
@@ -263,10 +292,18 @@ async function runCase(dialect: Dialect, n: number, server: GitRemote, repoName:
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
     let probed = null as Record<string, ProbeFigure> | null;
-    const first = await timedSync(t, 'large.prod', repo.c1, n, { status: 'success', commit: repo.c1, summary: { create: n } }, async () => {
-      delay.disable();
-      probed = prober ? await prober.stop() : null;
-    });
+    const first = await timedSync(
+      t,
+      'large.prod',
+      repo.c1,
+      n,
+      { status: 'success', commit: repo.c1, summary: { create: n } },
+      async () => {
+        delay.disable();
+        probed = prober ? await prober.stop() : null;
+      },
+      base,
+    );
     const loopDelay = { p50: round1(delay.percentile(50) / 1e6), p99: round1(delay.percentile(99) / 1e6), max: round1(delay.max / 1e6) };
     log(`  ${dialect} ${n}: first ${first.ms} ms (${first.per_resource_us} µs/resource)${probed ? `; /healthz p99 ${probed[`${base}/healthz`]!.p99} ms, cached GET p99 ${probed[getUrl]!.p99} ms` : ''}; event-loop delay p99 ${loopDelay.p99} ms, max ${loopDelay.max} ms`);
     const update = await timedSync(t, 'large.prod', undefined, n, { status: 'success', commit: repo.c2, summary: { update: n } });

@@ -87,7 +87,9 @@ export const syncRoutes: FastifyPluginAsyncZod = async (app) => {
       return reply
         .type('application/json; charset=utf-8')
         .header('content-length', length)
-        .send(Readable.from(parts, { objectMode: false }) as never);
+        // Object mode: each part is written as it is (a byte stream would buffer the parts and
+        // copy them together again in its reads).
+        .send(Readable.from(parts) as never);
     },
   );
 
