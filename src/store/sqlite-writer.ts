@@ -26,6 +26,9 @@ const db = new Database(workerData.file);
 db.pragma('busy_timeout = 5000');
 db.pragma('foreign_keys = ON');
 db.pragma('synchronous = NORMAL');
+// The WAL checkpoint runs after a commit has been answered (below), not inside the commit: the
+// main connection, held until the commit's answer, is free again while the checkpoint copies.
+db.pragma('wal_autocheckpoint = 0');
 const cache = new Map();
 function prepare(sql) {
   let stmt = cache.get(sql);
@@ -61,6 +64,11 @@ parentPort.on('message', (msg) => {
     } else {
       const r = stmt.run(params);
       parentPort.postMessage({ id: msg.id, changes: r.changes, lastInsertRowid: r.lastInsertRowid });
+      // What SQLite's automatic checkpoint would have done inside the commit (PASSIVE: never
+      // waits for, nor blocks, the main connection's readers and writers).
+      if (!db.inTransaction && msg.sql.trim().toLowerCase() === 'commit') {
+        try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+      }
     }
   } catch (err) {
     parentPort.postMessage({ id: msg.id, error: { message: String(err && err.message), code: err && err.code, name: err && err.name } });

@@ -133,3 +133,29 @@ describe.skipIf(!DIALECTS.includes('sqlite'))('text given as parts (writeTransac
     });
   }
 });
+
+describe.skipIf(!DIALECTS.includes('sqlite'))('the WAL after a write transaction', () => {
+  it('is checkpointed by the writer once the commit is answered, the main connection free meanwhile', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-writer-'));
+    const file = path.join(dir, 'db.sqlite');
+    const handle = await openDatabase({ url: `sqlite:${file}` });
+    try {
+      const db = handle.db as unknown as Kysely<any>;
+      await sql`create table t (id integer primary key, body text not null)`.execute(db);
+      const before = fs.statSync(file).size;
+      await handle.writeTransaction(async (tx) => {
+        for (let i = 0; i < 8; i++) await (tx as unknown as Kysely<any>).insertInto('t').values({ id: i, body: 'z'.repeat(500_000) }).execute();
+      });
+      // The main connection answers at once, while (or after) the writer checkpoints.
+      expect((await db.selectFrom('t').select('id').execute()).length).toBe(8);
+      // The checkpoint copied the pages into the database file (SQLite's own automatic one is
+      // off on the writer's connection, and the main connection wrote nothing since).
+      const deadline = Date.now() + 10_000;
+      while (fs.statSync(file).size < before + 4_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(fs.statSync(file).size).toBeGreaterThan(before + 4_000_000);
+    } finally {
+      await handle.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
