@@ -17,7 +17,6 @@
  * git (and pack-objects under it, same process group) is killed. Note it is the RESPONSE's
  * 'close' that means "client gone": the request's fires as soon as its body has been read.
  */
-import { createGunzip } from 'node:zlib';
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { Transform, pipeline, type Readable, type TransformCallback, type Writable } from 'node:stream';
@@ -32,6 +31,8 @@ import { redact } from '../security/redact.js';
 import { ConcurrencyLimiter, LimiterRejectedError } from './limiter.js';
 import { UploadPackCache, type CacheHit, type CacheWriter } from './pack-cache.js';
 import { REACHABILITY_HOOK } from './reachability-hook.js';
+import { pipeBody, readBody, type BodyLimits, type BodyProblem, type BodyRead, type BodyState } from './request-body.js';
+import { cacheableRequest } from './upload-pack-request.js';
 
 export interface MirrorTarget {
   /** Absolute path of the bare mirror (`<mirrorsDir>/<source>.git`). */
@@ -146,118 +147,6 @@ export function basicPassword(header: string | undefined): string | null {
 
 function notFound(reply: FastifyReply): FastifyReply {
   return reply.code(404).send(errorPayload('not_found', 'Repository not found'));
-}
-
-export interface BodyLimits {
-  /** Largest body after decompression. */
-  maxBytes: number;
-  /** The whole body must have arrived within this. */
-  deadlineMs: number;
-  /** Below this average rate (after a 2 s grace) the client counts as stalled. */
-  minBytesPerSecond: number;
-}
-
-type BodyProblem = 'too_large' | 'malformed' | 'slow' | null;
-
-class BodyError extends Error {
-  constructor(readonly problem: Exclude<BodyProblem, null>) {
-    super(problem);
-  }
-}
-
-/**
- * Raw side of an upload: ends it with a `slow` error when it has not fully arrived within the
- * deadline or falls under the minimum rate (a client trickling or stalled holds a git process
- * and a slot; it loses both at once).
- */
-class BodyDeadline extends Transform {
-  #seen = 0;
-  readonly #started = Date.now();
-  readonly #timer: NodeJS.Timeout;
-  constructor(limits: BodyLimits) {
-    super();
-    const tick = Math.max(10, Math.min(1000, Math.floor(limits.deadlineMs / 4)));
-    this.#timer = setInterval(() => {
-      const elapsed = Date.now() - this.#started;
-      const tooSlow = elapsed > 2000 && (this.#seen * 1000) / elapsed < limits.minBytesPerSecond;
-      if (elapsed >= limits.deadlineMs || tooSlow) this.destroy(new BodyError('slow'));
-    }, tick);
-    this.#timer.unref();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.#seen += chunk.length;
-    cb(null, chunk);
-  }
-  override _flush(cb: TransformCallback): void {
-    clearInterval(this.#timer);
-    cb();
-  }
-  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
-    clearInterval(this.#timer);
-    cb(err);
-  }
-}
-
-/**
- * Decompressed side: at most `maxBytes`, and well-formed pkt-lines (4 hex digits of length, or
- * the 0000/0001/0002 markers). Garbage, zero-filled or truncated bodies are refused here with a
- * 400 instead of reaching git.
- */
-class PktLineCheck extends Transform {
-  #seen = 0;
-  #header = '';
-  #skip = 0;
-  constructor(private readonly maxBytes: number) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.#seen += chunk.length;
-    if (this.#seen > this.maxBytes) return cb(new BodyError('too_large'));
-    let i = 0;
-    while (i < chunk.length) {
-      if (this.#skip > 0) {
-        const n = Math.min(this.#skip, chunk.length - i);
-        this.#skip -= n;
-        i += n;
-        continue;
-      }
-      this.#header += String.fromCharCode(chunk[i]!);
-      i++;
-      if (this.#header.length < 4) continue;
-      if (!/^[0-9a-f]{4}$/.test(this.#header)) return cb(new BodyError('malformed'));
-      const len = parseInt(this.#header, 16);
-      this.#header = '';
-      if (len === 3 || len > 65520) return cb(new BodyError('malformed'));
-      if (len >= 4) this.#skip = len - 4;
-    }
-    cb(null, chunk);
-  }
-  override _flush(cb: TransformCallback): void {
-    cb(this.#header.length > 0 || this.#skip > 0 ? new BodyError('malformed') : null);
-  }
-}
-
-/** Feeds the request body to git; `problem` says why it was cut off, if it was. */
-function pipeBody(p: ServeParams, proc: { stdin: Writable; kill(): void }): { problem: BodyProblem } {
-  const state: { problem: BodyProblem } = { problem: null };
-  if (!p.body) {
-    proc.stdin.end();
-    return state;
-  }
-  const onDone = (err: NodeJS.ErrnoException | null): void => {
-    if (!err) return;
-    if (err instanceof BodyError) state.problem = err.problem;
-    else if (typeof err.code === 'string' && err.code.startsWith('Z_')) state.problem = 'malformed';
-    // A broken upload (client gone, bad gzip, too large, too slow) leaves git waiting for input.
-    if (!p.res.writableFinished) proc.kill();
-    // A stalled client is not waited for: the response (and so the slot) ends now.
-    if (state.problem === 'slow' && p.res.headersSent) p.res.destroy();
-  };
-  const stages: NodeJS.ReadWriteStream[] = [new BodyDeadline(p.limits)];
-  if (p.gzip) stages.push(createGunzip());
-  stages.push(new PktLineCheck(p.limits.maxBytes));
-  pipeline([p.body, ...stages, proc.stdin] as unknown as [Readable, Writable], onDone);
-  return state;
 }
 
 /** git's complaints about what the client sent (as opposed to a broken repository). */
@@ -555,13 +444,6 @@ interface ServeParams {
 
 /** Tips passed to the reachability hook at most (an environment value stays well under 128 KiB). */
 const MAX_HOOK_TIPS = 1000;
-/**
- * With the cache on, request bodies up to this size (after gunzip) are read in full before git
- * starts, so that a clone-like request can be answered from the cache; a larger body is not
- * cacheable and streams on to git as it arrives, as without the cache.
- */
-const CACHE_BODY_LIMIT = 256 * 1024;
-
 interface MirrorRefs {
   /** Every branch and tag (name and id), canonical text: the ref state in a cache key. */
   snapshot: string;
@@ -587,138 +469,6 @@ async function mirrorRefs(dir: string): Promise<MirrorRefs | null> {
 function hookTips(refs: MirrorRefs | null): string | null {
   if (!refs || refs.tips.size > MAX_HOOK_TIPS) return null;
   return [...refs.tips].join(' ');
-}
-
-const OID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
-/** v2 `fetch` arguments a cacheable request may carry besides `want` and `done` (no `have`, no `want-ref`). */
-const V2_CACHEABLE_ARG = /^(thin-pack|no-progress|include-tag|ofs-delta|deepen-relative|(shallow|deepen|deepen-since|deepen-not|filter) \S+)$/;
-/** v0 lines a cacheable request may carry besides `want` and `done`. */
-const V0_CACHEABLE_LINE = /^(shallow|deepen|deepen-since|deepen-not|filter) \S+$/;
-
-/** The pkt-lines of a request body (flush/delim as '0000'/'0001'), or null when malformed. */
-function pktLines(body: Buffer): string[] | null {
-  const lines: string[] = [];
-  let i = 0;
-  while (i < body.length) {
-    if (i + 4 > body.length) return null;
-    const head = body.toString('latin1', i, i + 4);
-    if (!/^[0-9a-f]{4}$/.test(head)) return null;
-    const len = parseInt(head, 16);
-    if (len < 4) {
-      lines.push(head);
-      i += 4;
-      continue;
-    }
-    if (i + len > body.length) return null;
-    lines.push(body.toString('latin1', i + 4, i + len).replace(/\n$/, ''));
-    i += len;
-  }
-  return lines;
-}
-
-/**
- * Whether an upload-pack request may be answered from (and stored in) the cache: a complete
- * clone-like request — every want one of the mirror's current branch or tag tips, no haves,
- * `done` — in protocol v2 (`command=fetch`) or v0. Exactly the requests the reachability hook
- * lets through without a check (every want is a tip), so the cache never answers one the hook
- * would refuse. Anything else (negotiation with haves, wants by id such as a partial clone's lazy
- * fetches, `want-ref`, an unknown argument) runs git as usual.
- */
-export function cacheableRequest(body: Buffer, tips: ReadonlySet<string>, v2: boolean): boolean {
-  const lines = pktLines(body);
-  if (!lines) return false;
-  let wants = 0;
-  const want = (oid: string | undefined): boolean => {
-    if (!oid || !OID.test(oid) || !tips.has(oid)) return false;
-    wants++;
-    return true;
-  };
-  if (v2) {
-    // command=fetch, capabilities, delim, arguments, flush; nothing after.
-    if (lines[0] !== 'command=fetch') return false;
-    const delim = lines.indexOf('0001');
-    if (delim < 0 || lines.indexOf('0000', delim + 1) !== lines.length - 1) return false;
-    if (!lines.slice(1, delim).every((l) => /^[a-z0-9-]+(=\S*)?$/.test(l) && !l.startsWith('000'))) return false;
-    const args = lines.slice(delim + 1, -1);
-    if (args[args.length - 1] !== 'done') return false;
-    for (const arg of args.slice(0, -1)) {
-      if (arg.startsWith('want ')) {
-        if (!want(arg.slice(5))) return false;
-      } else if (!V2_CACHEABLE_ARG.test(arg)) return false;
-    }
-    return wants > 0;
-  }
-  // v0 (stateless): want lines (capabilities after the first id), shallow/deepen/filter, flush, done.
-  const flush = lines.indexOf('0000');
-  if (flush < 1 || lines.length !== flush + 2 || lines[flush + 1] !== 'done') return false;
-  for (const [i, line] of lines.slice(0, flush).entries()) {
-    if (line.startsWith('want ')) {
-      const [, oid, ...caps] = line.split(' ');
-      if ((i > 0 && caps.length > 0) || !want(oid)) return false;
-    } else if (!V0_CACHEABLE_LINE.test(line)) return false;
-  }
-  return wants > 0;
-}
-
-interface BodyState {
-  problem: BodyProblem;
-  /** Called on a body error once git runs (kills it). */
-  onError?: () => void;
-}
-
-type BodyRead = { kind: 'buffer'; body: Buffer } | { kind: 'stream'; stream: Readable } | { kind: 'failed' };
-
-/** Holds the body until it ended (→ one buffer) or grew past `limit` (→ everything flows on). */
-class BodyGate extends Transform {
-  #held: Buffer[] = [];
-  #size = 0;
-  #passing = false;
-  constructor(
-    private readonly limit: number,
-    private readonly decide: (read: BodyRead) => void,
-  ) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (this.#passing) return cb(null, chunk);
-    this.#held.push(chunk);
-    this.#size += chunk.length;
-    if (this.#size > this.limit) {
-      this.#passing = true;
-      for (const held of this.#held) this.push(held);
-      this.#held = [];
-      this.decide({ kind: 'stream', stream: this });
-    }
-    cb();
-  }
-  override _flush(cb: TransformCallback): void {
-    if (!this.#passing) this.decide({ kind: 'buffer', body: Buffer.concat(this.#held, this.#size) });
-    this.#held = [];
-    cb();
-  }
-}
-
-/** The request body through the same checks as pipeBody, read in full when small (for the cache). */
-function readBody(p: ServeParams, body: Readable, state: BodyState): Promise<BodyRead> {
-  return new Promise((resolve) => {
-    let decided = false;
-    const decide = (read: BodyRead): void => {
-      if (decided) return;
-      decided = true;
-      resolve(read);
-    };
-    const stages: NodeJS.ReadWriteStream[] = [new BodyDeadline(p.limits)];
-    if (p.gzip) stages.push(createGunzip());
-    stages.push(new PktLineCheck(p.limits.maxBytes));
-    stages.push(new BodyGate(CACHE_BODY_LIMIT, decide));
-    pipeline([body, ...stages] as unknown as [Readable, Writable], (err: NodeJS.ErrnoException | null) => {
-      if (!err) return;
-      if (err instanceof BodyError) state.problem = err.problem;
-      else if (typeof err.code === 'string' && err.code.startsWith('Z_')) state.problem = 'malformed';
-      state.onError?.();
-      decide({ kind: 'failed' });
-    });
-  });
 }
 
 const NO_EXIT: GitExit = { code: 0, signal: null, stderr: '' };

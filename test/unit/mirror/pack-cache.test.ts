@@ -6,7 +6,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cacheableRequest } from '../../../src/mirror/git-http.js';
+import { cacheableRequest } from '../../../src/mirror/upload-pack-request.js';
 import { UploadPackCache } from '../../../src/mirror/pack-cache.js';
 
 function pkt(line: string): Buffer {
