@@ -133,6 +133,9 @@ describe('token auth', () => {
       await createBranch(repo, 'short-lived');
       await ensureMirror(source, { mirrorsDir });
       await deleteBranch(repo, 'short-lived');
+      // One pass of the scan over /proc can take longer than 300 ms on a loaded machine: answers
+      // this slow keep git-remote-http alive across several passes.
+      server.setFault({ kind: 'delay', ms: 1500 });
       const pruning = ensureMirror(source, { mirrorsDir });
       const watchedPrune = await watchCmdlines(pruning, forms(TOKEN));
       await pruning;
