@@ -1,5 +1,6 @@
 import type { DatabaseHandle } from '../store/db.js';
 import { outboxAfter, outboxBounds, OUTBOX_CHANNEL, type OutboxRow } from '../store/outbox.js';
+import { CoalescedRun } from './coalesced-run.js';
 import { outboxSignal } from './outbox.js';
 
 const BATCH = 500;
@@ -19,8 +20,8 @@ const HOLE_TTL_MS = 30_000;
 export class OutboxTail {
   private last = 0;
   private readonly holes = new Map<number, number>();
-  private running: Promise<void> | null = null;
-  private again = false;
+  // A failed read means the database is unreachable; the next wake-up or poll tries again.
+  private readonly reads = new CoalescedRun(() => this.readOnce(), () => undefined);
   private timer: NodeJS.Timeout | null = null;
   private stopListen: (() => Promise<void>) | null = null;
   private readonly wake = () => this.drain();
@@ -48,23 +49,7 @@ export class OutboxTail {
   }
 
   drain(): void {
-    if (!this.started) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.readOnce();
-        } catch {
-          // The database is unreachable; the next wake-up or poll tries again.
-        }
-      } while (this.again);
-    })().finally(() => {
-      this.running = null;
-    });
+    if (this.started) this.reads.wake();
   }
 
   private async readOnce(): Promise<void> {
@@ -97,7 +82,7 @@ export class OutboxTail {
     this.timer = null;
     await this.stopListen?.();
     this.stopListen = null;
-    await this.running;
+    await this.reads.idle();
     this.started = null;
   }
 }

@@ -10,6 +10,7 @@ import type { DatabaseHandle } from '../store/db.js';
 import { nowIso } from '../store/json.js';
 import { enqueueDeliveries, subscriptionSecret } from '../store/subscriptions.js';
 import type { EventSink } from './amqp.js';
+import { CoalescedRun } from './coalesced-run.js';
 import { outboxCommitted, recordEvent, type EventContext } from './outbox.js';
 
 const BATCH = 20;
@@ -83,9 +84,14 @@ export interface DispatcherSettings {
 export class WebhookDispatcher {
   private leadership: Leadership | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
   private active = false;
+  private readonly dispatches = new CoalescedRun(
+    async () => {
+      while (this.active && (await this.dispatchDue()) === BATCH);
+    },
+    (err) => this.log.warn({ err: redact(err instanceof Error ? err.message : String(err)) }, 'webhook dispatch failed'),
+    () => this.active,
+  );
 
   constructor(
     private readonly db: DatabaseHandle,
@@ -116,23 +122,7 @@ export class WebhookDispatcher {
   }
 
   wake(): void {
-    if (!this.active) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          while (this.active && (await this.dispatchDue()) === BATCH);
-        } catch (err) {
-          this.log.warn({ err: redact(err instanceof Error ? err.message : String(err)) }, 'webhook dispatch failed');
-        }
-      } while (this.again && this.active);
-    })().finally(() => {
-      this.running = null;
-    });
+    if (this.active) this.dispatches.wake();
   }
 
   private async dispatchDue(): Promise<number> {
@@ -224,6 +214,6 @@ export class WebhookDispatcher {
     this.active = false;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.running;
+    await this.dispatches.idle();
   }
 }
