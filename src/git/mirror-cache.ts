@@ -307,7 +307,8 @@ function movedRefs(remote: Map<string, string>, local: Map<string, string>): Ref
 
 /**
  * Fetches `moved` without `git fetch`: one v2 fetch request (our tips as haves, the moved refs'
- * old tips first) into `git unpack-objects` / `index-pack --strict` (smart-http.ts), then the refs moved by a
+ * old tips first) into `git unpack-objects` / `index-pack --strict` (smart-http.ts; unpack-objects
+ * started while the server prepares the pack when every moved ref is an update), then the refs moved by a
  * compare-and-swap of loose ref files (keep-refs.ts). HTTP(S) on the files backend only; false
  * when it did not work (git fetch then does it). Throws on timeouts and aborts.
  */
@@ -322,6 +323,8 @@ async function fetchFromNode(source: MirrorSource, dir: string, opts: MirrorOpti
     ]),
   ];
   const fetched = await fetchPackHttp(source.url, source.auth, source.pin, dir, wants, haves, {
+    // Updates of refs the mirror has (a push): few objects, so unpack-objects starts at once.
+    expectSmall: moved.every((m) => m.old !== undefined),
     idleMs: opts.timeouts?.idleMs,
     totalMs: opts.timeouts?.totalMs,
     signal: opts.signal,

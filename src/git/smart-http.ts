@@ -24,7 +24,7 @@ import net from 'node:net';
 import { basicCredentials, httpOrigin, type GitAuth } from './auth.js';
 import { join } from 'node:path';
 import { GitError } from './git-error.js';
-import { spawnGit } from './runner.js';
+import { spawnGit, type GitProcess } from './runner.js';
 import type { RemotePin } from './remote.js';
 
 const OID_RE = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
@@ -296,6 +296,13 @@ export interface FetchedPack {
  * UNPACK_LIMIT objects (loose objects), else into `git index-pack --stdin --fix-thin --strict
  * --keep`. Either way every object is checked and every object it links to must be present (in
  * the pack or the repository) before anything uses it: the checks `receive-pack` makes of a push.
+ *
+ * With `expectSmall` (every moved ref is an update of a ref the mirror has: a push's few objects),
+ * `unpack-objects` is started as soon as the request is on its way, so its start-up (a process:
+ * 10–30 ms on a loaded small machine) overlaps the server's work on the pack instead of following
+ * it. Should the pack hold UNPACK_LIMIT objects or more after all, or the request fail, that
+ * process gets an empty input and exits having written nothing (`fatal: early EOF`).
+ *
  * Null when this did not work (the caller runs `git fetch`). Throws GitError `timeout` /
  * `idle_timeout` / `aborted`.
  */
@@ -306,53 +313,82 @@ export async function fetchPackHttp(
   dir: string,
   wants: readonly string[],
   haves: readonly string[],
-  opts: SmartHttpOptions = {},
+  opts: SmartHttpOptions & { expectSmall?: boolean } = {},
 ): Promise<FetchedPack | null> {
   if (wants.length === 0 || ![...wants, ...haves].every((o) => /^[0-9a-f]{40}$/.test(o))) return null;
   const body = fetchRequestBody(wants, haves.slice(0, MAX_HAVES));
-  return uploadPack(url, auth, pin, body, 'fetch', opts, async (res) => {
-    let proc: ReturnType<typeof spawnGit> | null = null;
-    let unpack = false;
-    const out: Buffer[] = [];
-    let result: FetchedPack | null = null;
-    try {
-      // Started once the pack header arrived: its object count chooses the process (and
-      // index-pack creates its temporary pack file at start-up, not worth it for a failed request).
-      await demuxPackfile(res, (header) => {
-        const count = header.readUInt32BE(8);
-        unpack = count < UNPACK_LIMIT;
-        proc = spawnGit(unpack ? ['unpack-objects', '--strict', '-q'] : ['index-pack', '--stdin', '--fix-thin', '--strict', '--keep=syncline fetch'], {
-          cwd: dir,
-          // Silent while the pack streams in: the HTTP side watches for a stalled server.
-          idleMs: opts.totalMs ?? 120_000,
-          totalMs: opts.totalMs ?? 120_000,
-          signal: opts.signal,
+  const spawnOpts = {
+    cwd: dir,
+    // Silent while the pack streams in: the HTTP side watches for a stalled server.
+    idleMs: opts.totalMs ?? 120_000,
+    totalMs: opts.totalMs ?? 120_000,
+    signal: opts.signal,
+  };
+  const startUnpack = (): GitProcess => spawnGit(['unpack-objects', '--strict', '-q'], spawnOpts);
+  // Started on the next turn of the event loop: after the request was handed to its socket
+  // (uploadPack below writes it synchronously), so the spawn never delays the request.
+  let early: GitProcess | null = null;
+  let earlyDone = false;
+  let discarded: Promise<void> | null = null;
+  const earlyTimer = opts.expectSmall ? setImmediate(() => void (earlyDone || (early = startUnpack()))) : null;
+  const takeEarly = (): GitProcess | null => {
+    earlyDone = true;
+    if (earlyTimer) clearImmediate(earlyTimer);
+    const p = early as GitProcess | null;
+    early = null;
+    return p;
+  };
+  try {
+    return await uploadPack(url, auth, pin, body, 'fetch', opts, async (res) => {
+      let proc: GitProcess | null = null;
+      let unpack = false;
+      const out: Buffer[] = [];
+      let result: FetchedPack | null = null;
+      try {
+        // Started once the pack header arrived (unless started early): its object count chooses
+        // the process (and index-pack creates its temporary pack file at start-up, not worth it
+        // for a failed request).
+        await demuxPackfile(res, (header) => {
+          const count = header.readUInt32BE(8);
+          unpack = count < UNPACK_LIMIT;
+          const started = takeEarly();
+          if (unpack) {
+            proc = started ?? startUnpack();
+          } else {
+            if (started) discarded = stopIndexPack(started);
+            proc = spawnGit(['index-pack', '--stdin', '--fix-thin', '--strict', '--keep=syncline fetch'], spawnOpts);
+          }
+          proc.stdout.on('data', (c: Buffer) => out.push(c));
+          return proc.stdin;
         });
-        proc.stdout.on('data', (c: Buffer) => out.push(c));
-        return proc.stdin;
-      });
-      const p = proc as ReturnType<typeof spawnGit> | null;
-      if (!p) throw new Unusable('no pack');
-      p.stdin.end();
-      const exit = await p.done;
-      if (exit.code !== 0) throw new Unusable(`${unpack ? 'unpack-objects' : 'index-pack'} failed: ${exit.stderr.slice(0, 200)}`);
-      if (unpack) {
-        result = { keep: null };
-      } else {
-        const m = /^(?:keep|pack)\t([0-9a-f]{40,64})$/m.exec(Buffer.concat(out).toString('utf8'));
-        if (!m) throw new Unusable('index-pack said nothing');
-        result = { keep: join(dir, 'objects', 'pack', `pack-${m[1]}.keep`) };
+        const p = proc as GitProcess | null;
+        if (!p) throw new Unusable('no pack');
+        p.stdin.end();
+        const exit = await p.done;
+        if (exit.code !== 0) throw new Unusable(`${unpack ? 'unpack-objects' : 'index-pack'} failed: ${exit.stderr.slice(0, 200)}`);
+        if (unpack) {
+          result = { keep: null };
+        } else {
+          const m = /^(?:keep|pack)\t([0-9a-f]{40,64})$/m.exec(Buffer.concat(out).toString('utf8'));
+          if (!m) throw new Unusable('index-pack said nothing');
+          result = { keep: join(dir, 'objects', 'pack', `pack-${m[1]}.keep`) };
+        }
+        return result;
+      } finally {
+        const p = proc as GitProcess | null;
+        if (result === null && p) await stopIndexPack(p);
       }
-      return result;
-    } finally {
-      const p = proc as ReturnType<typeof spawnGit> | null;
-      if (result === null && p) await stopIndexPack(p);
-    }
-  });
+    });
+  } finally {
+    // The request failed before a pack arrived: the early process gets no input and exits.
+    const unused = takeEarly();
+    if (unused) await stopIndexPack(unused);
+    await discarded;
+  }
 }
 
 /** Ends an index-pack / unpack-objects that will not get its whole pack: end of input, killed if it does not exit. */
-async function stopIndexPack(proc: ReturnType<typeof spawnGit>): Promise<void> {
+async function stopIndexPack(proc: GitProcess): Promise<void> {
   proc.stdin.end();
   const timer = setTimeout(() => proc.kill(), 5000);
   await proc.done;
