@@ -4,35 +4,20 @@
  * same: invalid documents in both shares and a duplicate across them are reported exactly, and a
  * fixed commit creates every resource. Correctness only: nothing here is timed.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestApp } from '../../helpers/app.js';
+import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../helpers/db.js';
-import { cleanupTempDirs, commitFiles, makeRepo, serveGitHttp, tempDir, type GitHttpServer } from '../../helpers/git-fixtures.js';
-import { createSource, makeSyncApp, ok, putNamespace, sync, syncReq, workload } from './support.js';
+import { commitFiles, makeRepo } from '../../helpers/git-fixtures.js';
+import { createSource, ok, putNamespace, sync, syncReq, useSyncSuite, workload } from './support.js';
 
 const N = 2100;
 const file = (i: number) => `cfg/svc-${String(i).padStart(5, '0')}.yaml`;
 
 for (const dialect of DIALECTS) {
   describe(dialect, () => {
-    let t: TestApp;
-    let server: GitHttpServer;
-    let root: string;
-
-    beforeAll(async () => {
-      t = await makeSyncApp(dialect);
-      root = await tempDir('syncline-upstream-');
-      server = await serveGitHttp(root);
-    });
-
-    afterAll(async () => {
-      await server?.close();
-      await t?.close();
-      await cleanupTempDirs();
-    });
+    const s = useSyncSuite(dialect);
 
     it(`${N} files: invalid and duplicate documents found in both shares, then every resource created`, async () => {
-      const repo = await makeRepo({ root, name: 'many' });
+      const repo = await makeRepo({ root: s.root, name: 'many' });
       const files: Record<string, string> = {};
       for (let i = 0; i < N; i++) files[file(i)] = workload(`svc-${i}`, `port: ${1024 + i}`);
       // Broken in the first files (this thread's share) and in the last ones (the workers').
@@ -40,10 +25,10 @@ for (const dialect of DIALECTS) {
       files[file(N - 2)] = workload(`svc-${N - 2}`, 'port: 99999999');
       files[file(N - 1)] = workload('svc-0', 'port: 8080'); // the same name as the first file
       await commitFiles(repo, files, 'many, some broken');
-      await createSource(t, 'many', server.repoUrl('many'));
-      await putNamespace(t, 'many.prod', { source: 'many', branch: 'main', path: 'cfg' });
+      await createSource(s.t, 'many', s.server.repoUrl('many'));
+      await putNamespace(s.t, 'many.prod', { source: 'many', branch: 'main', path: 'cfg' });
 
-      const failed = await syncReq(t, 'many.prod');
+      const failed = await syncReq(s.t, 'many.prod');
       expect(failed.statusCode, failed.body).toBe(422);
       const d = failed.json().error.details.deployment;
       const invalid = d.results.filter((r: { operation: string }) => r.operation === 'invalid');
@@ -56,9 +41,9 @@ for (const dialect of DIALECTS) {
       files[file(N - 2)] = workload(`svc-${N - 2}`, `port: ${1024 + N - 2}`);
       files[file(N - 1)] = workload(`svc-${N - 1}`, `port: ${1024 + N - 1}`);
       await commitFiles(repo, files, 'fixed');
-      const done = await sync(t, 'many.prod');
+      const done = await sync(s.t, 'many.prod');
       expect(done.summary).toMatchObject({ create: N, invalid: 0 });
-      const listed = ok(await t.app.inject({ method: 'GET', url: '/api/v1/namespaces/many.prod/resources', headers: t.auth() })).items;
+      const listed = ok(await s.t.app.inject({ method: 'GET', url: '/api/v1/namespaces/many.prod/resources', headers: s.t.auth() })).items;
       expect(listed).toHaveLength(N);
       expect(listed.find((r: { name: string }) => r.name === `svc-${N - 1}`).spec.port).toBe(1024 + N - 1);
       // Two syncs of 2,100 files and their commits: ~10 s on a quiet machine, 50–60 s at load 20.

@@ -7,10 +7,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { api, ok } from '../../helpers/api.js';
 import { makeTestApp, type TestApp, type TestAppOptions } from '../../helpers/app.js';
 import { testPgUrl, type TestDialect } from '../../helpers/db.js';
+import { cleanupTempDirs, serveGitHttp, tempDir, type GitHttpServer } from '../../helpers/git-fixtures.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -44,6 +45,34 @@ export async function makeSyncApp(
     expect(res.statusCode, res.body).toBe(200);
   }
   return t;
+}
+
+/** What `useSyncSuite` sets up: the app, and a git smart-HTTP server over `root`. */
+export interface SyncSuite {
+  t: TestApp & { schema?: string };
+  server: GitHttpServer;
+  /** Where upstream repositories go (`makeRepo({ root, name })`), served by `server`. */
+  root: string;
+}
+
+/**
+ * The set-up most sync suites share, registered as the describe block's beforeAll / afterAll:
+ * `makeSyncApp(dialect, settings)` and a git server over a fresh temp dir. The fields are set
+ * once beforeAll has run (read them inside tests and hooks).
+ */
+export function useSyncSuite(dialect: TestDialect, settings: TestAppOptions['settings'] = {}): SyncSuite {
+  const suite = {} as SyncSuite;
+  beforeAll(async () => {
+    suite.t = await makeSyncApp(dialect, settings);
+    suite.root = await tempDir('syncline-upstream-');
+    suite.server = await serveGitHttp(suite.root);
+  });
+  afterAll(async () => {
+    await suite.server?.close();
+    await suite.t?.close();
+    await cleanupTempDirs();
+  });
+  return suite;
 }
 
 export { api, createSource, expectError, ok, putNamespace } from '../../helpers/api.js';
