@@ -3,6 +3,7 @@ import { useDebouncedCallback } from '@mantine/hooks';
 import { useQuery } from '@tanstack/react-query';
 import { useNavigate } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
+import { DataTable } from '../components/DataTable.js';
 import { Empty, QueryView } from '../components/States.js';
 import { enc, get } from '../lib/api.js';
 import { absoluteTime, relativeTime } from '../lib/format.js';
@@ -32,38 +33,25 @@ export function AuditPage() {
           const shown = items.filter((e) => !actor || e.actor.toLowerCase().includes(actor));
           if (shown.length === 0) return <Empty title={t('audit.empty')} />;
           return (
-            <div className="table-scroll" tabIndex={0}>
-              <Table striped verticalSpacing="xs" aria-label={t('audit.title')}>
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>{t('audit.when')}</Table.Th>
-                    <Table.Th>{t('audit.actor')}</Table.Th>
-                    <Table.Th>{t('audit.action')}</Table.Th>
-                    <Table.Th>{t('audit.target')}</Table.Th>
-                    <Table.Th>{t('audit.details')}</Table.Th>
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {shown.map((e) => (
-                    <Table.Tr key={e.id}>
-                      <Table.Td>
-                        <time dateTime={e.at} title={absoluteTime(e.at)}>
-                          {relativeTime(e.at)}
-                        </time>
-                      </Table.Td>
-                      <Table.Td>{e.actor}</Table.Td>
-                      <Table.Td className="mono">{e.action}</Table.Td>
-                      <Table.Td className="mono">{e.target}</Table.Td>
-                      <Table.Td>
-                        <Text size="xs" lineClamp={2}>
-                          <Code>{JSON.stringify(e.details)}</Code>
-                        </Text>
-                      </Table.Td>
-                    </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
-            </div>
+            <DataTable label={t('audit.title')} columns={[t('audit.when'), t('audit.actor'), t('audit.action'), t('audit.target'), t('audit.details')]}>
+              {shown.map((e) => (
+                <Table.Tr key={e.id}>
+                  <Table.Td>
+                    <time dateTime={e.at} title={absoluteTime(e.at)}>
+                      {relativeTime(e.at)}
+                    </time>
+                  </Table.Td>
+                  <Table.Td>{e.actor}</Table.Td>
+                  <Table.Td className="mono">{e.action}</Table.Td>
+                  <Table.Td className="mono">{e.target}</Table.Td>
+                  <Table.Td>
+                    <Text size="xs" lineClamp={2}>
+                      <Code>{JSON.stringify(e.details)}</Code>
+                    </Text>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </DataTable>
           );
         }}
       </QueryView>

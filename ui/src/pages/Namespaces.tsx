@@ -4,6 +4,7 @@ import { IconSearch } from '@tabler/icons-react';
 import { Link, useNavigate } from '@tanstack/react-router';
 import { useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
+import { DataTable } from '../components/DataTable.js';
 import { AutoSyncBadge, DriftBadge, RunBadge, driftOf, runOf, type Drift, type Run } from '../components/Status.js';
 import { Empty, QueryView } from '../components/States.js';
 import { commitUrl, relativeTime, shortSha } from '../lib/format.js';
@@ -87,80 +88,67 @@ export function NamespacesPage() {
             <Empty title={t('namespaces.no_match')}>{t('namespaces.no_match_help')}</Empty>
           ) : (
             <>
-              <div className="table-scroll" tabIndex={0}>
-                <Table striped highlightOnHover verticalSpacing="xs" aria-label={t('namespaces.title')} data-testid="ns-table">
-                  <Table.Thead>
-                    <Table.Tr>
-                      <Table.Th>{t('namespaces.col.name')}</Table.Th>
-                      <Table.Th>{t('namespaces.col.status')}</Table.Th>
-                      <Table.Th>{t('namespaces.col.source')}</Table.Th>
-                      <Table.Th>{t('namespaces.col.policy')}</Table.Th>
-                      <Table.Th>{t('namespaces.col.last_deployment')}</Table.Th>
+              <DataTable label={t('namespaces.title')} highlightOnHover testId="ns-table" columns={[t('namespaces.col.name'), t('namespaces.col.status'), t('namespaces.col.source'), t('namespaces.col.policy'), t('namespaces.col.last_deployment')]}>
+                {visible.map(({ ns, drift, run }) => {
+                  const d = ns.last_deployment;
+                  const src = ns.source ? sources.get(ns.source) : undefined;
+                  const link = commitUrl(src, d?.commit);
+                  return (
+                    <Table.Tr key={ns.name} data-testid={`ns-row-${ns.name}`}>
+                      <Table.Td>
+                        <Anchor fw={600} renderRoot={(props) => <Link to="/namespaces/$ns/drift" params={{ ns: ns.name }} {...props} />}>
+                          {ns.name}
+                        </Anchor>
+                      </Table.Td>
+                      <Table.Td>
+                        <Group gap={4} wrap="nowrap">
+                          <DriftBadge drift={drift} />
+                          <RunBadge run={run} />
+                        </Group>
+                      </Table.Td>
+                      <Table.Td>
+                        {ns.source ? (
+                          <Text size="sm" className="mono">
+                            {ns.source} · {ns.branch} · {ns.path || '/'}
+                          </Text>
+                        ) : (
+                          <Text size="sm" c="dimmed">
+                            {t('namespaces.no_source')}
+                          </Text>
+                        )}
+                      </Table.Td>
+                      <Table.Td>
+                        <Group gap={4} wrap="nowrap">
+                          <AutoSyncBadge ns={ns} />
+                          {ns.prune ? (
+                            <Badge variant="outline" color="grape">
+                              {t('policy.prune')}
+                            </Badge>
+                          ) : null}
+                        </Group>
+                      </Table.Td>
+                      <Table.Td>
+                        {d ? (
+                          <Text size="sm">
+                            {link ? (
+                              <Anchor href={link} target="_blank" rel="noreferrer" className="mono" aria-label={t('common.commit_on_forge', { sha: shortSha(d.commit) })}>
+                                {shortSha(d.commit)}
+                              </Anchor>
+                            ) : (
+                              <span className="mono">{shortSha(d.commit)}</span>
+                            )}{' '}
+                            · {d.author?.name ?? d.actor} · <time dateTime={d.started_at}>{relativeTime(d.started_at)}</time>
+                          </Text>
+                        ) : (
+                          <Text size="sm" c="dimmed">
+                            {t('namespaces.never_deployed')}
+                          </Text>
+                        )}
+                      </Table.Td>
                     </Table.Tr>
-                  </Table.Thead>
-                  <Table.Tbody>
-                    {visible.map(({ ns, drift, run }) => {
-                      const d = ns.last_deployment;
-                      const src = ns.source ? sources.get(ns.source) : undefined;
-                      const link = commitUrl(src, d?.commit);
-                      return (
-                        <Table.Tr key={ns.name} data-testid={`ns-row-${ns.name}`}>
-                          <Table.Td>
-                            <Anchor fw={600} renderRoot={(props) => <Link to="/namespaces/$ns/drift" params={{ ns: ns.name }} {...props} />}>
-                              {ns.name}
-                            </Anchor>
-                          </Table.Td>
-                          <Table.Td>
-                            <Group gap={4} wrap="nowrap">
-                              <DriftBadge drift={drift} />
-                              <RunBadge run={run} />
-                            </Group>
-                          </Table.Td>
-                          <Table.Td>
-                            {ns.source ? (
-                              <Text size="sm" className="mono">
-                                {ns.source} · {ns.branch} · {ns.path || '/'}
-                              </Text>
-                            ) : (
-                              <Text size="sm" c="dimmed">
-                                {t('namespaces.no_source')}
-                              </Text>
-                            )}
-                          </Table.Td>
-                          <Table.Td>
-                            <Group gap={4} wrap="nowrap">
-                              <AutoSyncBadge ns={ns} />
-                              {ns.prune ? (
-                                <Badge variant="outline" color="grape">
-                                  {t('policy.prune')}
-                                </Badge>
-                              ) : null}
-                            </Group>
-                          </Table.Td>
-                          <Table.Td>
-                            {d ? (
-                              <Text size="sm">
-                                {link ? (
-                                  <Anchor href={link} target="_blank" rel="noreferrer" className="mono" aria-label={t('common.commit_on_forge', { sha: shortSha(d.commit) })}>
-                                    {shortSha(d.commit)}
-                                  </Anchor>
-                                ) : (
-                                  <span className="mono">{shortSha(d.commit)}</span>
-                                )}{' '}
-                                · {d.author?.name ?? d.actor} · <time dateTime={d.started_at}>{relativeTime(d.started_at)}</time>
-                              </Text>
-                            ) : (
-                              <Text size="sm" c="dimmed">
-                                {t('namespaces.never_deployed')}
-                              </Text>
-                            )}
-                          </Table.Td>
-                        </Table.Tr>
-                      );
-                    })}
-                  </Table.Tbody>
-                </Table>
-              </div>
+                  );
+                })}
+              </DataTable>
               {pages > 1 ? (
                 <Group justify="center">
                   <Pagination total={pages} value={page} onChange={(p) => void navigate({ search: (prev) => ({ ...prev, page: p === 1 ? undefined : p }) })} aria-label={t('common.pages')} />

@@ -2,6 +2,7 @@ import { Alert, Badge, Button, Group, Modal, PasswordInput, Select, Stack, Switc
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { DataTable } from '../components/DataTable.js';
 import { Empty, ErrorView, QueryView } from '../components/States.js';
 import { api, ApiError, enc } from '../lib/api.js';
 import { shortSha } from '../lib/format.js';
@@ -168,68 +169,53 @@ export function SourcesPage() {
           items.length === 0 ? (
             <Empty title={t('sources.empty')}>{t('sources.empty_help')}</Empty>
           ) : (
-            <div className="table-scroll" tabIndex={0}>
-              <Table striped verticalSpacing="xs" aria-label={t('sources.title')}>
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>{t('sources.name')}</Table.Th>
-                    <Table.Th>{t('sources.url')}</Table.Th>
-                    <Table.Th>{t('sources.credentials')}</Table.Th>
-                    <Table.Th>{t('sources.webhook')}</Table.Th>
-                    <Table.Th>{t('sources.mirror')}</Table.Th>
-                    <Table.Th>{t('sources.used_by')}</Table.Th>
-                    <Table.Th>{t('common.actions')}</Table.Th>
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {items.map((s) => (
-                    <Table.Tr key={s.name}>
-                      <Table.Td fw={600}>{s.name}</Table.Td>
-                      <Table.Td>
-                        <Text size="sm" className="mono">
-                          {s.url}
-                        </Text>
-                        <Text size="xs" c="dimmed">
-                          {s.provider}
-                        </Text>
-                      </Table.Td>
-                      <Table.Td>
-                        <Badge variant="light" color={s.auth.type === 'none' ? 'gray' : s.auth.configured ? 'teal' : 'orange'}>
-                          {s.auth.type === 'none' ? t('sources.auth_type.none') : s.auth.configured ? t('sources.configured', { type: t(`sources.auth_type.${s.auth.type}`) }) : t('sources.not_configured')}
-                        </Badge>
-                      </Table.Td>
-                      <Table.Td>
-                        <Badge variant="light" color={s.webhook_secret_configured ? 'teal' : 'gray'}>
-                          {s.webhook_secret_configured ? t('sources.secret_set') : t('sources.secret_unset')}
-                        </Badge>
-                      </Table.Td>
-                      <Table.Td>
-                        {s.mirror.enabled ? (
-                          <Badge variant="light">{s.mirror.status}</Badge>
-                        ) : (
-                          <Text size="sm" c="dimmed">
-                            {t('common.off')}
-                          </Text>
-                        )}
-                      </Table.Td>
-                      <Table.Td>
-                        <Text size="sm">{usedBy(s.name).join(', ') || '—'}</Text>
-                      </Table.Td>
-                      <Table.Td>
-                        <Group gap={4} align="start">
-                          <CheckButton name={s.name} />
-                          {admin ? (
-                            <Button size="compact-xs" variant="default" onClick={() => setEditing(s)} aria-label={t('sources.edit_named', { name: s.name })}>
-                              {t('common.edit')}
-                            </Button>
-                          ) : null}
-                        </Group>
-                      </Table.Td>
-                    </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
-            </div>
+            <DataTable label={t('sources.title')} columns={[t('sources.name'), t('sources.url'), t('sources.credentials'), t('sources.webhook'), t('sources.mirror'), t('sources.used_by'), t('common.actions')]}>
+              {items.map((s) => (
+                <Table.Tr key={s.name}>
+                  <Table.Td fw={600}>{s.name}</Table.Td>
+                  <Table.Td>
+                    <Text size="sm" className="mono">
+                      {s.url}
+                    </Text>
+                    <Text size="xs" c="dimmed">
+                      {s.provider}
+                    </Text>
+                  </Table.Td>
+                  <Table.Td>
+                    <Badge variant="light" color={s.auth.type === 'none' ? 'gray' : s.auth.configured ? 'teal' : 'orange'}>
+                      {s.auth.type === 'none' ? t('sources.auth_type.none') : s.auth.configured ? t('sources.configured', { type: t(`sources.auth_type.${s.auth.type}`) }) : t('sources.not_configured')}
+                    </Badge>
+                  </Table.Td>
+                  <Table.Td>
+                    <Badge variant="light" color={s.webhook_secret_configured ? 'teal' : 'gray'}>
+                      {s.webhook_secret_configured ? t('sources.secret_set') : t('sources.secret_unset')}
+                    </Badge>
+                  </Table.Td>
+                  <Table.Td>
+                    {s.mirror.enabled ? (
+                      <Badge variant="light">{s.mirror.status}</Badge>
+                    ) : (
+                      <Text size="sm" c="dimmed">
+                        {t('common.off')}
+                      </Text>
+                    )}
+                  </Table.Td>
+                  <Table.Td>
+                    <Text size="sm">{usedBy(s.name).join(', ') || '—'}</Text>
+                  </Table.Td>
+                  <Table.Td>
+                    <Group gap={4} align="start">
+                      <CheckButton name={s.name} />
+                      {admin ? (
+                        <Button size="compact-xs" variant="default" onClick={() => setEditing(s)} aria-label={t('sources.edit_named', { name: s.name })}>
+                          {t('common.edit')}
+                        </Button>
+                      ) : null}
+                    </Group>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </DataTable>
           )
         }
       </QueryView>

@@ -2,6 +2,7 @@ import { Alert, Badge, Button, Code, CopyButton, Group, Modal, Select, Stack, Ta
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { DataTable } from '../components/DataTable.js';
 import { Empty, ErrorView, QueryView } from '../components/States.js';
 import { api, ApiError, enc, get } from '../lib/api.js';
 import { relativeTime } from '../lib/format.js';
@@ -89,41 +90,28 @@ export function TokensPage() {
           items.length === 0 ? (
             <Empty title={t('tokens.empty')}>{t('tokens.empty_help')}</Empty>
           ) : (
-            <div className="table-scroll" tabIndex={0}>
-              <Table striped verticalSpacing="xs" aria-label={t('tokens.title')}>
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>{t('tokens.name')}</Table.Th>
-                    <Table.Th>{t('tokens.role')}</Table.Th>
-                    <Table.Th>{t('tokens.scope')}</Table.Th>
-                    <Table.Th>{t('tokens.last_used')}</Table.Th>
-                    <Table.Th>{t('common.actions')}</Table.Th>
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {items.map((tok) => (
-                    <Table.Tr key={tok.id}>
-                      <Table.Td>
-                        <Text fw={600}>{tok.name}</Text>
-                        <Text size="xs" c="dimmed">
-                          {t('tokens.created', { by: tok.created_by, when: relativeTime(tok.created_at) })}
-                        </Text>
-                      </Table.Td>
-                      <Table.Td>
-                        <Badge variant="light">{t(`role.${tok.role}`)}</Badge>
-                      </Table.Td>
-                      <Table.Td className="mono">{tok.namespaces.length ? tok.namespaces.join(', ') : t('tokens.all_namespaces')}</Table.Td>
-                      <Table.Td>{tok.last_used_at ? relativeTime(tok.last_used_at) : t('tokens.never_used')}</Table.Td>
-                      <Table.Td>
-                        <Button size="compact-xs" color="red" variant="light" onClick={() => setRevoking(tok)} aria-label={t('tokens.revoke_named', { name: tok.name })}>
-                          {t('tokens.revoke')}
-                        </Button>
-                      </Table.Td>
-                    </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
-            </div>
+            <DataTable label={t('tokens.title')} columns={[t('tokens.name'), t('tokens.role'), t('tokens.scope'), t('tokens.last_used'), t('common.actions')]}>
+              {items.map((tok) => (
+                <Table.Tr key={tok.id}>
+                  <Table.Td>
+                    <Text fw={600}>{tok.name}</Text>
+                    <Text size="xs" c="dimmed">
+                      {t('tokens.created', { by: tok.created_by, when: relativeTime(tok.created_at) })}
+                    </Text>
+                  </Table.Td>
+                  <Table.Td>
+                    <Badge variant="light">{t(`role.${tok.role}`)}</Badge>
+                  </Table.Td>
+                  <Table.Td className="mono">{tok.namespaces.length ? tok.namespaces.join(', ') : t('tokens.all_namespaces')}</Table.Td>
+                  <Table.Td>{tok.last_used_at ? relativeTime(tok.last_used_at) : t('tokens.never_used')}</Table.Td>
+                  <Table.Td>
+                    <Button size="compact-xs" color="red" variant="light" onClick={() => setRevoking(tok)} aria-label={t('tokens.revoke_named', { name: tok.name })}>
+                      {t('tokens.revoke')}
+                    </Button>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </DataTable>
           )
         }
       </QueryView>

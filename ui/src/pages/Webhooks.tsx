@@ -1,6 +1,7 @@
 import { Badge, Button, Stack, Table, Text, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
+import { DataTable } from '../components/DataTable.js';
 import { Empty, ErrorView, Loading, NotAvailable } from '../components/States.js';
 import { api, enc, get, isMissingEndpoint } from '../lib/api.js';
 import { relativeTime } from '../lib/format.js';
@@ -17,40 +18,28 @@ function Deliveries() {
   // Failures first.
   const items = [...query.data].sort((a, b) => Number(b.status === 'failed') - Number(a.status === 'failed'));
   return (
-    <div className="table-scroll" tabIndex={0}>
-      <Table striped verticalSpacing="xs" aria-label={t('webhooks.deliveries')}>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>{t('webhooks.received')}</Table.Th>
-            <Table.Th>{t('webhooks.event')}</Table.Th>
-            <Table.Th>{t('webhooks.repository')}</Table.Th>
-            <Table.Th>{t('webhooks.status')}</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {items.map((d) => (
-            <Table.Tr key={d.id}>
-              <Table.Td>{relativeTime(d.received_at)}</Table.Td>
-              <Table.Td>
-                {d.provider} · {d.event}
-                {d.action ? ` (${d.action})` : ''}
-              </Table.Td>
-              <Table.Td className="mono">{d.repository ?? '—'}</Table.Td>
-              <Table.Td>
-                <Badge variant="light" color={DELIVERY_COLOR[d.status] ?? 'gray'}>
-                  {t(`webhooks.delivery_status.${d.status}`, { defaultValue: d.status })}
-                </Badge>
-                {d.error ? (
-                  <Text size="xs" c="red">
-                    {d.error}
-                  </Text>
-                ) : null}
-              </Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
-    </div>
+    <DataTable label={t('webhooks.deliveries')} columns={[t('webhooks.received'), t('webhooks.event'), t('webhooks.repository'), t('webhooks.status')]}>
+      {items.map((d) => (
+        <Table.Tr key={d.id}>
+          <Table.Td>{relativeTime(d.received_at)}</Table.Td>
+          <Table.Td>
+            {d.provider} · {d.event}
+            {d.action ? ` (${d.action})` : ''}
+          </Table.Td>
+          <Table.Td className="mono">{d.repository ?? '—'}</Table.Td>
+          <Table.Td>
+            <Badge variant="light" color={DELIVERY_COLOR[d.status] ?? 'gray'}>
+              {t(`webhooks.delivery_status.${d.status}`, { defaultValue: d.status })}
+            </Badge>
+            {d.error ? (
+              <Text size="xs" c="red">
+                {d.error}
+              </Text>
+            ) : null}
+          </Table.Td>
+        </Table.Tr>
+      ))}
+    </DataTable>
   );
 }
 

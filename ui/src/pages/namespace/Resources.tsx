@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate } from '@tanstack/react-router';
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { DataTable } from '../../components/DataTable.js';
 import { Empty, ErrorView, QueryView } from '../../components/States.js';
 import { api, ApiError, enc, get } from '../../lib/api.js';
 import { relativeTime, shortSha, showValue } from '../../lib/format.js';
@@ -181,35 +182,23 @@ export function ResourcesTab() {
           const shown = items.filter((r) => !q || `${r.kind}/${r.name}`.toLowerCase().includes(q));
           if (items.length === 0) return <Empty title={t('resources.empty')}>{t('resources.empty_help')}</Empty>;
           return (
-            <div className="table-scroll" tabIndex={0}>
-              <Table striped highlightOnHover verticalSpacing="xs" aria-label={t('namespace.tab.resources')}>
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>{t('resources.col.resource')}</Table.Th>
-                    <Table.Th>{t('resources.col.commit')}</Table.Th>
-                    <Table.Th>{t('resources.col.managed_count')}</Table.Th>
-                    <Table.Th>{t('resources.col.updated')}</Table.Th>
+            <DataTable label={t('namespace.tab.resources')} highlightOnHover columns={[t('resources.col.resource'), t('resources.col.commit'), t('resources.col.managed_count'), t('resources.col.updated')]}>
+              {shown.map((r) => {
+                const id = `${r.kind}/${r.name}`;
+                return (
+                  <Table.Tr key={id}>
+                    <Table.Td>
+                      <Anchor className="mono" renderRoot={(props) => <Link to="/namespaces/$ns/resources" params={{ ns }} search={(prev) => ({ ...prev, resource: id })} {...props} />}>
+                        {id}
+                      </Anchor>
+                    </Table.Td>
+                    <Table.Td className="mono">{shortSha(r.commit)}</Table.Td>
+                    <Table.Td>{r.managed_fields.length}</Table.Td>
+                    <Table.Td>{relativeTime(r.updated_at)}</Table.Td>
                   </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {shown.map((r) => {
-                    const id = `${r.kind}/${r.name}`;
-                    return (
-                      <Table.Tr key={id}>
-                        <Table.Td>
-                          <Anchor className="mono" renderRoot={(props) => <Link to="/namespaces/$ns/resources" params={{ ns }} search={(prev) => ({ ...prev, resource: id })} {...props} />}>
-                            {id}
-                          </Anchor>
-                        </Table.Td>
-                        <Table.Td className="mono">{shortSha(r.commit)}</Table.Td>
-                        <Table.Td>{r.managed_fields.length}</Table.Td>
-                        <Table.Td>{relativeTime(r.updated_at)}</Table.Td>
-                      </Table.Tr>
-                    );
-                  })}
-                </Table.Tbody>
-              </Table>
-            </div>
+                );
+              })}
+            </DataTable>
           );
         }}
       </QueryView>
