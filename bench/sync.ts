@@ -2,7 +2,9 @@
  * Sync benchmark (issue 3, "Benchmark"): Syncline's git sync against what a naive server would do.
  *
  * A generated repository (2,000 commits, 1,000 `Workload` spec files under `services/prod`) is
- * served over real smart HTTP (`git http-backend`) on 127.0.0.1. Syncline runs in-process on
+ * served over real smart HTTP (`git http-backend`) on 127.0.0.1 by a child process (bench/forge.ts:
+ * its request handling and CGI spawns stay off the measured event loop, as a real forge's would;
+ * the baseline clones from the same forge). Syncline runs in-process on
  * SQLite (a real Fastify app driven with `app.inject`) and we measure, over N runs:
  *   (a) first sync — fresh data dir, so the mirror clone is included;
  *   (b) re-sync with no change upstream;
@@ -42,7 +44,8 @@ import { PLAN_STEPS } from '../src/sync/steps.js';
 import { getNamespaceRow } from '../src/store/namespaces.js';
 // Neither helper imports vitest (checked): makeTestApp is src/ + pg, git-fixtures is node: only.
 import { makeTestApp, type TestApp } from '../test/helpers/app.js';
-import { cleanupTempDirs, serveGitHttp, type GitHttpServer } from '../test/helpers/git-fixtures.js';
+import { cleanupTempDirs } from '../test/helpers/git-fixtures.js';
+import { startForge, type ForgeProcess } from './forge.js';
 import { fail, git, removeCmdHome, round1 } from './support.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -364,7 +367,7 @@ async function startSyncline(repoUrl: string): Promise<TestApp> {
 
 /**
  * One timed POST sync-from-git. `cpuMs` is this process's user+system CPU over the call (git
- * children excluded; the in-process git HTTP server included): less sensitive to a busy machine
+ * children and the forge excluded): less sensitive to a busy machine
  * than wall time.
  */
 async function timedSync(
@@ -373,7 +376,7 @@ async function timedSync(
 ): Promise<{ ms: number; cpuMs: number; deployment: Deployment; bytes: number; procs: string[]; network: number; requests: number }> {
   const procs: string[] = [];
   const off = onGitSpawn((info) => procs.push(gitCmdName(info.args)));
-  const seen = upstreamRequests().length;
+  const seen = await upstreamRequests();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const res = await t.app.inject({
@@ -386,22 +389,25 @@ async function timedSync(
   const c = process.cpuUsage(c0);
   off();
   if (res.statusCode !== 200) fail(`sync-from-git → HTTP ${res.statusCode}: ${res.body.slice(0, 2000)}`);
-  const { network, requests } = networkOf(procs, upstreamRequests().slice(seen));
+  const { network, requests } = networkOf(seen, await upstreamRequests());
   return { ms, cpuMs: (c.user + c.system) / 1000, deployment: res.json() as Deployment, bytes: res.rawPayload.length, procs, network, requests };
 }
 
-/** The upstream git server's request log (set once the server runs). */
-let upstreamRequests: () => GitHttpServer['requests'] = () => [];
+interface ForgeCounts {
+  fetches: number;
+  requests: number;
+}
+
+/** What the forge has served so far (set once it runs; asked outside timed windows). */
+let upstreamRequests: () => Promise<ForgeCounts> = async () => ({ fetches: 0, requests: 0 });
 
 /**
- * Network fetches of one sync: git processes that fetch (clone, fetch, ls-remote) plus the
- * protocol-v2 `fetch` requests Syncline makes itself (the pack then goes into unpack-objects or index-pack);
- * `requests` is every HTTP request the upstream received (ls-refs included).
+ * Network fetches of one sync: the pack negotiations the forge served (a clone's, git fetch's or
+ * Syncline's own protocol-v2 `fetch` request); `requests` is every HTTP request the forge
+ * received (ls-refs included).
  */
-function networkOf(procs: string[], reqs: GitHttpServer['requests']): { network: number; requests: number } {
-  const gitFetches = procs.filter((p) => /^(fetch|clone|ls-remote)\b/.test(p)).length;
-  const ownFetches = procs.filter((p) => p === 'unpack-objects' || p === 'index-pack').length;
-  return { network: gitFetches + ownFetches, requests: reqs.length };
+function networkOf(before: ForgeCounts, after: ForgeCounts): { network: number; requests: number } {
+  return { network: after.fetches - before.fetches, requests: after.requests - before.requests };
 }
 
 interface Expectation {
@@ -781,7 +787,7 @@ interface ScenarioResult {
   syncline_cpu: Stats;
   /** Git processes started per sync (median, max) and the commands of the last run. */
   git_procs: { median: number; max: number; last: string[] };
-  /** Network fetches (git clone/fetch/ls-remote, or Syncline's own fetch request) per sync, max over runs. */
+  /** Network fetches (pack negotiations the forge served: a clone, git fetch, or Syncline's own fetch request) per sync, max over runs. */
   network_max: number;
   /** HTTP requests the upstream received per sync (an ls-refs request included), max over runs. */
   requests_max: number;
@@ -845,13 +851,16 @@ export async function runSyncBench(opts: SyncBenchOptions = {}): Promise<SyncBen
   fs.cpSync(cachedBare, servedBare, { recursive: true });
   const upstream = new Upstream(servedBare, meta.head);
 
-  let server: GitHttpServer | undefined;
+  let server: ForgeProcess | undefined;
   const apps: TestApp[] = [];
   try {
-    server = await serveGitHttp(servedRoot);
+    server = await startForge(servedRoot);
     const served = server;
-    upstreamRequests = () => served.requests;
-    const repoUrl = server.repoUrl(REPO_NAME);
+    upstreamRequests = async () => {
+      const { fetches, requests } = await served.stats();
+      return { fetches, requests };
+    };
+    const repoUrl = `${server.url}/${REPO_NAME}.git`;
     const peakAfterSetup = peakRssMiB();
     const peaks = { a: 0, b: 0, c: 0 };
     const sync = { a: [] as number[], b: [] as number[], b2: [] as number[], c: [] as number[] };
@@ -950,13 +959,13 @@ export async function runSyncBench(opts: SyncBenchOptions = {}): Promise<SyncBen
     const named = await (async () => {
       const procsD: string[] = [];
       const off = onGitSpawn((info) => procsD.push(gitCmdName(info.args)));
-      const seen = upstreamRequests().length;
+      const seen = await upstreamRequests();
       const t0 = performance.now();
       // What a webhook or poll does: name the provider's new head, trusted to be on the branch.
       const deployment = await syncNamespace(app.ctx, NAMESPACE, upstream.head, 'bench', { trustNamedCommit: true });
       const ms = performance.now() - t0;
       off();
-      return { ms, deployment, procs: procsD, ...networkOf(procsD, upstreamRequests().slice(seen)) };
+      return { ms, deployment, procs: procsD, ...networkOf(seen, await upstreamRequests()) };
     })();
     checkDeployment('d', named.deployment, { status: 'noop', commit: upstream.head, summary: summaryOf({ noop: FILE_COUNT }) });
     const namedCommit = { ms: round1(named.ms), git_procs: named.procs, network: named.network, requests: named.requests, pass: named.network === 0 && named.requests === 0 };
@@ -1032,7 +1041,7 @@ export async function runSyncBench(opts: SyncBenchOptions = {}): Promise<SyncBen
     log(`\nresults written to ${path.relative(process.cwd(), RESULTS_FILE)}`);
     return result;
   } finally {
-    upstreamRequests = () => [];
+    upstreamRequests = async () => ({ fetches: 0, requests: 0 });
     for (const a of apps) await a.close().catch(() => {});
     await server?.close().catch(() => {});
     await cleanupTempDirs().catch(() => {});

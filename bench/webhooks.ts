@@ -28,7 +28,6 @@
  *
  * Results: bench/.work/webhooks-results.json.
  */
-import { fork } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -46,6 +45,9 @@ import { driftNamespace, syncNamespace } from '../src/sync/service.js';
 import { fetchSourceMirror } from '../src/webhooks/push.js';
 import { makeTestApp, type TestApp } from '../test/helpers/app.js';
 import { cleanupTempDirs } from '../test/helpers/git-fixtures.js';
+import { startForge, type ForgeProcess } from './forge.js';
+// bench/large.ts takes the forge from here.
+export { startForge, type ForgeProcess, type ForgeStats } from './forge.js';
 import { BenchFailure, childCpuMs, fail, git, removeCmdHome, round1, run } from './support.js';
 
 const REPO_VERSION = 'webhooks-repo-v1';
@@ -258,54 +260,6 @@ function summarise(samples: Sample[]) {
       forge_median: median(samples.map((s) => s.forgeCpuMs)),
     },
     samples_ms: ms.map(round1),
-  };
-}
-
-/** What the forge served so far: pack negotiations, HTTP requests, its CPU and its children's. */
-export interface ForgeStats {
-  fetches: number;
-  requests: number;
-  cpuMs: number;
-  childCpuMs: number;
-}
-
-/** The forge: bench/git-server.ts in a child process. */
-export interface ForgeProcess {
-  url: string;
-  stats(): Promise<ForgeStats>;
-  close(): Promise<void>;
-}
-
-export async function startForge(root: string): Promise<ForgeProcess> {
-  const child = fork(path.join(BENCH_DIR, 'git-server.ts'), [], {
-    execArgv: ['--import', import.meta.resolve('tsx')],
-    env: { ...process.env, SYNCLINE_BENCH_GIT_ROOT: root },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('message', (m: { url?: string }) => (m.url ? resolve(m.url) : reject(new BenchFailure('git server: no url'))));
-    child.once('exit', (code) => reject(new BenchFailure(`git server exited (${code})`)));
-  });
-  return {
-    url,
-    stats: () =>
-      new Promise((resolve) => {
-        const on = (m: { stats?: ForgeStats }) => {
-          if (!m.stats) return;
-          child.off('message', on);
-          resolve(m.stats);
-        };
-        child.on('message', on);
-        child.send({ stats: true });
-      }),
-    close: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.disconnect();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
   };
 }
 
