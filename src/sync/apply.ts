@@ -90,7 +90,8 @@ function baseDeployment(run: PlannedRun, { actor, startedAt, reason }: SyncReque
 export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ deployment: Deployment; events: ResourceEvent[] }> {
   const { actor } = req;
   const plan: Plan = run.plan;
-  const live = new Map<string, LiveResource>(run.live.map((r) => [`${r.kind}\u0000${r.name}`, r]));
+  // null for a reused settled plan: its noops are the live rows as they are (nothing to compare).
+  const live = run.live ? new Map<string, LiveResource>(run.live.map((r) => [`${r.kind}\u0000${r.name}`, r])) : null;
   const changed = plan.results.some((r) => r.operation === 'create' || r.operation === 'update' || r.operation === 'delete');
   const deployment: Deployment = {
     ...baseDeployment(run, req),
@@ -126,8 +127,7 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
       const deletes: Array<{ kind: string; name: string }> = [];
       for (const r of plan.results) {
         await yieldSometimes();
-        const key = `${r.kind}\u0000${r.name}`;
-        const existing = live.get(key);
+        const existing = r.operation === 'noop' ? live?.get(`${r.kind}\u0000${r.name}`) : undefined;
         if (r.operation === 'delete') {
           deletes.push({ kind: r.kind!, name: r.name! });
         } else if (r.operation === 'create' || r.operation === 'update' || (r.operation === 'noop' && existing && (!sameFields(existing.managed_fields, r.managedFields) || existing.file !== r.file))) {
@@ -200,16 +200,19 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
   }
   // Committed: the next sync of the same documents finds them in sync without planning again.
   // In slices (10,000 results are ~40 ms of work); a plain turn, not yieldSlice: nothing may
-  // abort a deployment that has committed.
-  const memo = planMemoFor(run.app);
-  const docs = new Map(run.parsed.documents.map((d) => [`${d.kind}\u0000${d.name}`, d]));
-  let slice = performance.now();
-  for (const r of plan.results) {
-    const doc = r.kind !== null && r.name !== null ? docs.get(`${r.kind}\u0000${r.name}`) : undefined;
-    if (doc) memo.applied(doc, r, run.registry);
-    if (performance.now() - slice >= APPLY_SLICE_MS) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      slice = performance.now();
+  // abort a deployment that has committed. Nothing written (the generation did not move, e.g. a
+  // reused plan): the memo already holds each document's result against these rows.
+  if (!generations || generations[0] !== generations[1]) {
+    const memo = planMemoFor(run.app);
+    const docs = new Map(run.parsed.documents.map((d) => [`${d.kind}\u0000${d.name}`, d]));
+    let slice = performance.now();
+    for (const r of plan.results) {
+      const doc = r.kind !== null && r.name !== null ? docs.get(`${r.kind}\u0000${r.name}`) : undefined;
+      if (doc) memo.applied(doc, r, run.registry);
+      if (performance.now() - slice >= APPLY_SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        slice = performance.now();
+      }
     }
   }
   // The next run at the same content, kinds and settings reuses the settled plan (last-plan.ts).

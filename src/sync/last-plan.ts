@@ -34,7 +34,6 @@ import type { ParseResult, SpecFile } from '../specs/types.js';
 import type { Executor } from '../store/audit.js';
 import type { NamespaceRow } from '../store/namespaces.js';
 import type { LiveResource } from '../store/resources.js';
-import { nowIso } from '../store/json.js';
 
 /** Everything a plan of the namespace depends on; two runs with equal keys plan the same. */
 export interface PlanKey {
@@ -52,7 +51,12 @@ export interface LastPlan {
   singleFile: boolean;
   skippedFiles: SkippedFile[];
   parsed: ParseResult;
-  live: LiveResource[];
+  /**
+   * The live rows the plan was made against; null when the plan is settled (see settledPlan):
+   * its create, update and noop results are the live rows as they are, so an apply of it writes
+   * nothing and needs no row to compare with.
+   */
+  live: LiveResource[] | null;
   plan: Plan;
 }
 
@@ -179,17 +183,15 @@ export function rememberApplied(
     return;
   }
   // Settled when a run first reuses it, not here: an update-all's answer does not wait for it.
-  const at = nowIso();
-  let settled: { live: LiveResource[]; plan: Plan } | undefined;
-  const settle = () => (settled ??= { plan: settledPlan(run.plan), live: settledLive(run.namespace.name, run.commit, run.live, run.plan, at) });
+  // No live rows are kept: the generation says they are the rows this apply left, which the
+  // settled plan's results are (an apply of a settled plan compares nothing and writes nothing).
+  let settled: Plan | undefined;
   rememberPlan(run.app, run.namespace.name, {
     ...pick(run),
     key: { ...key, generation: generationAfter },
-    get live() {
-      return settle().live;
-    },
+    live: null,
     get plan() {
-      return settle().plan;
+      return (settled ??= settledPlan(run.plan));
     },
   });
 }
@@ -213,39 +215,4 @@ export function settledPlan(plan: Plan): Plan {
     results.push(settled);
   }
   return { summary: summarize(results), results };
-}
-
-/**
- * The live rows after an apply of `plan` (what it deleted gone, what it wrote as written):
- * what applyPlan compares a noop with. `updated_at` of a written row is `at`, within the apply's
- * milliseconds of the stored value; nothing in a sync reads it.
- */
-export function settledLive(namespace: string, commit: string, before: readonly LiveResource[], plan: Plan, at: string): LiveResource[] {
-  const rows = new Map(before.map((r) => [`${r.kind}\u0000${r.name}`, r]));
-  for (const r of plan.results) {
-    const k = `${r.kind}\u0000${r.name}`;
-    if (r.operation === 'delete') {
-      rows.delete(k);
-      continue;
-    }
-    const existing = rows.get(k);
-    const written =
-      r.operation === 'create' ||
-      r.operation === 'update' ||
-      (r.operation === 'noop' && existing !== undefined && (existing.file !== r.file || existing.managed_fields.join('\u0000') !== r.managedFields.join('\u0000')));
-    if (!written) continue;
-    rows.set(k, {
-      namespace,
-      kind: r.kind!,
-      name: r.name!,
-      spec: r.merged!.spec,
-      metadata: r.merged!.metadata as LiveResource['metadata'],
-      commit: r.operation === 'noop' ? (existing?.commit ?? commit) : commit,
-      hash: r.hash!,
-      managed_fields: r.managedFields,
-      file: r.file,
-      updated_at: at,
-    });
-  }
-  return [...rows.values()];
 }

@@ -375,8 +375,11 @@ const LIVE_PAGE = 1000;
  */
 const WORKER_MIN_FILES = 2000;
 
-/** Plans desired (git) against live state; sets live, plan. */
-export const planChanges: Step<RunStart & ReadSpecs & { registry: KindRegistry; parsed: ParseResult } & Partial<FoundPlan>, { live: LiveResource[]; plan: Plan }> = {
+/**
+ * Plans desired (git) against live state; sets live, plan. `live` is null for a reused settled
+ * plan (last-plan.ts): the live rows are what its results say, an apply of it writes nothing.
+ */
+export const planChanges: Step<RunStart & ReadSpecs & { registry: KindRegistry; parsed: ParseResult } & Partial<FoundPlan>, { live: LiveResource[] | null; plan: Plan }> = {
   name: 'planChanges',
   async run({ app, namespace, registry, parsed, reuse, planKey: key, files, singleFile, skippedFiles }) {
     if (reuse) return { live: reuse.live, plan: reuse.plan };
@@ -427,4 +430,4 @@ export type GitRun = RunStart & Binding & { mirrorDir: string; commit: string; a
 /** Everything up to a plan: the shared prefix of sync, plan and drift. */
 export const PLAN_STEPS = GIT_STEPS.then(loadKinds).then(findPlan).then(readSpecs).then(parseSpecs).then(planChanges);
 /** The context after PLAN_STEPS: what sync applies and plan and drift report. */
-export type PlannedRun = GitRun & ReadSpecs & FoundPlan & { registry: KindRegistry; parsed: ParseResult; live: LiveResource[]; plan: Plan };
+export type PlannedRun = GitRun & ReadSpecs & FoundPlan & { registry: KindRegistry; parsed: ParseResult; live: LiveResource[] | null; plan: Plan };

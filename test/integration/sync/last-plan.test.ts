@@ -101,6 +101,39 @@ for (const dialect of DIALECTS) {
       }
     });
 
+    it('a reused settled plan writes nothing: rows and generation stay as the apply left them; a later move is still written', async () => {
+      const { ns, repo } = await setup();
+      const rows = async () =>
+        (await t.ctx.db.db.selectFrom('resources').selectAll().where('namespace', '=', ns).orderBy('name').execute()).map((r) => ({ ...r }));
+      const generation = async () =>
+        Number((await t.ctx.db.db.selectFrom('namespaces').select('live_generation').where('name', '=', ns).executeTakeFirstOrThrow()).live_generation);
+      // An update and a noop that is written (b moved to another file).
+      await commitFiles(repo, { 'cfg/a.yaml': workload('a', 'port: 8091'), 'cfg/b.yaml': null, 'cfg/b2.yaml': FILES['cfg/b.yaml'] }, 'update a, move b');
+      const updated = await syncOk(ns);
+      expect(summaryOf(updated.value)).toEqual({ a: 'update', b: 'noop', c: 'noop' });
+      const before = await rows();
+      expect(before.find((r) => r.name === 'b')?.file).toBe('cfg/b2.yaml');
+      const g = await generation();
+      for (let i = 0; i < 2; i++) {
+        const again = await syncOk(ns);
+        expect(again).toMatchObject({ reused: 1, planned: 0 });
+        expect(again.value.status).toBe('noop');
+        expect(summaryOf(again.value)).toEqual({ a: 'noop', b: 'noop', c: 'noop' });
+        expect(await generation()).toBe(g);
+        expect(await rows()).toEqual(before);
+      }
+      // After the reused plans, a move of c is a noop that is written, and a is unchanged.
+      await commitFiles(repo, { 'cfg/c.yaml': null, 'cfg/c2.yaml': FILES['cfg/c.yaml'] }, 'move c');
+      const moved = await syncOk(ns);
+      expect(moved).toMatchObject({ reused: 0, planned: 1 });
+      expect(summaryOf(moved.value)).toEqual({ a: 'noop', b: 'noop', c: 'noop' });
+      const after = await rows();
+      expect(after.find((r) => r.name === 'c')?.file).toBe('cfg/c2.yaml');
+      expect(after.find((r) => r.name === 'a')).toEqual(before.find((r) => r.name === 'a'));
+      expect(await generation()).toBeGreaterThan(g);
+      expect(await syncOk(ns)).toMatchObject({ reused: 1 });
+    });
+
     it('a PATCH of a resource makes the next sync plan again', async () => {
       const { ns } = await setup();
       ok(await api(t, 'PATCH', `/namespaces/${ns}/resources/Workload/a`, { spec: { max_instances: 3 } }));
