@@ -32,6 +32,7 @@ import { describeJson, hasOwn, isJsonObject, setOwn } from './json.js';
 import { KIND_NAME_PATTERN, compareStrings } from './kinds.js';
 import type { KindRegistry } from './kinds.js';
 import { escapeSegment, formatPointer, parsePointer } from './pointer.js';
+import { fastParseDocument } from './fast-yaml.js';
 import { recordValidated, validateOnce, validatedContent } from './validated.js';
 import type { InvalidResult, ParseResult, Position, SpecContent, SpecDocument, SpecFile, SpecMetadata } from './types.js';
 import type { InvalidCode } from '../contracts/deployments.js';
@@ -296,6 +297,9 @@ function decode(content: string | Uint8Array): string | null {
   }
 }
 
+/** @internal Tests switch the fast path off to compare it with the library's reading. */
+export const fastYaml = { enabled: true };
+
 function parseOne(
   file: SpecFile,
   registry: KindRegistry | undefined,
@@ -314,6 +318,15 @@ function parseOne(
       text: 'file is not valid UTF-8',
     };
     invalid.push({ result: toInvalid(file.path, null, null, [issue]), namePos: null });
+    return { documents, invalid };
+  }
+
+  // Most spec files are plain block mappings: read those without building the library's trees.
+  const fast = fastYaml.enabled ? fastParseDocument(text, limits.maxDepth) : null;
+  if (fast) {
+    const out = checkConverted(fast.json, fast.positions, { line: fast.line, column: fast.column }, file.path, registry);
+    if ('result' in out) invalid.push(out);
+    else documents.push(out);
     return { documents, invalid };
   }
 
@@ -407,8 +420,22 @@ function checkDocument(
   const docPos = posOf((contents as { range: [number, number, number] }).range[0]);
   const converted = convertDocument(doc, contents, file, posOf, limits);
   if ('result' in converted) return converted;
-  const { json } = converted;
-  let positions = converted.positions;
+  return checkConverted(converted.json, converted.positions, docPos, file, registry);
+}
+
+/**
+ * A document converted to JSON (by Converter or by the fast path, fast-yaml.ts), with the
+ * position of every key: the envelope (which form, kind, name, metadata, spec), the kind (known,
+ * apiVersion accepted) and its schema (validated once, on the normalised content).
+ */
+function checkConverted(
+  json: JsonObject,
+  converted: Record<string, Position>,
+  docPos: Position,
+  file: string,
+  registry: KindRegistry | undefined,
+): SpecDocument | InvalidEntry {
+  let positions = converted;
   const issues = new IssueList(positions, docPos);
 
   const envelope = readEnvelope(json, issues);
