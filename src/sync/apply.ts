@@ -57,6 +57,16 @@ function cachedJsonParts(items: readonly unknown[], between: () => Promise<void>
   return parts;
 }
 
+/**
+ * The JSON parts the apply made of an applied deployment's results (`appliedItems`: frozen,
+ * built only by `toResultItem`, so exactly the API's result items, with the schema's keys in its
+ * order), when it made them: the sync route sends the same text instead of passing 10,000 items
+ * through the response schema again.
+ */
+export function appliedResultsJson(items: readonly unknown[]): Promise<string[]> | undefined {
+  return jsonPartsOf.get(items);
+}
+
 /** Who asked for a sync, when, and why (`reason`: sync-from-git's optional text, kept on the deployment). */
 export interface SyncRequest {
   actor: string;
