@@ -16,12 +16,14 @@
  * code that referred to them and recompiled it on its helper threads).
  *
  * Talks to the bench over IPC: sends `{ ready: … }` once listening; answers `{ cpu: true }` with
- * its process.cpuUsage() (all threads: main, GC and compiler helpers, libuv pool).
+ * its process.cpuUsage() (all threads: main, GC and compiler helpers, libuv pool), and
+ * `{ profile: 'start' }` / `{ profile: 'stop', path }` by profiling its main thread in between.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { Session } from 'node:inspector';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +42,7 @@ export interface ReadsServerReady {
   body?: unknown;
 }
 
-type Message = { cpu: true } | { body: unknown };
+type Message = { cpu: true } | { body: unknown } | { profile: 'start' } | { profile: 'stop'; path: string };
 
 const ROOT_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
@@ -48,7 +50,7 @@ function reply(msg: unknown): void {
   process.send?.(msg);
 }
 
-async function syncline(dialect: 'sqlite' | 'postgres', repoUrl: string, schema: string | undefined): Promise<{ app: FastifyInstance; ready: ReadsServerReady }> {
+export async function syncline(dialect: 'sqlite' | 'postgres', repoUrl: string, schema: string | undefined): Promise<{ app: FastifyInstance; ready: ReadsServerReady }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-reads-'));
   process.on('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
   const settings = loadSettings({
@@ -112,8 +114,22 @@ async function bare(): Promise<{ app: FastifyInstance; ready: ReadsServerReady }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const [mode, dialect, repoUrl, schemaArg] = process.argv.slice(2);
+  let session: Session | undefined;
   process.on('message', (m: Message) => {
     if ('cpu' in m) reply({ cpu: process.cpuUsage() });
+    // A CPU profile of this process over a window the bench chooses (bench/reads-profile.ts).
+    else if ('profile' in m && m.profile === 'start') {
+      session = new Session();
+      session.connect();
+      session.post('Profiler.enable', () => session!.post('Profiler.start', () => reply({ profiling: true })));
+    } else if ('profile' in m && m.profile === 'stop') {
+      session?.post('Profiler.stop', (err, res) => {
+        if (!err) fs.writeFileSync(m.path, JSON.stringify(res.profile));
+        session?.disconnect();
+        session = undefined;
+        reply({ profiled: !err });
+      });
+    }
   });
   // The IPC channel must not keep a finished server alive; startServer exits on SIGTERM.
   process.channel?.unref();

@@ -59,7 +59,7 @@ export interface ReadsResult {
 }
 
 /** A server of the bench in its own process (bench/reads-server.ts). */
-interface ServerProcess {
+export interface ServerProcess {
   ready: ReadsServerReady;
   child: ChildProcess;
   /** The process's CPU time so far (user + system, all threads), µs. */
@@ -68,11 +68,13 @@ interface ServerProcess {
   close(): Promise<void>;
 }
 
-const workload = (name: string, port: number) => `kind: Workload\nname: ${name}\nspec:\n  port: ${port}\n  healthcheck:\n    path: /healthz\n`;
+export const workload = (name: string, port: number) => `kind: Workload\nname: ${name}\nspec:\n  port: ${port}\n  healthcheck:\n    path: /healthz\n`;
 
-function startServerProcess(args: string[]): Promise<ServerProcess> {
+export function startServerProcess(args: string[]): Promise<ServerProcess> {
   const tsx = pathToFileURL(path.join(ROOT_DIR, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-  const child = spawn(process.execPath, ['--import', tsx, path.join(BENCH_DIR, 'reads-server.ts'), ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // SYNCLINE_READS_NODE_ARGS: extra node options for the server processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const nodeArgs = (process.env.SYNCLINE_READS_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', tsx, path.join(BENCH_DIR, 'reads-server.ts'), ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiters = new Map<string, (m: Record<string, unknown>) => void>();
   child.on('message', (m: Record<string, unknown>) => {
     for (const k of Object.keys(m)) {
@@ -105,10 +107,10 @@ function startServerProcess(args: string[]): Promise<ServerProcess> {
   }));
 }
 
-/** autocannon in its own process against `server`; its JSON result and the server's CPU meanwhile. */
-async function cannon(server: ServerProcess, url: string, headers: Record<string, string>, seconds: number, connections = 50): Promise<CannonFigure> {
+/** autocannon in its own process against `server` (`seconds`, or `amount` requests); its JSON result and the server's CPU meanwhile. */
+export async function cannon(server: ServerProcess, url: string, headers: Record<string, string>, seconds: number, connections = 50, amount?: number): Promise<CannonFigure> {
   const bin = path.join(ROOT_DIR, 'node_modules', 'autocannon', 'autocannon.js');
-  const args = [bin, '-c', String(connections), '-d', String(seconds), '-j', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]), url];
+  const args = [bin, '-c', String(connections), ...(amount ? ['-a', String(amount)] : ['-d', String(seconds)]), '-j', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]), url];
   const cpu0 = await server.cpu();
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -99,8 +99,12 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
   installJsonBodyParser(app);
+  const full = opts.surface !== 'api';
+  // One onSend hook for every response: the request id, and (full surface, which serves the web
+  // UI) `X-Frame-Options: DENY` unless a route set its own (nothing Syncline serves may be framed).
   app.addHook('onSend', (req, reply, payload, done) => {
     reply.header('x-request-id', req.id);
+    if (full && !reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
     done(null, payload);
   });
 
@@ -110,7 +114,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(streamsPlugin, { fixedIds: [ROOT_PRINCIPAL.id, ...(opts.localAdmin ? [opts.localAdmin.name] : [])] });
   await app.register(metricsPlugin);
   opts.ctx.jobs.registerMetrics(app.metrics);
-  const full = opts.surface !== 'api';
   if (full) await registerOpenApi(app);
 
   await app.register(healthRoutes);

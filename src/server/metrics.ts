@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { outboxPending } from '../store/outbox.js';
@@ -43,7 +43,7 @@ export const metricsPlugin = fp(
     app.decorate('metrics', registry);
     app.addHook('onResponse', (req, reply, done) => {
       // The route template, never the raw URL, so label cardinality stays bounded.
-      http.observe(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+      http.observe(req.method, routeUrl(req) ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
       done();
     });
     app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
@@ -53,6 +53,27 @@ export const metricsPlugin = fp(
   },
   { name: 'syncline-metrics' },
 );
+
+/** Fastify's own (non-exported) symbol under which a request keeps its route's context. */
+let routeContextSym: symbol | null | undefined;
+
+/**
+ * The matched route's URL template (undefined when no route matched). `request.routeOptions`
+ * builds a fresh object of thirteen fields on every access; the route's config it reads `url`
+ * from is reached directly here, through the request's route context, when this Fastify has one
+ * (else through `routeOptions`, as before).
+ */
+export function routeUrl(req: FastifyRequest): string | undefined {
+  if (routeContextSym === undefined) routeContextSym = Object.getOwnPropertySymbols(req).find((s) => s.description === 'fastify.context') ?? null;
+  if (routeContextSym !== null) {
+    const context = (req as unknown as Record<symbol, { config?: { url?: unknown } } | undefined>)[routeContextSym];
+    if (context && typeof context === 'object') {
+      const url = context.config?.url;
+      return typeof url === 'string' ? url : undefined;
+    }
+  }
+  return req.routeOptions.url;
+}
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 

@@ -48,11 +48,7 @@ function securityHeaders(reply: FastifyReply): void {
  * never cached, and every GET outside the API, git, ops and docs routes falls back to the index.
  */
 export async function registerWebUi(app: FastifyInstance, uiDir: string | null = findUiDir()): Promise<void> {
-  app.addHook('onSend', (_req, reply, payload, done) => {
-    // Nothing Syncline serves may be framed.
-    if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
-    done(null, payload);
-  });
+  // `X-Frame-Options: DENY` on every response is set by buildApp's onSend hook (app.ts).
   if (!uiDir) {
     app.get('/', { schema: { hide: true } }, async (_req, reply) =>
       reply.status(503).type('text/plain; charset=utf-8').send('The web UI is not built. Run `npm run build:ui` (npm ci does it).\n'),
