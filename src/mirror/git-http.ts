@@ -19,7 +19,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import { Transform, pipeline, type Readable, type TransformCallback, type Writable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { MIRROR_SLUG_RE } from '../contracts/common.js';
@@ -30,6 +30,7 @@ import { errorPayload } from '../errors.js';
 import { redact } from '../security/redact.js';
 import { ConcurrencyLimiter, LimiterRejectedError } from './limiter.js';
 import { UploadPackCache, type CacheHit, type CacheWriter } from './pack-cache.js';
+import { relay } from './relay.js';
 import { REACHABILITY_HOOK } from './reachability-hook.js';
 import { pipeBody, readBody, type BodyLimits, type BodyProblem, type BodyRead, type BodyState } from './request-body.js';
 import { cacheableRequest } from './upload-pack-request.js';
@@ -577,17 +578,9 @@ async function serve(p: ServeParams): Promise<void> {
     }
   } else {
     writeHead();
-    const copy = writer;
-    const stages: Array<Readable | Writable> = [proc.stdout];
-    if (copy) stages.push(new Tee(copy));
-    stages.push(res);
-    const piped = new Promise<boolean>((resolve) => {
-      pipeline(stages as unknown as [Readable, Writable], (err) => {
-        // Errors here mean the client went away; onClose already killed git.
-        resolve(!err);
-      });
-    });
-    [exit, streamed] = await Promise.all([proc.done, piped]);
+    // Batched writes, the cache copy beside them (relay.ts). A failure here means the client went
+    // away; onClose already killed git.
+    [exit, streamed] = await Promise.all([proc.done, relay(proc.stdout, res, writer)]);
   }
   res.off('close', onClose);
   p.active.delete(stop);
@@ -614,17 +607,6 @@ async function serve(p: ServeParams): Promise<void> {
       },
       'git upload-pack failed',
     );
-  }
-}
-
-/** Passes git's answer on and copies it to the cache. */
-class Tee extends Transform {
-  constructor(private readonly writer: CacheWriter) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.writer.write(chunk);
-    cb(null, chunk);
   }
 }
 
