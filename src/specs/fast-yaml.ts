@@ -77,6 +77,28 @@ export function fastParseDocument(text: string, maxDepth: number): FastDocument 
   }
 }
 
+/**
+ * A cheap look at a file's bytes: false when the fast path will certainly not read it (bytes
+ * beyond ASCII, control characters but newline, `---` / `...` / `%` at a line start). True does
+ * not promise it will (an anchor, a flow collection, … still send it to the library).
+ */
+export function mayReadFast(content: string | Uint8Array): boolean {
+  const n = content.length;
+  const at = typeof content === 'string' ? (i: number) => content.charCodeAt(i) : (i: number) => content[i]!;
+  let lineStart = true;
+  for (let i = 0; i < n; i++) {
+    const c = at(i);
+    if (c === 10) {
+      lineStart = true;
+      continue;
+    }
+    if (c < 32 || c > 126) return false;
+    if (lineStart && (c === 37 /* % */ || ((c === 45 /* - */ || c === 46) /* . */ && i + 2 < n && at(i + 1) === c && at(i + 2) === c))) return false;
+    lineStart = false;
+  }
+  return true;
+}
+
 /** The lines with content (not blank, not only a comment), or null when a character or line is outside the subset. */
 function contentLines(text: string): Line[] | null {
   const out: Line[] = [];

@@ -15,6 +15,7 @@ import type { Plan } from '../plan/types.js';
 import type { KindRegistry } from '../specs/kinds.js';
 import { adoptDetachedParse, isSpecFile, ParseCache, parseSpecFiles } from '../specs/parse.js';
 import { parseInWorkers, parsePoolSize } from '../specs/parse-pool.js';
+import { mayReadFast } from '../specs/fast-yaml.js';
 import { IGNORE_FILE, selectSpecFiles, type SkippedFile } from '../specs/select.js';
 import { minimatch } from 'minimatch';
 import type { ParseResult, SpecFile } from '../specs/types.js';
@@ -323,18 +324,22 @@ export const parseSpecs: Step<RunStart & ReadSpecs & { registry: KindRegistry } 
     // PARSE_SLICE_MS, so health checks and config reads are answered during a 10,000-file sync.
     // Each file's result lands in the cache; the full call below then only reads the cache and
     // runs the cross-file checks (duplicates), so the result is the same as one big call.
-    // Many files to parse: the parse workers do it (parse-pool.ts) and this thread only adopts
-    // their results into the cache, in slices. Should the workers fail, the files are parsed here.
+    // Many files the YAML fast path will not read (fast-yaml.ts): the parse workers parse them
+    // (parse-pool.ts) and this thread only adopts their results into the cache, in slices. Files
+    // the fast path reads cost this thread less to parse than to adopt from a worker (the
+    // structured clone of the documents, their positions and normalised content), so they are
+    // parsed here. Should the workers fail, the files are parsed here.
     const toParse = files.filter((f) => f.content !== undefined);
-    if (toParse.length >= WORKER_MIN_FILES) {
+    const slow = toParse.filter((f) => !mayReadFast(f.content!));
+    if (slow.length >= WORKER_MIN_FILES) {
       // This thread takes one worker's share itself, parsed in slices like the files below, while
       // the workers parse the rest (it would otherwise only wait for them).
-      const own = Math.floor(toParse.length / (parsePoolSize() + 1));
-      const inWorkers = toParse.slice(own);
+      const own = Math.floor(slow.length / (parsePoolSize() + 1));
+      const inWorkers = slow.slice(own);
       const pending = parseInWorkers(inWorkers, registry, {}).catch(() => null);
       let ownSlice = performance.now();
       for (let i = 0; i < own; i++) {
-        parseSpecFiles([toParse[i]!], options);
+        parseSpecFiles([slow[i]!], options);
         if (performance.now() - ownSlice >= PARSE_SLICE_MS) {
           await yieldSlice(app);
           ownSlice = performance.now();
@@ -370,8 +375,9 @@ export const parseSpecs: Step<RunStart & ReadSpecs & { registry: KindRegistry } 
 const PARSE_SLICE_MS = 10;
 const LIVE_PAGE = 1000;
 /**
- * Fewer files than this are parsed on the main thread, in slices that yield: for them a worker's
- * start-up (a fresh V8 isolate loading the parser and ajv) costs more than it saves.
+ * Fewer files (that the YAML fast path will not read) than this are parsed on the main thread,
+ * in slices that yield: for them a worker's start-up (a fresh V8 isolate loading the parser and
+ * ajv) costs more than it saves.
  */
 const WORKER_MIN_FILES = 2000;
 

@@ -6,7 +6,7 @@
  * mixing what the fast path reads with what it must leave to the library.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { fastParseDocument } from '../../../src/specs/fast-yaml.js';
+import { fastParseDocument, mayReadFast } from '../../../src/specs/fast-yaml.js';
 import { fastYaml, parseSpecFiles } from '../../../src/specs/parse.js';
 import type { KindRegistry } from '../../../src/specs/kinds.js';
 import { exampleRegistry } from './fixtures.js';
@@ -146,6 +146,18 @@ describe('fast YAML path', () => {
     // The nesting limit is the caller's.
     expect(fastParseDocument('a:\n  b:\n    c: 1\n', 2)).toBeNull();
     expect(fastParseDocument('a:\n  b:\n    c: 1\n', 3)).not.toBeNull();
+  });
+
+  it('mayReadFast: false only for files the fast path does not read', () => {
+    for (const text of CASES) {
+      if (fastParseDocument(text, 64)) expect(mayReadFast(text), text).toBe(true);
+      if (fastParseDocument(text, 64)) expect(mayReadFast(Buffer.from(text)), text).toBe(true);
+    }
+    for (const text of ['---\na: 1\n', 'a: 1\n...\n', '%YAML 1.2\n---\na: 1\n', 'a: caf\u00e9\n', 'a:\t1\n', 'a: 1\r\n']) {
+      expect(mayReadFast(text), text).toBe(false);
+      expect(mayReadFast(Buffer.from(text)), text).toBe(false);
+    }
+    expect(mayReadFast(Buffer.from(BENCH_LIKE))).toBe(true);
   });
 
   it.each(CASES.map((c, i) => [i, c]))('case %i reads as the library reads it', (_i, text) => {
