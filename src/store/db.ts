@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql, type Transaction } from 'kysely';
+import { Kysely, Migrator, sql, type Transaction } from 'kysely';
 import type pg from 'pg';
 import { loadPg } from './pg-driver.js';
 import { ScopedPostgresDialect } from './pg-introspector.js';
@@ -9,6 +9,7 @@ import { SynclineError } from '../errors.js';
 import { migrationProvider, type Dialect } from './migrations/index.js';
 import type { Database } from './types.js';
 import { listenChannel } from './listen.js';
+import { GatedSqliteDialect, WriteGate } from './sqlite-gate.js';
 import { SqliteWriterDialect, TextParts } from './sqlite-writer.js';
 
 export interface DatabaseHandle {
@@ -20,11 +21,11 @@ export interface DatabaseHandle {
   close(): Promise<void>;
   /**
    * Runs `fn` as ONE transaction, for long write transactions (a sync's apply). On a SQLite file
-   * database it runs on a connection of its own on a worker thread (store/sqlite-writer.ts) while
-   * the main connection is held, so nothing else uses the database through this handle meanwhile
-   * (as during any transaction on the one connection) but the event loop stays free: the
-   * statements, the commit and its WAL checkpoint no longer run on the main thread. Elsewhere
-   * (PostgreSQL, `sqlite::memory:`) it is `db.transaction().execute(fn)`.
+   * database it runs on a connection of its own on a worker thread (store/sqlite-writer.ts), so
+   * the event loop stays free: the statements, the commit and its WAL checkpoint no longer run on
+   * the main thread. Meanwhile the main connection still reads (the state before the
+   * transaction, as on PostgreSQL) and its writes wait for the commit (store/sqlite-gate.ts).
+   * Elsewhere (PostgreSQL, `sqlite::memory:`) it is `db.transaction().execute(fn)`.
    *
    * `text(parts)` is a text value given as its parts, for this transaction's statements only: on
    * the writer thread the parts are posted one by one and joined there (a multi-MB JSON costs
@@ -189,13 +190,15 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
     await enableWal(sqlite, 5000);
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('synchronous = NORMAL');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
+    // Reads on this connection go on during the writer thread's transaction; writes wait for it.
+    const gate = new WriteGate();
+    db = new Kysely<Database>({ dialect: new GatedSqliteDialect(cachingStatements(sqlite), gate) });
     if (file !== ':memory:') {
       let writer: Kysely<Database> | null = null;
       // A TextParts where the statements expect text: only the writer's connection takes it.
       const text = (parts: readonly string[]) => new TextParts(parts) as unknown as string;
       writeTransaction = (fn) =>
-        db.connection().execute(() => (writer ??= new Kysely<Database>({ dialect: new SqliteWriterDialect(file) })).transaction().execute((tx) => fn(tx, text)));
+        gate.run(() => (writer ??= new Kysely<Database>({ dialect: new SqliteWriterDialect(file) })).transaction().execute((tx) => fn(tx, text)));
       closeWriter = async () => {
         const w = writer;
         writer = null;
@@ -281,26 +284,33 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
         dialect === 'postgres'
           ? (await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db)).rows[0]?.schema ?? undefined
           : undefined;
-      const migrator = new Migrator({
-        db,
-        provider: migrationProvider(dialect),
-        // Streams own name prefixes (004-, 005-, …) and land in any order: a database that already
-        // ran 005 must still accept a later-landed 004 (each migration runs once, by name).
-        allowUnorderedMigrations: true,
-        ...(migrationTableSchema ? { migrationTableSchema } : {}),
-      });
+      const migrate = (on: Kysely<Database>) =>
+        new Migrator({
+          db: on,
+          provider: migrationProvider(dialect),
+          // Streams own name prefixes (004-, 005-, …) and land in any order: a database that already
+          // ran 005 must still accept a later-landed 004 (each migration runs once, by name).
+          allowUnorderedMigrations: true,
+          ...(migrationTableSchema ? { migrationTableSchema } : {}),
+        }).migrateToLatest();
       // On SQLite Kysely neither locks nor uses a transaction, so two processes starting on a fresh
       // file would both run 001. BEGIN IMMEDIATE takes the write lock (the other process waits,
-      // up to busy_timeout, then finds nothing to do) and makes the run all or nothing.
-      if (dialect === 'sqlite') await sql`begin immediate`.execute(db);
-      let outcome: Awaited<ReturnType<Migrator['migrateToLatest']>>;
-      try {
-        outcome = await migrator.migrateToLatest();
-      } catch (err) {
-        if (dialect === 'sqlite') await sql`rollback`.execute(db);
-        throw err;
-      }
-      if (dialect === 'sqlite') await sql.raw(outcome.error ? 'rollback' : 'commit').execute(db);
+      // up to busy_timeout, then finds nothing to do) and makes the run all or nothing. All of it
+      // on one Kysely connection: the transaction's statements are its owner's (store/sqlite-gate.ts).
+      const outcome =
+        dialect === 'sqlite'
+          ? await db.connection().execute(async (conn) => {
+              await sql`begin immediate`.execute(conn);
+              try {
+                const result = await migrate(conn);
+                await sql.raw(result.error ? 'rollback' : 'commit').execute(conn);
+                return result;
+              } catch (err) {
+                await sql`rollback`.execute(conn);
+                throw err;
+              }
+            })
+          : await migrate(db);
       const { error, results } = outcome;
       if (error) throw error instanceof Error ? error : new Error(String(error));
       return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -10,9 +10,9 @@
  * time (a mutex, as in Kysely's SqliteDriver). The worker opens the same file with the same
  * pragmas as `openDatabase`.
  *
- * The caller must keep the main connection from writing meanwhile (see `DatabaseHandle.writeTransaction`):
- * a write on the main connection while the worker holds the write lock would wait in SQLite's busy
- * handler, which sleeps the main thread itself.
+ * The main connection must not write meanwhile: a write there while the worker holds the write
+ * lock would wait in SQLite's busy handler, which sleeps the main thread itself. The two share a
+ * write gate for that (sqlite-gate.ts); reads on the main connection go on.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -27,7 +27,7 @@ db.pragma('busy_timeout = 5000');
 db.pragma('foreign_keys = ON');
 db.pragma('synchronous = NORMAL');
 // The WAL checkpoint runs after a commit has been answered (below), not inside the commit: the
-// main connection, held until the commit's answer, is free again while the checkpoint copies.
+// write gate (sqlite-gate.ts), held until the commit's answer, is open again while it copies.
 db.pragma('wal_autocheckpoint = 0');
 const cache = new Map();
 function prepare(sql) {

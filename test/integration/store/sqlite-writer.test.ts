@@ -2,9 +2,9 @@
  * `DatabaseHandle.writeTransaction` (store/db.ts, store/sqlite-writer.ts): on a SQLite file it runs
  * the transaction on a connection of its own on a worker thread. It must behave as a transaction
  * on the main connection does: all or nothing, its result visible to the main connection once it
- * has committed (and not before), SQLite's errors with their codes, and nothing else using the
- * main connection meanwhile (a write there would otherwise wait in SQLite's busy handler, which
- * sleeps the main thread).
+ * has committed (and not before), SQLite's errors with their codes. Meanwhile the main connection
+ * reads at once (the state before the transaction) and its writes wait for the commit (a write
+ * there would otherwise wait in SQLite's busy handler, which sleeps the main thread).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -34,15 +34,22 @@ describe.skipIf(!DIALECTS.includes('sqlite'))('SQLite write transactions on the 
 
   const names = async (db: Kysely<any>) => (await db.selectFrom('t').select('name').orderBy('id').execute()).map((r) => r.name as string);
 
-  it('commits all of it, visible to the main connection afterwards, not during', async () => {
+  const until = async (cond: () => boolean) => {
+    while (!cond()) await new Promise((r) => setTimeout(r, 5));
+  };
+
+  /** `p`, or a failure naming `what` if it has not settled within 10 s (a deadlock, not a speed check). */
+  const settles = <T>(p: Promise<T>, what: string): Promise<T> =>
+    Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not settle`)), 10_000).unref())]);
+
+  it('commits all of it, visible to the main connection afterwards; reads during it see the state before it', async () => {
     const { handle, db } = await open();
     const big = 'x'.repeat(3_000_000);
-    let readDuring: Promise<string[]> | undefined;
     const out = await handle.writeTransaction(async (tx) => {
       const trx = tx as unknown as Kysely<any>;
       await trx.insertInto('t').values({ id: 2, name: 'two' }).execute();
-      // A query on the main connection waits for the transaction (as on one connection).
-      readDuring = names(db);
+      // The main connection reads while the transaction is open: at once, its snapshot before it.
+      expect(await settles(names(db), 'a read on the main connection')).toEqual(['one']);
       const r = await trx.insertInto('t').values({ id: 3, name: big }).executeTakeFirst();
       expect(r.numInsertedOrUpdatedRows).toBe(1n);
       const inside = await trx.selectFrom('t').select('id').orderBy('id').execute();
@@ -50,8 +57,83 @@ describe.skipIf(!DIALECTS.includes('sqlite'))('SQLite write transactions on the 
       return 'done';
     });
     expect(out).toBe('done');
-    expect(await readDuring).toEqual(['one', 'two', big]);
     expect(await names(db)).toEqual(['one', 'two', big]);
+  });
+
+  it('a write on the main connection waits for the commit, then runs (no busy wait, no SQLITE_BUSY)', async () => {
+    const { handle, db } = await open();
+    let written = false;
+    let writeDuring: Promise<unknown> | undefined;
+    await handle.writeTransaction(async (tx) => {
+      const trx = tx as unknown as Kysely<any>;
+      await trx.insertInto('t').values({ id: 2, name: 'two' }).execute();
+      writeDuring = db.insertInto('t').values({ id: 4, name: 'four' }).execute().then(() => (written = true));
+      // More statements of the transaction run while the main connection's write waits.
+      for (let i = 0; i < 5; i++) await trx.selectFrom('t').select('id').execute();
+      expect(written).toBe(false);
+      expect(await settles(names(db), 'a read while a write waits')).toEqual(['one']);
+    });
+    await settles(writeDuring!, 'the waiting write');
+    expect(await names(db)).toEqual(['one', 'two', 'four']);
+  });
+
+  it('a transaction on the main connection and one on the writer thread take turns, in order', async () => {
+    const { handle, db } = await open();
+    const order: string[] = [];
+    let letMainFinish!: () => void;
+    const mainMayFinish = new Promise<void>((resolve) => (letMainFinish = resolve));
+    const main = db.transaction().execute(async (trx) => {
+      await trx.insertInto('t').values({ id: 2, name: 'two' }).execute();
+      await mainMayFinish;
+      await trx.insertInto('t').values({ id: 3, name: 'three' }).execute();
+      order.push('main');
+    });
+    await new Promise((r) => setImmediate(r));
+    const writer = handle.writeTransaction(async (tx) => {
+      // It starts only after the main connection's commit, so it sees that transaction's rows.
+      const seen = await (tx as unknown as Kysely<any>).selectFrom('t').select('name').orderBy('id').execute();
+      order.push(`writer saw ${seen.map((r) => r.name).join(',')}`);
+      await (tx as unknown as Kysely<any>).insertInto('t').values({ id: 4, name: 'four' }).execute();
+    });
+    letMainFinish();
+    await settles(Promise.all([main, writer]), 'both transactions');
+    expect(order).toEqual(['main', 'writer saw one,two,three']);
+
+    // The other way round: the main connection's transaction begins after the writer's commit.
+    let mainSaw: string[] = [];
+    await handle.writeTransaction(async (tx) => {
+      await (tx as unknown as Kysely<any>).insertInto('t').values({ id: 5, name: 'five' }).execute();
+      const later = db.transaction().execute(async (trx) => {
+        mainSaw = (await trx.selectFrom('t').select('name').orderBy('id').execute()).map((r) => r.name as string);
+      });
+      void later;
+      await (tx as unknown as Kysely<any>).insertInto('t').values({ id: 6, name: 'six' }).execute();
+      expect(mainSaw).toEqual([]);
+    });
+    await settles(until(() => mainSaw.length > 0), 'the main transaction');
+    expect(mainSaw).toEqual(['one', 'two', 'three', 'four', 'five', 'six']);
+  });
+
+  it('a read outside a transaction on the main connection waits for that transaction (it would see its rows)', async () => {
+    const { db } = await open();
+    let letMainFinish!: () => void;
+    const mainMayFinish = new Promise<void>((resolve) => (letMainFinish = resolve));
+    let inserted = false;
+    const main = db.transaction().execute(async (trx) => {
+      await trx.insertInto('t').values({ id: 2, name: 'two' }).execute();
+      inserted = true;
+      await mainMayFinish;
+      throw new Error('roll it back');
+    });
+    await settles(until(() => inserted), 'the insert');
+    let read: string[] | undefined;
+    const reading = names(db).then((r) => (read = r));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(read).toBeUndefined();
+    letMainFinish();
+    await expect(main).rejects.toThrow('roll it back');
+    await settles(reading, 'the read');
+    expect(read).toEqual(['one']);
   });
 
   it('a throw rolls everything back; errors keep their SQLite code; the writer is reusable', async () => {
