@@ -31,6 +31,7 @@ import { redact } from '../security/redact.js';
 import { ConcurrencyLimiter, LimiterRejectedError } from './limiter.js';
 import { UploadPackCache, type CacheHit, type CacheWriter } from './pack-cache.js';
 import { relay } from './relay.js';
+import { AnswerMemo, isLsRefs, refState } from './answer-memo.js';
 import { REACHABILITY_HOOK } from './reachability-hook.js';
 import { pipeBody, readBody, type BodyLimits, type BodyProblem, type BodyRead, type BodyState } from './request-body.js';
 import { cacheableRequest } from './upload-pack-request.js';
@@ -478,6 +479,7 @@ const NO_EXIT: GitExit = { code: 0, signal: null, stderr: '' };
 async function serve(p: ServeParams): Promise<void> {
   const { res, log } = p;
   const refs = p.advertise ? null : await mirrorRefs(p.dir);
+  const v2 = /(^|:)version=2(:|$)/.test(p.protocol ?? '');
   const state: BodyState = { problem: null };
   let input: BodyRead | null = null;
   let writer: CacheWriter | null = null;
@@ -494,12 +496,28 @@ async function serve(p: ServeParams): Promise<void> {
       if (!res.destroyed && !res.headersSent) failBeforeHeaders(res, failureStatus(state.problem, false, NO_EXIT));
       return;
     }
-    const v2 = /(^|:)version=2(:|$)/.test(p.protocol ?? '');
     if (input.kind === 'buffer' && refs && cacheableRequest(input.body, refs.tips, v2)) {
       cacheKey = UploadPackCache.key({ mirrorDir: p.dir, protocol: p.protocol, refs: refs.snapshot, body: input.body });
       const cached = await fromCache(p, p.cache, cacheKey);
       if (cached === 'served') return;
       writer = cached;
+    }
+  }
+
+  // Advertisements and ls-refs: answered from memory at the same ref state (answer-memo.ts).
+  let memo: { key: string; state: string; chunks: Buffer[]; bytes: number } | null = null;
+  const lsRefs = !p.advertise && v2 && input?.kind === 'buffer' && isLsRefs(input.body);
+  if (p.cache && (p.advertise || lsRefs)) {
+    const st = await refState(p.dir);
+    if (st !== null) {
+      const operation = p.advertise ? 'info-refs' : 'ls-refs';
+      const key = AnswerMemo.key({ mirrorDir: p.dir, protocol: p.protocol, operation, state: st, ...(lsRefs && input?.kind === 'buffer' ? { body: input.body } : {}) });
+      const known = p.cache.answers.get(key);
+      if (known) {
+        if (!res.destroyed) sendAnswer(res, p.advertise, v2, known);
+        return;
+      }
+      memo = { key, state: st, chunks: [], bytes: 0 };
     }
   }
 
@@ -558,7 +576,6 @@ async function serve(p: ServeParams): Promise<void> {
   const writeHead = (): void => {
     res.writeHead(200, { 'Content-Type': p.advertise ? ADVERTISEMENT_TYPE : RESULT_TYPE, ...NO_CACHE_HEADERS });
     // Like git http-backend: v0/v1 advertisements start with the service line, v2's do not.
-    const v2 = /(^|:)version=2(:|$)/.test(p.protocol ?? '');
     if (p.advertise && !v2) res.write(SERVICE_PREFIX);
   };
 
@@ -580,7 +597,16 @@ async function serve(p: ServeParams): Promise<void> {
     writeHead();
     // Batched writes, the cache copy beside them (relay.ts). A failure here means the client went
     // away; onClose already killed git.
-    [exit, streamed] = await Promise.all([proc.done, relay(proc.stdout, res, writer)]);
+    const m = memo;
+    const keep = m
+      ? {
+          write: (chunk: Buffer) => {
+            m.bytes += chunk.length;
+            if (m.bytes <= p.cache!.answers.maxEntryBytes) m.chunks.push(chunk);
+          },
+        }
+      : null;
+    [exit, streamed] = await Promise.all([proc.done, relay(proc.stdout, res, writer ?? keep)]);
   }
   res.off('close', onClose);
   p.active.delete(stop);
@@ -590,6 +616,10 @@ async function serve(p: ServeParams): Promise<void> {
     // Kept only when the whole answer went out and the refs it was keyed with did not move meanwhile.
     const keep = streamed && !failed && !clientGone && upload.problem === null && (await mirrorRefs(p.dir))?.snapshot === refs?.snapshot;
     await writer.end(keep);
+  }
+  if (memo && p.cache && streamed && !failed && !clientGone && upload.problem === null && memo.bytes <= p.cache.answers.maxEntryBytes) {
+    // Kept only when the ref state read again now is the one the answer was keyed with.
+    if ((await refState(p.dir)) === memo.state) p.cache.answers.set(memo.key, Buffer.concat(memo.chunks, memo.bytes));
   }
   if (clientGone) {
     log.info({ slug: p.slug, operation: p.advertise ? 'info-refs' : 'upload-pack' }, 'mirror client disconnected; git stopped');
@@ -608,6 +638,13 @@ async function serve(p: ServeParams): Promise<void> {
       'git upload-pack failed',
     );
   }
+}
+
+/** A remembered advertisement or ls-refs answer: what git's would have been, in one write with its length. */
+function sendAnswer(res: ServerResponse, advertise: boolean, v2: boolean, answer: Buffer): void {
+  const body = advertise && !v2 ? Buffer.concat([SERVICE_PREFIX, answer]) : answer;
+  res.writeHead(200, { 'Content-Type': advertise ? ADVERTISEMENT_TYPE : RESULT_TYPE, ...NO_CACHE_HEADERS, 'Content-Length': String(body.length) });
+  res.end(body);
 }
 
 /**

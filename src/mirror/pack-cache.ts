@@ -25,6 +25,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AnswerMemo } from './answer-memo.js';
 
 export interface PackCacheOptions {
   /** Directory of the entries (created on first use). */
@@ -83,6 +84,8 @@ export class UploadPackCache {
   readonly #inFlight = new Map<string, Promise<void>>();
   /** Counters for tests, the bench and logs. */
   readonly stats = { hits: 0, misses: 0, stored: 0, abandoned: 0, coalesced: 0, evicted: 0 };
+  /** The small answers (advertisements, ls-refs), in memory (answer-memo.ts); emptied by clear() too. */
+  readonly answers: AnswerMemo;
 
   constructor(opts: PackCacheOptions) {
     this.dir = opts.dir;
@@ -90,6 +93,7 @@ export class UploadPackCache {
     this.ttlMs = opts.ttlMs;
     this.maxEntryBytes = opts.maxEntryBytes ?? Math.floor(opts.maxBytes / 4);
     this.followerWaitMs = opts.followerWaitMs ?? 10_000;
+    this.answers = new AnswerMemo({ ttlMs: opts.ttlMs });
   }
 
   /** The key of one request: mirror, protocol, ref state and body. */
@@ -256,6 +260,7 @@ export class UploadPackCache {
 
   /** Drops every entry (the bench measures first requests this way). */
   async clear(): Promise<void> {
+    this.answers.clear();
     await this.#init();
     for (const key of [...this.#entries.keys()]) await this.#remove(key);
   }
