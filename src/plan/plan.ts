@@ -45,11 +45,28 @@ function at(doc: SpecDocument, pointer: string): { line: number; column: number 
 }
 
 export function buildPlan(input: BuildPlanInput): Plan {
+  const steps = buildPlanSteps(input);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * buildPlan in steps: the same plan, returned when the generator is done, which pauses (yields)
+ * every `every` documents or live resources, so a caller can give the event loop a turn between
+ * steps (planChanges in src/sync/steps.ts). Pure: nothing happens between steps but the caller's.
+ */
+export function* buildPlanSteps(input: BuildPlanInput, every = 16): Generator<void, Plan, void> {
   const { registry } = input;
+  let n = 0;
   const results: PlanResult[] = [];
 
   const liveByKey = new Map<string, LiveResource>();
-  for (const res of input.live) liveByKey.set(key(res.kind, res.name), res);
+  for (const res of input.live) {
+    liveByKey.set(key(res.kind, res.name), res);
+    if (++n % every === 0) yield;
+  }
 
   const declaredKeys = new Set<string>();
   for (const inv of input.invalid) {
@@ -60,6 +77,7 @@ export function buildPlan(input: BuildPlanInput): Plan {
   // parseSpecFiles already reports duplicates; this guards callers that did not use it.
   const byKey = new Map<string, SpecDocument[]>();
   for (const doc of input.desired) {
+    if (++n % every === 0) yield;
     const k = key(doc.kind, doc.name);
     declaredKeys.add(k);
     const list = byKey.get(k);
@@ -67,6 +85,7 @@ export function buildPlan(input: BuildPlanInput): Plan {
     else byKey.set(k, [doc]);
   }
   for (const docs of byKey.values()) {
+    if (++n % every === 0) yield;
     if (docs.length > 1) {
       for (const doc of docs) {
         const others = docs
@@ -88,6 +107,7 @@ export function buildPlan(input: BuildPlanInput): Plan {
 
   if (input.prune) {
     for (const res of input.live) {
+      if (++n % every === 0) yield;
       if (declaredKeys.has(key(res.kind, res.name))) continue;
       results.push({
         kind: res.kind,
@@ -106,7 +126,9 @@ export function buildPlan(input: BuildPlanInput): Plan {
     }
   }
 
+  yield;
   results.sort(compareResults);
+  yield;
   return { summary: summarize(results), results };
 }
 

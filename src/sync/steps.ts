@@ -10,7 +10,7 @@ import { ensureMirror, openMirror } from '../git/mirror-cache.js';
 import { FULL_SHA_RE } from '../contracts/common.js';
 import { commitInfo, hasCommit, isAncestor, resolveBranch, resolveRef, type GitPerson } from '../git/refs.js';
 import { normalizeTreePath, readEntries, selectTree, type TreeEntry } from '../git/tree.js';
-import { buildPlan, PlanMemo } from '../plan/plan.js';
+import { buildPlanSteps, PlanMemo } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
 import type { KindRegistry } from '../specs/kinds.js';
 import { adoptDetachedParse, isSpecFile, ParseCache, parseSpecFiles } from '../specs/parse.js';
@@ -391,27 +391,26 @@ export const planChanges: Step<RunStart & ReadSpecs & { registry: KindRegistry; 
     if (reuse) return { live: reuse.live, plan: reuse.plan };
     // Live rows in pages of LIVE_PAGE, yielding between them (10,000 rows decoded in one call held the loop).
     const live = await listResourcesPaged(app.db.db, namespace.name, LIVE_PAGE, () => yieldSlice(app));
-    const memo = planMemoFor(app);
-    // Plan each document in slices that yield to the event loop (results land in the memo, keyed
-    // by document, live state and kinds); buildPlan below then reads the memo, so the plan is the
-    // one a single call would make.
-    const liveByKey = new Map(live.map((r) => [`${r.kind}\u0000${r.name}`, r]));
-    let sliceStart = performance.now();
-    for (const doc of parsed.documents) {
-      memo.plan(doc, liveByKey.get(`${doc.kind}\u0000${doc.name}`) ?? null, registry);
-      if (performance.now() - sliceStart >= PARSE_SLICE_MS) {
-        await yieldSlice(app);
-        sliceStart = performance.now();
-      }
-    }
-    const plan = buildPlan({
+    // buildPlan's steps (per document through the plan memo, then the prune pass, the sort),
+    // yielding to the event loop every PARSE_SLICE_MS: the plan is the one a single call makes.
+    const steps = buildPlanSteps({
       desired: parsed.documents,
       invalid: parsed.invalid,
       live,
       registry,
       prune: namespace.prune === 1,
-      memo,
+      memo: planMemoFor(app),
     });
+    let sliceStart = performance.now();
+    let step = steps.next();
+    while (!step.done) {
+      if (performance.now() - sliceStart >= PARSE_SLICE_MS) {
+        await yieldSlice(app);
+        sliceStart = performance.now();
+      }
+      step = steps.next();
+    }
+    const plan = step.value;
     if (key) rememberPlan(app, namespace.name, { key, files: withoutContent(files), singleFile, skippedFiles, parsed, live, plan });
     return { live, plan };
   },

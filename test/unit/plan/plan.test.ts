@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isInSync } from '../../../src/plan/drift.js';
-import { buildPlan, contentHash } from '../../../src/plan/plan.js';
+import { buildPlan, buildPlanSteps, contentHash } from '../../../src/plan/plan.js';
 import type { LiveResource, Plan, PlanResult } from '../../../src/plan/types.js';
 import { parseSpecFiles } from '../../../src/specs/parse.js';
 import type { ParseResult } from '../../../src/specs/types.js';
@@ -313,5 +313,26 @@ describe('buildPlan: ordering and determinism', () => {
   it('produces plain JSON', () => {
     const p = plan(files, live, true);
     expect(JSON.parse(JSON.stringify(p))).toEqual(p);
+  });
+});
+
+describe('buildPlanSteps', () => {
+  it('pauses between documents and live resources and returns the plan buildPlan makes', () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) files[`s/${String(i).padStart(2, '0')}.yaml`] = y('kind: Workload', `name: w${i % 37}`, 'spec:', `  port: ${8000 + i}`);
+    files['s/bad.yaml'] = y('kind: Workload', 'name: bad', 'spec:', '  port: nope');
+    const parsed = parse(files);
+    const live = (name: string, port: number): LiveResource => ({ kind: 'Workload', name, spec: { port }, metadata: {}, managed_fields: ['/spec/port'], hash: `h-${name}` });
+    const input = { desired: parsed.documents, invalid: parsed.invalid, live: [live('w10', 1), live('w5', 8005), live('gone', 2), live('bad', 3)], registry, prune: true };
+    const steps = buildPlanSteps(input, 1);
+    let pauses = 0;
+    let step = steps.next();
+    while (!step.done) {
+      pauses += 1;
+      step = steps.next();
+    }
+    expect(pauses).toBeGreaterThan(40);
+    expect(step.value).toEqual(buildPlan(input));
+    expect(new Set(step.value.results.map((r) => r.operation))).toEqual(new Set(['create', 'update', 'noop', 'delete', 'invalid']));
   });
 });
