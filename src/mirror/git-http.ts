@@ -618,8 +618,17 @@ async function serve(p: ServeParams): Promise<void> {
     await writer.end(keep);
   }
   if (memo && p.cache && streamed && !failed && !clientGone && upload.problem === null && memo.bytes <= p.cache.answers.maxEntryBytes) {
-    // Kept only when the ref state read again now is the one the answer was keyed with.
-    if ((await refState(p.dir)) === memo.state) p.cache.answers.set(memo.key, Buffer.concat(memo.chunks, memo.bytes));
+    // Kept only when the ref state read again now is the one the answer was keyed with. Checked
+    // after this request gave its slots back: the client's next request (ls-refs, then the fetch)
+    // may arrive at once, and must not find its own previous request still counted.
+    const { key, state: keyed, chunks, bytes } = memo;
+    const answers = p.cache.answers;
+    void refState(p.dir).then(
+      (now) => {
+        if (now === keyed) answers.set(key, Buffer.concat(chunks, bytes));
+      },
+      () => undefined,
+    );
   }
   if (clientGone) {
     log.info({ slug: p.slug, operation: p.advertise ? 'info-refs' : 'upload-pack' }, 'mirror client disconnected; git stopped');
