@@ -106,8 +106,9 @@ describe('token auth', () => {
       url: server.repoUrl('private'),
       auth: { type: 'token', token: TOKEN, provider: 'github' } as const,
     };
-    // Slow responses keep git running long enough for the /proc scan to see it.
-    server.setFault({ kind: 'delay', ms: 300 });
+    // Slow responses keep git running long enough for the /proc scan to see it: one pass of the
+    // scan can take longer than 300 ms on a loaded machine (it missed the clone at load 15).
+    server.setFault({ kind: 'delay', ms: 1500 });
     try {
       const clone = ensureMirror(source, { mirrorsDir });
       const watched = await watchCmdlines(clone, forms(TOKEN));
@@ -133,9 +134,6 @@ describe('token auth', () => {
       await createBranch(repo, 'short-lived');
       await ensureMirror(source, { mirrorsDir });
       await deleteBranch(repo, 'short-lived');
-      // One pass of the scan over /proc can take longer than 300 ms on a loaded machine: answers
-      // this slow keep git-remote-http alive across several passes.
-      server.setFault({ kind: 'delay', ms: 1500 });
       const pruning = ensureMirror(source, { mirrorsDir });
       const watchedPrune = await watchCmdlines(pruning, forms(TOKEN));
       await pruning;
