@@ -6,7 +6,7 @@
  * tree, at a fraction of the cost (the library builds a CST, then a node tree, then we walk it).
  *
  * It answers null — "parse it with the library" — for ANYTHING outside that subset: tabs, CR,
- * control or non-ASCII characters, document markers and directives, anchors, aliases, tags,
+ * control or non-ASCII characters, document markers and directives (but a plain `---` first line), anchors, aliases, tags,
  * flow collections, block scalars, multi-line or quoted-with-escapes scalars, empty list items,
  * keys that are not simple words or are null-like, duplicate keys, indentation it does not
  * expect, values YAML would read as something other than a string, a finite number, a boolean or
@@ -93,7 +93,10 @@ export function mayReadFast(content: string | Uint8Array): boolean {
       continue;
     }
     if (c < 32 || c > 126) return false;
-    if (lineStart && (c === 37 /* % */ || ((c === 45 /* - */ || c === 46) /* . */ && i + 2 < n && at(i + 1) === c && at(i + 2) === c))) return false;
+    if (lineStart && (c === 37 /* % */ || ((c === 45 /* - */ || c === 46) /* . */ && i + 2 < n && at(i + 1) === c && at(i + 2) === c))) {
+      // A plain `---` first line is the fast path's too.
+      if (!(i === 0 && c === 45 && (n === 3 || at(3) === 10))) return false;
+    }
     lineStart = false;
   }
   return true;
@@ -121,9 +124,11 @@ function contentLines(text: string): Line[] | null {
     }
     if (k < end && text.charCodeAt(k) !== 35 /* # */) {
       const body = text.slice(k, end);
-      // Document markers and directives.
-      if (indent === 0 && (body.startsWith('---') || body.startsWith('...') || body[0] === '%')) return null;
-      out.push({ no, indent, body });
+      // Document markers and directives, except a plain `---` on the file's first line (the
+      // start of its one document, as Kubernetes manifests often begin).
+      if (indent === 0 && (body.startsWith('---') || body.startsWith('...') || body[0] === '%')) {
+        if (!(no === 1 && body === '---')) return null;
+      } else out.push({ no, indent, body });
     }
     if (end === n) break;
     start = end + 1;

@@ -1,6 +1,6 @@
 /**
  * A sync with enough files to use the parse workers (≥ 2,000 to parse that the YAML fast path
- * will not read: these start with a `---` marker, which it leaves to the library): this thread
+ * will not read: these start with a `%YAML` directive, which it leaves to the library): this thread
  * parses a share itself while the workers parse the rest. Whichever side parsed a file, the
  * result is the same: invalid documents in both shares and a duplicate across them are reported
  * exactly, and a fixed commit creates every resource. Correctness only: nothing here is timed.
@@ -11,8 +11,8 @@ import { commitFiles, makeRepo } from '../../helpers/git-fixtures.js';
 import { createSource, ok, putNamespace, sync, syncReq, useSyncSuite, workload as plainWorkload } from './support.js';
 
 const N = 2100;
-/** A `---` first: the library parses it, so the files go to the parse workers. */
-const workload = (...args: Parameters<typeof plainWorkload>): string => `---\n${plainWorkload(...args)}`;
+/** A directive first: the library parses it, so the files go to the parse workers. */
+const workload = (...args: Parameters<typeof plainWorkload>): string => `%YAML 1.2\n---\n${plainWorkload(...args)}`;
 const file = (i: number) => `cfg/svc-${String(i).padStart(5, '0')}.yaml`;
 
 for (const dialect of DIALECTS) {

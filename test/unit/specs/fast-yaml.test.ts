@@ -89,6 +89,16 @@ const CASES: string[] = [
   'kind: Workload\nname: a\nspec:\n\tport: 80\n',
   'kind: Workload\r\nname: a\r\nspec:\r\n  port: 80\r\n',
   '---\nkind: Workload\nname: a\nspec:\n  port: 80\n',
+  '---\n# c\n\nkind: Workload\nname: a\nspec:\n  port: 80\n',
+  '--- \nkind: Workload\nname: a\nspec:\n  port: 80\n',
+  '--- # c\nkind: Workload\nname: a\nspec:\n  port: 80\n',
+  '---\n',
+  '---',
+  '# c\n---\nkind: Workload\nname: a\nspec:\n  port: 80\n',
+  '---\n---\nkind: Workload\nname: a\nspec:\n  port: 80\n',
+  '---\nkind: Workload\nname: a\nspec:\n  port: 80\n---\n',
+  '----\nkind: Workload\n',
+  '---x\nkind: Workload\n',
   'kind: Workload\nname: a\nspec:\n  port: 80\n---\nkind: Workload\nname: b\nspec:\n  port: 81\n',
   'kind: Workload\nname: a\nspec:\n  port: 80\n...\n',
   '%YAML 1.2\n---\nkind: Workload\nname: a\nspec:\n  port: 80\n',
@@ -140,7 +150,7 @@ describe('fast YAML path', () => {
   });
 
   it('leaves the unusual to the library', () => {
-    for (const text of ['a: &x 1\nb: *x\n', 'a: |\n  x\n', 'a: [1]\n', 'a: "\\t"\n', 'a:\n\t- 1\n', '---\na: 1\n', 'a: .nan\n', 'null: 1\n', 'a: x\n  y\n', 'a:\n-\n  b: 1\n']) {
+    for (const text of ['a: &x 1\nb: *x\n', 'a: |\n  x\n', 'a: [1]\n', 'a: "\\t"\n', 'a:\n\t- 1\n', '--- \na: 1\n', 'a: .nan\n', 'null: 1\n', 'a: x\n  y\n', 'a:\n-\n  b: 1\n']) {
       expect(fastParseDocument(text, 64), text).toBeNull();
     }
     // The nesting limit is the caller's.
@@ -153,7 +163,9 @@ describe('fast YAML path', () => {
       if (fastParseDocument(text, 64)) expect(mayReadFast(text), text).toBe(true);
       if (fastParseDocument(text, 64)) expect(mayReadFast(Buffer.from(text)), text).toBe(true);
     }
-    for (const text of ['---\na: 1\n', 'a: 1\n...\n', '%YAML 1.2\n---\na: 1\n', 'a: caf\u00e9\n', 'a:\t1\n', 'a: 1\r\n']) {
+    expect(fastParseDocument('---\na: 1\n', 64)).not.toBeNull();
+    expect(mayReadFast('---\na: 1\n')).toBe(true);
+    for (const text of ['# c\n---\na: 1\n', 'a: 1\n---\n', 'a: 1\n...\n', '%YAML 1.2\n---\na: 1\n', 'a: caf\u00e9\n', 'a:\t1\n', 'a: 1\r\n']) {
       expect(mayReadFast(text), text).toBe(false);
       expect(mayReadFast(Buffer.from(text)), text).toBe(false);
     }
@@ -221,7 +233,7 @@ describe('fast YAML path', () => {
       if (rand(3) === 0) lines.push('metadata:', '  labels:', `    ${pick(KEYS)}: ${pick(SCALARS)}`);
       lines.push('spec:', `${' '.repeat(step)}port: ${pick(['80', '8080', '"80"', '0x50', '1e2', '99999', '-1'])}`);
       block(step, 1, false);
-      const text = `${lines.join('\n')}${rand(5) === 0 ? '' : '\n'}`;
+      const text = `${rand(6) === 0 ? pick(['---\n', '--- \n', '# c\n---\n', '---\n---\n']) : ''}${lines.join('\n')}${rand(5) === 0 ? '' : '\n'}`;
       if (fastParseDocument(text, 64)) fastCount += 1;
       const withKinds = both(text);
       expect(withKinds.fast, text).toEqual(withKinds.library);
