@@ -162,6 +162,9 @@ class Reader {
   map(indent: number, depth: number, pointer: string, positions: Record<string, Position>): JsonObject {
     if (depth >= this.maxDepth) throw NOT_FAST;
     const out: JsonObject = {};
+    // Keys that read as numbers or booleans: the library's duplicate check compares values
+    // (`1` and `01`, `true` and `True` are the same key to it), so a repeat is its business.
+    let valued: Set<JsonValue> | undefined;
     const lines = this.lines;
     while (this.i < lines.length) {
       const line = lines[this.i]!;
@@ -175,6 +178,12 @@ class Reader {
       if (!entry) throw NOT_FAST;
       const { key } = entry;
       if (hasOwn(out, key)) throw NOT_FAST;
+      const resolved = resolvePlain(key);
+      if (typeof resolved !== 'string') {
+        valued ??= new Set();
+        if (valued.has(resolved)) throw NOT_FAST;
+        valued.add(resolved);
+      }
       const child = `${pointer}/${escapeSegment(key)}`;
       positions[child] = { line: line.no, column: indent + 1 };
       this.i += 1;
@@ -265,6 +274,11 @@ function scalar(body: string, start: number): JsonValue {
   if (text === '' || !PLAIN_START_RE.test(text) && !/^-[0-9.]/.test(text)) throw NOT_FAST;
   // Characters that could start or end something else (mapping values, comments, flow, …).
   if (text.includes(': ') || text.endsWith(':') || text.includes('#') || /[[\]{}`"'\\|>&*!%@]/.test(text)) throw NOT_FAST;
+  return resolvePlain(text);
+}
+
+/** A plain scalar's value in the core schema (the library's tests, in its order). */
+function resolvePlain(text: string): JsonValue {
   if (NULL_RE.test(text)) return null;
   if (BOOL_RE.test(text)) return text[0] === 't' || text[0] === 'T';
   let n: number;

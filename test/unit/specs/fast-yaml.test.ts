@@ -112,6 +112,12 @@ const CASES: string[] = [
   'kind: Workload\nname: true\nspec:\n  port: 80\n',
   'kind: Workload\nname: a\nspec:\n  404: x\n  true: y\n  1.5: z\n  0x10: w\n',
   'kind: Workload\nname: a\nspec:\n  null: x\n',
+  'kind: Workload\nname: a\nspec:\n  1: a\n  01: b\n',
+  'kind: Workload\nname: a\nspec:\n  true: a\n  True: b\n',
+  'kind: Workload\nname: a\nspec:\n  1: a\n  1.0: b\n',
+  'kind: Workload\nname: a\nspec:\n  16: a\n  0x10: b\n  0o20: c\n',
+  'kind: Workload\nname: a\nspec:\n  1e2: a\n  100: b\n',
+  'kind: Workload\nname: a\nspec:\n  1: a\n  2: b\n  x1: c\n',
   'kind: Workload\nname: a\nspec:\n  ~: x\n',
   'kind: Workload\nname: a\nspec:\n  __proto__: x\n  constructor: y\n',
   'kind: Workload\nname: a\nspec:\n  a~b: x\n  c/d: y\n',
@@ -186,7 +192,7 @@ describe('fast YAML path', () => {
       return seed % n;
     };
     const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)]!;
-    const KEYS = ['a', 'b', 'port', 'name', 'x-y', 'a.b', 'app.kubernetes.io/name', '404', 'true', '1.5', 'null', '~', 'a b', '"q"', '-d', 'k_1', 'a~b', 'on', '__proto__'];
+    const KEYS = ['a', 'b', 'port', 'name', 'x-y', 'a.b', 'app.kubernetes.io/name', '404', '0404', 'true', 'True', '1.5', '1.50', '0x10', '16', 'null', '~', 'a b', '"q"', '-d', 'k_1', 'a~b', 'on', '__proto__'];
     const SCALARS = [
       'foo', 'Foo Bar', '1', '-1', '+1', '007', '0o17', '0x1F', '1.5', '-.5', '1e3', '1.', '.inf', '.nan', '~', 'null', 'NULL', 'true', 'False', 'yes',
       '"quoted"', "'single'", "'it''s'", '"esc\\n"', 'a: b', 'a:b', 'http://x.y/z?q=1&r=2', 'a, b', 'a #c', 'a#b', '#c', '-', '- x', '[a, b]', '{a: 1}',
