@@ -5,14 +5,18 @@
  * sides see the same minutes of a shared machine. Reports wall time, the server's own CPU (Node:
  * utime + stime of its process) and its git children's (reaped: cutime + cstime), medians.
  *
- *   tsx bench/mirror-ab.ts <otherCheckout> <bare repo dir, with a syncline-complete file> [rounds]
+ *   tsx bench/mirror-ab.ts <otherCheckout> <bare repo dir, with a syncline-complete file> [rounds] [--warm]
+ *
+ * `--warm`: the cache is not emptied (every clone after the untimed first round is a repeat at the
+ * same refs: a clone-cache hit, and in this checkout the advertisement and ls-refs from memory).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-const [oldRoot, repo, roundsArg] = process.argv.slice(2);
+const warm = process.argv.includes('--warm');
+const [oldRoot, repo, roundsArg] = process.argv.slice(2).filter((a) => a !== '--warm');
 const rounds = Number(roundsArg ?? 5);
 const tick = 100; // CLK_TCK
 function stat(pid: number) {
@@ -45,7 +49,7 @@ for (let r = 0; r < rounds + 1; r++) {
       if (r > 0) res.file!.push({ ms: t.ms, node: 0, git: 0 });
     } else {
       const s = servers[k];
-      await s.cmd('clear-cache');
+      if (!warm) await s.cmd('clear-cache');
       const a = stat(s.child.pid!);
       const t = await clone(`http://127.0.0.1:${s.port}/git/large.git`, dest);
       await new Promise((r2) => setTimeout(r2, 200));
