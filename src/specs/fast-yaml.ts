@@ -83,21 +83,34 @@ export function fastParseDocument(text: string, maxDepth: number): FastDocument 
  * not promise it will (an anchor, a flow collection, … still send it to the library).
  */
 export function mayReadFast(content: string | Uint8Array): boolean {
-  const n = content.length;
-  const at = typeof content === 'string' ? (i: number) => content.charCodeAt(i) : (i: number) => content[i]!;
-  let lineStart = true;
+  return typeof content === 'string' ? screenText(content) : screenBytes(content);
+}
+
+/** mayReadFast of bytes, without a call per byte (10,000 files are ~3 MB, read in one go). */
+function screenBytes(b: Uint8Array): boolean {
+  const n = b.length;
   for (let i = 0; i < n; i++) {
-    const c = at(i);
-    if (c === 10) {
-      lineStart = true;
-      continue;
-    }
+    const c = b[i]!;
+    if (c === 10) continue;
     if (c < 32 || c > 126) return false;
-    if (lineStart && (c === 37 /* % */ || ((c === 45 /* - */ || c === 46) /* . */ && i + 2 < n && at(i + 1) === c && at(i + 2) === c))) {
-      // A plain `---` first line is the fast path's too.
-      if (!(i === 0 && c === 45 && (n === 3 || at(3) === 10))) return false;
+    // Only a line start can begin a marker or directive (a plain `---` first line is ours).
+    if ((i === 0 || b[i - 1] === 10) && (c === 37 || ((c === 45 || c === 46) && i + 2 < n && b[i + 1] === c && b[i + 2] === c))) {
+      if (!(i === 0 && c === 45 && (n === 3 || b[3] === 10))) return false;
     }
-    lineStart = false;
+  }
+  return true;
+}
+
+function screenText(text: string): boolean {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) continue;
+    if (c < 32 || c > 126) return false;
+    if ((i === 0 || text.charCodeAt(i - 1) === 10) && (c === 37 || ((c === 45 || c === 46) && i + 2 < n && text.charCodeAt(i + 1) === c && text.charCodeAt(i + 2) === c))) {
+      // A plain `---` first line is the fast path's too.
+      if (!(i === 0 && c === 45 && (n === 3 || text.charCodeAt(3) === 10))) return false;
+    }
   }
   return true;
 }
