@@ -286,7 +286,11 @@ function busy(reply: FastifyReply, message: string, retryAfter: number): Fastify
 
 /**
  * Step 4: a per-client slot, then a global one (waiting in line if need be). Resolves with the
- * release function, or null when the reply was already sent (busy) or the client left.
+ * release function, or null when the reply was already sent (busy) or the client left. The
+ * per-client slot is given back as soon as the response has gone (or the client left), not when
+ * git has exited and the cache has been written: a client sends its next request (ls-refs, then
+ * the fetch) the moment it has read an answer, and must not find its previous one still counted.
+ * The global slot, which bounds git processes, is held until `release`.
  */
 async function acquireSlots(
   limiter: ConcurrencyLimiter,
@@ -310,6 +314,8 @@ async function acquireSlots(
   res.once('close', onEarlyClose);
   try {
     const release = await limiter.acquire(gone.signal);
+    res.once('finish', releaseClient);
+    res.once('close', releaseClient);
     return () => {
       release();
       releaseClient();

@@ -7,12 +7,13 @@
  *  - tips replaced by an update stay fetchable (hidden, never advertised): a client that listed
  *    refs before a force-push update still completes.
  */
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, commitFiles, forcePush, git, makeRepo, tempDir, type FixtureRepo } from '../../helpers/git-fixtures.js';
+import { UploadPackCache } from '../../../src/mirror/pack-cache.js';
 import { client, clientOk, mirrorOf, pkt, DELIM, FLUSH, rawRequest, startMirrorServer, v2FetchRequest, v2LsRefsRequest, V2_HEADERS, type MirrorServer } from './helpers.js';
 
 let repo: FixtureRepo;
@@ -94,6 +95,54 @@ describe('slow bodies', () => {
     expect(JSON.parse(third.body.toString()).error.code).toBe('busy');
     a.abort();
     b.abort();
+  });
+});
+
+describe('back-to-back requests from one client', () => {
+  let server: MirrorServer;
+  beforeAll(async () => {
+    // One slot per client: a request sent the moment the previous answer was read must find it free.
+    // With the clone cache: a miss's copy is written after the answer has gone.
+    const cache = new UploadPackCache({ dir: join(await tempDir('syncline-data-'), 'mirror-cache'), maxBytes: 64 * 1024 * 1024, ttlMs: 60_000 });
+    server = await startMirrorServer({ maxConcurrent: 4, maxPerClient: 1, packCache: cache });
+    server.mirrors.set('hard', { dir, access: 'public', source: 'hard' });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('are never 503: the per-client slot is free once the answer has gone, whatever git does after', async () => {
+    // One keep-alive connection, each request sent the moment the previous answer was read.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (path: string, body?: Buffer) =>
+      new Promise<number>((resolve, reject) => {
+        const { hostname, port } = new URL(server.origin);
+        const req = httpRequest({ host: hostname, port, path, agent, method: body ? 'POST' : 'GET', headers: { ...V2_HEADERS, ...(body ? { 'content-length': String(body.length) } : {}) } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const statuses: number[] = [];
+    try {
+      for (let i = 0; i < 15; i++) {
+        // A new commit every few rounds: the clone-like fetch misses the cache and writes its copy.
+        if (i % 5 === 0) {
+          await commitFiles(repo, { 'round.txt': `round ${i}\n` }, `round ${i}`);
+          await mirrorOf(repo, mirrorsDir, 'hard');
+        }
+        const tip = await git(dir, ['rev-parse', 'HEAD']);
+        statuses.push(await send('/git/hard.git/info/refs?service=git-upload-pack'));
+        statuses.push(await send('/git/hard.git/git-upload-pack', v2LsRefsRequest()));
+        statuses.push(await send('/git/hard.git/git-upload-pack', v2FetchRequest([tip])));
+      }
+    } finally {
+      agent.destroy();
+    }
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    // And a real client's clone, request after request on one connection.
+    await clientOk(work, ['clone', '--quiet', '--bare', server.url('hard'), join(work, 'one-slot')]);
   });
 });
 
