@@ -45,8 +45,16 @@ const BEGIN_RE = /^\s*begin\b/i;
 /** `commit`, `end`, `rollback` — not `rollback to <savepoint>`, which stays in the transaction. */
 const END_RE = /^\s*(?:commit|end|rollback)\b(?!\s+(?:transaction\s+)?to\b)/i;
 
+interface PreparedStatement {
+  readonly reader: boolean;
+  readonly readonly: boolean;
+  all(params: readonly unknown[]): unknown[];
+  iterate(params: readonly unknown[]): IterableIterator<unknown>;
+  run(params: readonly unknown[]): { changes: number | bigint; lastInsertRowid: number | bigint };
+}
+
 interface MainDatabase {
-  prepare(sql: string): { readonly reader: boolean; readonly readonly: boolean; all(params: readonly unknown[]): unknown[]; iterate(params: readonly unknown[]): IterableIterator<unknown>; run(params: readonly unknown[]): { changes: number | bigint; lastInsertRowid: number | bigint } };
+  prepare(sql: string): PreparedStatement;
   close(): void;
 }
 
@@ -101,7 +109,9 @@ class MainConnection implements DatabaseConnection {
     // Outside a transaction. Another user's open transaction on this connection would see this
     // statement as its own (or this one its uncommitted rows): wait for it to end.
     while (shared.transaction) await shared.transaction.ended;
-    if (shared.isReadOnly(text)) return shared.run<R>(text, compiled.parameters);
+    // One prepare for the check and the run (the statement cache hands back the same one).
+    const stmt = shared.prepare(text);
+    if (stmt.readonly) return shared.execute<R>(stmt, compiled.parameters);
     // A write waits for the gate (no transaction here can be open while this holds it).
     return shared.gate.run(async () => shared.run<R>(text, compiled.parameters));
   }
@@ -140,8 +150,8 @@ class GatedSqliteDriver extends SqliteDriver {
 
   override async releaseConnection(): Promise<void> {}
 
-  isReadOnly(text: string): boolean {
-    return this.database.prepare(text).readonly;
+  prepare(text: string): PreparedStatement {
+    return this.database.prepare(text);
   }
 
   iterate(text: string, parameters: readonly unknown[]): IterableIterator<unknown> {
@@ -150,7 +160,10 @@ class GatedSqliteDriver extends SqliteDriver {
 
   /** One statement, as Kysely's SqliteConnection runs it. */
   run<R>(text: string, parameters: readonly unknown[]): QueryResult<R> {
-    const stmt = this.database.prepare(text);
+    return this.execute<R>(this.database.prepare(text), parameters);
+  }
+
+  execute<R>(stmt: PreparedStatement, parameters: readonly unknown[]): QueryResult<R> {
     if (stmt.reader) return { rows: stmt.all(parameters) as R[] };
     const { changes, lastInsertRowid } = stmt.run(parameters);
     return {
