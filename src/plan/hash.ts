@@ -25,27 +25,35 @@ function write(value: unknown, depth: number): string {
       if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: ${value} is not a JSON number`);
       return JSON.stringify(value);
     case 'object': {
+      // Built by concatenation (no array of parts per object or list): the same text.
       if (Array.isArray(value)) {
-        return `[${value
-          .map((v) => {
-            if (v === undefined) throw new TypeError('canonicalJson: undefined in an array');
-            return write(v, depth + 1);
-          })
-          .join(',')}]`;
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          const v: unknown = value[i];
+          if (v === undefined) throw new TypeError('canonicalJson: undefined in an array');
+          if (i > 0) out += ',';
+          out += write(v, depth + 1);
+        }
+        return `${out}]`;
       }
       const proto = Object.getPrototypeOf(value) as unknown;
       if (proto !== Object.prototype && proto !== null) {
         throw new TypeError(`canonicalJson: ${(value as object).constructor?.name ?? 'object'} is not plain JSON`);
       }
       const obj = value as Record<string, unknown>;
-      const keys = Object.keys(obj).sort();
-      const parts: string[] = [];
-      for (const k of keys) {
+      const keys = Object.keys(obj);
+      if (keys.length > 1) keys.sort();
+      let out = '{';
+      let first = true;
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i] as string;
         const v = obj[k];
         if (v === undefined) continue;
-        parts.push(`${JSON.stringify(k)}:${write(v, depth + 1)}`);
+        if (!first) out += ',';
+        first = false;
+        out += `${JSON.stringify(k)}:${write(v, depth + 1)}`;
       }
-      return `{${parts.join(',')}}`;
+      return `${out}}`;
     }
     default:
       throw new TypeError(`canonicalJson: ${typeof value} is not JSON`);

@@ -61,12 +61,14 @@ function managedSegments(path: string): readonly string[] | null {
  */
 export function staleManagedPaths(previouslyManaged: readonly string[], declared: readonly string[]): string[] {
   const declaredSet = new Set(declared);
-  const declaredSegs = declared.map((p) => managedSegments(p)).filter((s): s is readonly string[] => s !== null);
+  // Parsed only when a previously managed path is not declared any more (most syncs: none is).
+  let declaredSegs: Array<readonly string[]> | null = null;
   const out = new Set<string>();
   for (const path of previouslyManaged) {
     if (declaredSet.has(path)) continue;
     const segs = managedSegments(path);
     if (!segs) continue;
+    declaredSegs ??= declared.map((p) => managedSegments(p)).filter((s): s is readonly string[] => s !== null);
     if (declaredSegs.some((d) => isPrefixOf(segs, d))) continue; // ancestor of something declared
     out.add(formatPointer(segs));
   }

@@ -23,8 +23,8 @@
  * applier should store `managedFields` for noop results too.
  */
 import { jsonEqual } from '../specs/json.js';
-import { compareStrings } from '../specs/kinds.js';
-import { normalizeContent } from '../specs/normalize.js';
+import { compareStrings, type CompiledKind } from '../specs/kinds.js';
+import { isNormalized, normalizeContent } from '../specs/normalize.js';
 import { positionFor } from '../specs/parse.js';
 import { validatedContent } from '../specs/validated.js';
 import type { InvalidResult, SpecContent, SpecDocument } from '../specs/types.js';
@@ -184,6 +184,15 @@ export function appliedResult(result: PlanResult): PlanResult | null {
   return noop;
 }
 
+/**
+ * normalizeContent's answer for `content`: `content` itself when it is already normalised (the
+ * copy normalizeContent would make is equal to it key for key, see isNormalized), else the copy.
+ * Only for contents nothing will write to.
+ */
+function normalized(kind: CompiledKind, content: SpecContent): SpecContent {
+  return isNormalized(kind, content) ? content : normalizeContent(kind, content);
+}
+
 function planDocument(doc: SpecDocument, live: LiveResource | null, registry: BuildPlanInput['registry']): PlanResult {
   const kind = registry.get(doc.kind);
   if (!kind) {
@@ -195,7 +204,9 @@ function planDocument(doc: SpecDocument, live: LiveResource | null, registry: Bu
     );
   }
   const declared = declaredLeafPaths(doc);
-  const base: SpecContent | null = live ? normalizeContent(kind, { spec: live.spec, metadata: live.metadata ?? {} }) : null;
+  // Live content is normally stored normalised (an apply writes merged content): then it is its
+  // own normal form, read as it is (nothing downstream writes to it; mergeDeclared copies it).
+  const base: SpecContent | null = live ? normalized(kind, { spec: live.spec, metadata: live.metadata ?? {} }) : null;
   // A create is the document itself, already normalised and validated when it was parsed:
   // reuse that instead of doing both again. An update merges onto live state and must be
   // normalised and validated as merged.
@@ -205,7 +216,7 @@ function planDocument(doc: SpecDocument, live: LiveResource | null, registry: Bu
   if (parsed) merged = parsed;
   else {
     const out = mergeDeclared(base, doc, { declared, previouslyManaged: live?.managed_fields ?? [] });
-    merged = normalizeContent(kind, out.merged);
+    merged = normalized(kind, out.merged); // out.merged is mergeDeclared's own copy
     removed = out.removed;
   }
 

@@ -6,6 +6,8 @@ import { getOwn, isJsonObject } from './json.js';
 import type { JsonValue } from '../contracts/json.js';
 
 export function escapeSegment(segment: string): string {
+  // Most keys need no escape: answer them without running the two replacements.
+  if (!segment.includes('~') && !segment.includes('/')) return segment;
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
