@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { CompiledQuery, type Selectable } from 'kysely';
 import type { Resource } from '../contracts/resources.js';
 import { NotFoundError } from '../errors.js';
 import type { Executor } from './audit.js';
@@ -145,35 +145,91 @@ export async function upsertResource(db: Executor, namespace: string, r: Resourc
   }
 }
 
-/** Rows per multi-row statement (9 values a row: far below SQLite's and PostgreSQL's parameter caps). */
+/** Rows per multi-row statement (10 values a row: far below SQLite's and PostgreSQL's parameter caps). */
 const UPSERT_CHUNK = 400;
+
+/** The columns of a resource row, in the order upsertSql's values list them. */
+const UPSERT_COLUMNS = ['namespace', 'kind', 'name', 'spec', 'metadata', 'hash', 'managed_fields', 'file', 'commit', 'updated_at'] as const;
+
+function upsertQuery(db: Executor, values: ReadonlyArray<Record<(typeof UPSERT_COLUMNS)[number], unknown>>) {
+  return db
+    .insertInto('resources')
+    .values(values as never)
+    .onConflict((oc) =>
+      oc.columns(['namespace', 'kind', 'name']).doUpdateSet((eb) => ({
+        spec: eb.ref('excluded.spec'),
+        metadata: eb.ref('excluded.metadata'),
+        hash: eb.ref('excluded.hash'),
+        managed_fields: eb.ref('excluded.managed_fields'),
+        file: eb.ref('excluded.file'),
+        commit: eb.ref('excluded.commit'),
+        updated_at: eb.ref('excluded.updated_at'),
+      })),
+    );
+}
+
+/** The SQL Kysely compiles for an upsert of `rows` rows, per adapter (the dialect's placeholders). */
+const upsertSqlOf = new WeakMap<object, Map<number, string | null>>();
+
+/**
+ * The text of the multi-row upsert Kysely compiles for `rows` rows on `db`'s dialect, compiled
+ * once (from marker values) and kept: a 400-row statement is the same text every time, only its
+ * 4,000 parameters differ, and building and compiling Kysely's tree of them cost the main thread
+ * more than the values themselves. null when the compiled parameters are not the values row by
+ * row in UPSERT_COLUMNS order (the caller then lets Kysely build the statement).
+ */
+function upsertSql(db: Executor, rows: number): string | null {
+  const adapter = db.getExecutor().adapter as object;
+  let bySize = upsertSqlOf.get(adapter);
+  if (!bySize) upsertSqlOf.set(adapter, (bySize = new Map()));
+  let text = bySize.get(rows);
+  if (text === undefined) {
+    const marker = (row: number, column: string) => `\u0000${row}:${column}`;
+    const values = Array.from({ length: rows }, (_, i) => Object.fromEntries(UPSERT_COLUMNS.map((c) => [c, marker(i, c)])) as Record<(typeof UPSERT_COLUMNS)[number], unknown>);
+    const compiled = upsertQuery(db, values).compile();
+    const expected = values.flatMap((v, i) => UPSERT_COLUMNS.map((c) => marker(i, c)));
+    const same = compiled.parameters.length === expected.length && compiled.parameters.every((p, i) => p === expected[i]);
+    bySize.set(rows, (text = same ? compiled.sql : null));
+  }
+  return text;
+}
 
 /**
  * Writes many resources with multi-row `INSERT … ON CONFLICT (namespace, kind, name) DO UPDATE`
  * statements (one per UPSERT_CHUNK rows) instead of one statement per resource: the same rows as
- * `upsertResource` for each, a fraction of the statements. `between` runs after every chunk (the
- * apply yields to the event loop there; it stays one transaction).
+ * `upsertResource` for each, a fraction of the statements. Each statement is the SQL Kysely
+ * compiles for it (upsertSql), with its values as parameters in the same order; the next chunk's
+ * values are made while the database runs the previous statement (on SQLite's writer thread or
+ * the PostgreSQL server). The statements still run one after another, in order, on the caller's
+ * connection; a failed one fails the call before any later one is sent. `between` runs after
+ * every chunk (the apply yields to the event loop there; it stays one transaction).
  */
 export async function upsertResources(db: Executor, namespace: string, rows: readonly ResourceWrite[], between?: () => Promise<void>): Promise<void> {
-  for (let i = 0; i < rows.length; i += UPSERT_CHUNK) {
+  const statement = (i: number) => {
     const at = nowIso();
-    const values = rows.slice(i, i + UPSERT_CHUNK).map((r) => ({ namespace, kind: r.kind, name: r.name, ...storedValues(r, at) }));
-    await db
-      .insertInto('resources')
-      .values(values)
-      .onConflict((oc) =>
-        oc.columns(['namespace', 'kind', 'name']).doUpdateSet((eb) => ({
-          spec: eb.ref('excluded.spec'),
-          metadata: eb.ref('excluded.metadata'),
-          hash: eb.ref('excluded.hash'),
-          managed_fields: eb.ref('excluded.managed_fields'),
-          file: eb.ref('excluded.file'),
-          commit: eb.ref('excluded.commit'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      )
-      .execute();
-    if (between && i + UPSERT_CHUNK < rows.length) await between();
+    const chunk = rows.slice(i, i + UPSERT_CHUNK);
+    const text = upsertSql(db, chunk.length);
+    if (text === null) return upsertQuery(db, chunk.map((r) => ({ namespace, kind: r.kind, name: r.name, ...storedValues(r, at) }))).compile();
+    const params: unknown[] = [];
+    for (const r of chunk) {
+      const v = storedValues(r, at);
+      params.push(namespace, r.kind, r.name, v.spec, v.metadata, v.hash, v.managed_fields, v.file, v.commit, v.updated_at);
+    }
+    // An undefined value is a column Kysely leaves out of its statement: let it build that one.
+    if (params.includes(undefined)) return upsertQuery(db, chunk.map((r) => ({ namespace, kind: r.kind, name: r.name, ...storedValues(r, at) }))).compile();
+    return CompiledQuery.raw(text, params);
+  };
+  let next = rows.length > 0 ? statement(0) : null;
+  for (let i = 0; next !== null; i += UPSERT_CHUNK) {
+    const running = db.executeQuery(next);
+    try {
+      next = i + UPSERT_CHUNK < rows.length ? statement(i + UPSERT_CHUNK) : null;
+    } catch (err) {
+      await running; // its own failure first, as when the statements were made one by one
+      throw err;
+    }
+    await running;
+    if (between && next !== null) await between();
   }
 }
 
