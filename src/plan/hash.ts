@@ -13,12 +13,24 @@ export function canonicalJson(value: unknown): string {
   return write(value, 0);
 }
 
+/** Characters JSON.stringify writes escaped: `"`, `\`, controls, and surrogates (when lone). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify of a string: the same text, without the call for strings with nothing to escape. */
+function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+/** `"key":` per object key (a kind's documents repeat the same few keys), up to QUOTED_KEYS_MAX keys. */
+const QUOTED_KEYS_MAX = 10_000;
+const quotedKeys = new Map<string, string>();
+
 function write(value: unknown, depth: number): string {
   if (depth > 1000) throw new TypeError('canonicalJson: value nested too deeply');
   if (value === null) return 'null';
   switch (typeof value) {
     case 'string':
-      return JSON.stringify(value);
+      return quote(value);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
@@ -51,7 +63,12 @@ function write(value: unknown, depth: number): string {
         if (v === undefined) continue;
         if (!first) out += ',';
         first = false;
-        out += `${JSON.stringify(k)}:${write(v, depth + 1)}`;
+        let key = quotedKeys.get(k);
+        if (key === undefined) {
+          key = `${JSON.stringify(k)}:`;
+          if (quotedKeys.size < QUOTED_KEYS_MAX) quotedKeys.set(k, key);
+        }
+        out += key + write(v, depth + 1);
       }
       return `${out}}`;
     }

@@ -232,42 +232,38 @@ function planDocument(doc: SpecDocument, live: LiveResource | null, registry: Bu
     return { ...invalidResult(doc, 'merged_invalid', first.pos, ''), message };
   }
 
-  const managedFields = [...declared].sort(compareStrings);
-  const hash = contentHash({ kind: doc.kind, name: doc.name, ...merged });
-  const common = {
+  // Strings sort by code unit without a comparator: the order compareStrings gives, natively.
+  const managedFields = declared.slice().sort();
+  const hash = contentHash({ kind: doc.kind, name: doc.name, spec: merged.spec, metadata: merged.metadata });
+  // Each result is one object literal with the keys in the order the results always had.
+  const result = (operation: 'create' | 'update' | 'noop', message: string, changes: PlanResult['changes']): PlanResult => ({
     kind: doc.kind,
     name: doc.name,
     file: doc.file,
     line: doc.line,
     column: doc.column,
-    status: 'pending' as const,
+    status: 'pending',
     code: null,
     merged,
     managedFields,
     hash,
-  };
-
-  if (!base) {
-    return {
-      ...common,
-      operation: 'create',
-      message: `${doc.kind} '${doc.name}' will be created`,
-      changes: diffPaths(declared, null, merged),
-    };
-  }
-  const changes = diffPaths([...declared, ...removed], base, merged);
-  if (jsonEqual(base.spec, merged.spec) && jsonEqual(base.metadata as JsonObject, merged.metadata as JsonObject)) {
-    return { ...common, operation: 'noop', message: inSyncMessage(doc), changes: [] };
-  }
-  return {
-    ...common,
-    operation: 'update',
-    message:
-      changes.length > 0
-        ? `${doc.kind} '${doc.name}': ${changes.length} field${changes.length === 1 ? '' : 's'} changed`
-        : `${doc.kind} '${doc.name}': normalised content changed`,
+    operation,
+    message,
     changes,
-  };
+  });
+
+  if (!base) return result('create', `${doc.kind} '${doc.name}' will be created`, diffPaths(declared, null, merged));
+  if (jsonEqual(base.spec, merged.spec) && jsonEqual(base.metadata as JsonObject, merged.metadata as JsonObject)) {
+    return result('noop', inSyncMessage(doc), []);
+  }
+  const changes = diffPaths(removed.length > 0 ? [...declared, ...removed] : declared, base, merged);
+  return result(
+    'update',
+    changes.length > 0
+      ? `${doc.kind} '${doc.name}': ${changes.length} field${changes.length === 1 ? '' : 's'} changed`
+      : `${doc.kind} '${doc.name}': normalised content changed`,
+    changes,
+  );
 }
 
 function invalidResult(

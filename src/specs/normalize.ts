@@ -56,47 +56,143 @@ interface Walk {
   replaced: boolean;
 }
 
-/** Fills defaults in place; in a dry walk, sets `inserted` at the first default it would insert instead. */
-function fillDefaults(schema: JsonValue | undefined, value: JsonValue, root: JsonObject, depth: number, walk: Walk): void {
-  if (!isJsonObject(schema) || depth > MAX_SCHEMA_DEPTH || (walk.dry && walk.inserted)) return;
-  const target = resolveRef(schema, root);
-  if (target !== undefined) fillDefaults(target, value, root, depth + 1, walk);
-  const allOf = getOwn(schema, 'allOf');
-  if (Array.isArray(allOf)) for (const branch of allOf) fillDefaults(branch, value, root, depth + 1, walk);
+/**
+ * A schema object as fillDefaults reads it, read once: its properties with their defaults
+ * (`defaultOf`, a pure function of the property's schema and the root), the `properties` key set,
+ * and its `$ref` target, `allOf` branches, `additionalProperties`, `prefixItems` and `items` as
+ * nodes, resolved on first use (a schema may refer to itself). One node per schema object and
+ * root (`nodeFor`); a kind's effective schema never changes once compiled.
+ */
+interface SchemaNode {
+  readonly schema: JsonObject;
+  readonly root: JsonObject;
+  /** undefined: not resolved yet. */
+  ref?: SchemaNode | null;
+  allOf?: Array<SchemaNode | null> | null;
+  props?: SchemaProp[] | null;
+  known?: Set<string> | null;
+  additional?: SchemaNode | null;
+  prefix?: Array<SchemaNode | null> | null;
+  items?: SchemaNode | null;
+}
+
+interface SchemaProp {
+  readonly key: string;
+  readonly dflt: JsonValue | undefined;
+  readonly sub: JsonValue | undefined;
+  node?: SchemaNode | null;
+}
+
+const schemaNodes = new WeakMap<JsonObject, WeakMap<JsonObject, SchemaNode>>();
+
+function nodeFor(schema: JsonValue | undefined, root: JsonObject): SchemaNode | null {
+  if (!isJsonObject(schema)) return null;
+  let byRoot = schemaNodes.get(root);
+  if (!byRoot) schemaNodes.set(root, (byRoot = new WeakMap()));
+  let node = byRoot.get(schema);
+  if (!node) byRoot.set(schema, (node = { schema, root }));
+  return node;
+}
+
+function refOf(node: SchemaNode): SchemaNode | null {
+  if (node.ref === undefined) {
+    const target = resolveRef(node.schema, node.root);
+    node.ref = target === undefined ? null : nodeFor(target, node.root);
+  }
+  return node.ref;
+}
+
+function allOfOf(node: SchemaNode): Array<SchemaNode | null> | null {
+  if (node.allOf === undefined) {
+    const allOf = getOwn(node.schema, 'allOf');
+    node.allOf = Array.isArray(allOf) ? allOf.map((branch) => nodeFor(branch, node.root)) : null;
+  }
+  return node.allOf;
+}
+
+function propsOf(node: SchemaNode): SchemaProp[] | null {
+  if (node.props === undefined) {
+    const props = getOwn(node.schema, 'properties');
+    if (isJsonObject(props)) {
+      node.props = Object.keys(props).map((key) => ({ key, sub: props[key], dflt: defaultOf(props[key], node.root) }));
+      node.known = new Set(Object.keys(props));
+    } else {
+      node.props = null;
+      node.known = null;
+    }
+  }
+  return node.props;
+}
+
+function propNode(prop: SchemaProp, root: JsonObject): SchemaNode | null {
+  if (prop.node === undefined) prop.node = nodeFor(prop.sub, root);
+  return prop.node;
+}
+
+function additionalOf(node: SchemaNode): SchemaNode | null {
+  if (node.additional === undefined) {
+    const additional = getOwn(node.schema, 'additionalProperties');
+    node.additional = isJsonObject(additional) ? nodeFor(additional, node.root) : null;
+  }
+  return node.additional;
+}
+
+function prefixOf(node: SchemaNode): Array<SchemaNode | null> | null {
+  if (node.prefix === undefined) {
+    const prefix = getOwn(node.schema, 'prefixItems');
+    node.prefix = Array.isArray(prefix) ? prefix.map((sub) => nodeFor(sub, node.root)) : null;
+  }
+  return node.prefix;
+}
+
+function itemsOf(node: SchemaNode): SchemaNode | null {
+  if (node.items === undefined) {
+    const items = getOwn(node.schema, 'items');
+    node.items = isJsonObject(items) ? nodeFor(items, node.root) : null;
+  }
+  return node.items;
+}
+
+/**
+ * Fills defaults in place, walking the schema's nodes (see SchemaNode) in the order the schema
+ * itself was walked before: `$ref` target, `allOf` branches, then properties (insert the default,
+ * then descend), `additionalProperties` for the other keys, `prefixItems`, `items`. In a dry walk,
+ * sets `inserted` at the first default it would insert instead.
+ */
+function fillDefaults(node: SchemaNode | null, value: JsonValue, depth: number, walk: Walk): void {
+  if (node === null || depth > MAX_SCHEMA_DEPTH || (walk.dry && walk.inserted)) return;
+  const target = refOf(node);
+  if (target !== null) fillDefaults(target, value, depth + 1, walk);
+  const allOf = allOfOf(node);
+  if (allOf !== null) for (const branch of allOf) fillDefaults(branch, value, depth + 1, walk);
 
   if (isJsonObject(value)) {
-    const props = getOwn(schema, 'properties');
-    let known: Set<string> | null = null;
-    if (isJsonObject(props)) {
-      known = new Set<string>();
-      for (const key of Object.keys(props)) {
-        known.add(key);
-        const sub = props[key];
-        if (!hasOwn(value, key)) {
-          const dflt = defaultOf(sub, root);
-          if (dflt !== undefined) {
-            walk.inserted = true;
-            if (walk.dry) return;
-            setOwn(value, key, cloneJson(dflt));
-          }
+    const props = propsOf(node);
+    if (props !== null) {
+      for (const prop of props) {
+        if (prop.dflt !== undefined && !hasOwn(value, prop.key)) {
+          walk.inserted = true;
+          if (walk.dry) return;
+          setOwn(value, prop.key, cloneJson(prop.dflt));
         }
-        const child = getOwn(value, key);
-        if (child !== undefined) fillDefaults(sub, child, root, depth + 1, walk);
+        const child = getOwn(value, prop.key);
+        if (child !== undefined) fillDefaults(propNode(prop, node.root), child, depth + 1, walk);
       }
     }
-    const additional = getOwn(schema, 'additionalProperties');
-    if (isJsonObject(additional)) {
+    const additional = additionalOf(node);
+    if (additional !== null) {
+      const known = node.known ?? null;
       for (const key of Object.keys(value)) {
-        if (known === null || !known.has(key)) fillDefaults(additional, value[key] as JsonValue, root, depth + 1, walk);
+        if (known === null || !known.has(key)) fillDefaults(additional, value[key] as JsonValue, depth + 1, walk);
       }
     }
   } else if (Array.isArray(value)) {
-    const prefix = getOwn(schema, 'prefixItems');
-    const prefixLen = Array.isArray(prefix) ? prefix.length : 0;
-    if (Array.isArray(prefix)) prefix.forEach((sub, i) => i < value.length && fillDefaults(sub, value[i] as JsonValue, root, depth + 1, walk));
-    const items = getOwn(schema, 'items');
-    if (isJsonObject(items)) {
-      for (let i = prefixLen; i < value.length; i++) fillDefaults(items, value[i] as JsonValue, root, depth + 1, walk);
+    const prefix = prefixOf(node);
+    const prefixLen = prefix !== null ? prefix.length : 0;
+    if (prefix !== null) prefix.forEach((sub, i) => i < value.length && fillDefaults(sub, value[i] as JsonValue, depth + 1, walk));
+    const items = itemsOf(node);
+    if (items !== null) {
+      for (let i = prefixLen; i < value.length; i++) fillDefaults(items, value[i] as JsonValue, depth + 1, walk);
     }
   }
 }
@@ -211,7 +307,7 @@ export function normalizeContent(kind: CompiledKind, content: SpecContent): Spec
   const walk: Walk = { dry: false, inserted: false, replaced: false };
   for (let round = 0; round < MAX_ROUNDS; round++) {
     walk.inserted = false;
-    fillDefaults(kind.effectiveSchema, doc['spec'] as JsonValue, kind.effectiveSchema, 0, walk);
+    fillDefaults(nodeFor(kind.effectiveSchema, kind.effectiveSchema), doc['spec'] as JsonValue, 0, walk);
     canonicalizeInPlace(kind.equivalenceRules, doc, walk);
     if (walk.replaced) return normalizeByRounds(kind, content);
     if (!walk.inserted) break;
@@ -228,7 +324,7 @@ export function normalizeContent(kind: CompiledKind, content: SpecContent): Spec
 export function isNormalized(kind: CompiledKind, content: SpecContent): boolean {
   const doc: JsonObject = { spec: content.spec, metadata: (content.metadata ?? {}) as JsonObject };
   const walk: Walk = { dry: true, inserted: false, replaced: false };
-  fillDefaults(kind.effectiveSchema, doc['spec'] as JsonValue, kind.effectiveSchema, 0, walk);
+  fillDefaults(nodeFor(kind.effectiveSchema, kind.effectiveSchema), doc['spec'] as JsonValue, 0, walk);
   if (walk.inserted) return false;
   canonicalizeInPlace(kind.equivalenceRules, doc, walk);
   return !walk.replaced;
@@ -244,7 +340,7 @@ export function normalizeByRounds(kind: CompiledKind, content: SpecContent): Spe
   const walk: Walk = { dry: false, inserted: false, replaced: false };
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const before = cloneJson(doc);
-    fillDefaults(kind.effectiveSchema, doc['spec'] as JsonValue, kind.effectiveSchema, 0, walk);
+    fillDefaults(nodeFor(kind.effectiveSchema, kind.effectiveSchema), doc['spec'] as JsonValue, 0, walk);
     canonicalizeInPlace(kind.equivalenceRules, doc, walk);
     if (jsonEqual(before, doc)) break;
   }

@@ -105,9 +105,10 @@ describe('canonicalJson equals the writer it replaced', () => {
     let seed = 7;
     const r = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
-    const keys = ['a', 'B', 'b', '_', 'é', '10', '9', '', 'x"y', '__proto__', 'u\u2028'];
+    const odd = ['back\\slash', 'tab\t', 'lone\ud800', 'low\udc00x', 'pair\ud83d\ude00', 'ctl\u001f', 'del\u007f', 'plain text'];
+    const keys = ['a', 'B', 'b', '_', 'é', '10', '9', '', 'x"y', '__proto__', 'u\u2028', ...odd];
     const value = (depth: number): unknown => {
-      if (depth > 3 || r() < 0.5) return pick([0, -0, 1.5, 1e21, -3, 'a"b\n', '', '\u2028', true, false, null, undefined]);
+      if (depth > 3 || r() < 0.5) return pick([0, -0, 1.5, 1e21, -3, 'a"b\n', '', '\u2028', true, false, null, undefined, ...odd]);
       if (r() < 0.4) return Array.from({ length: Math.floor(r() * 4) }, () => value(depth + 1) ?? null);
       const o: Record<string, unknown> = r() < 0.1 ? (Object.create(null) as Record<string, unknown>) : {};
       for (let i = Math.floor(r() * 5); i > 0; i--) Object.defineProperty(o, pick(keys), { value: value(depth + 1), enumerable: true, writable: true, configurable: true });
