@@ -8,13 +8,21 @@
  */
 const MASK = '***';
 const registered = new Set<string>();
+let generation = 0;
 
 /** Minimum length worth masking: shorter values would mangle ordinary text. */
 const MIN_SECRET_LENGTH = 6;
 
 export function registerSecret(secret: string | null | undefined): void {
   if (!secret || secret.length < MIN_SECRET_LENGTH) return;
+  if (registered.has(secret)) return;
   registered.add(secret);
+  generation += 1;
+}
+
+/** Changes whenever what `redact` does changes (a secret registered or the set cleared): lets a caller keep redacted text. */
+export function redactionGeneration(): number {
+  return generation;
 }
 
 /** Base64 forms under which a secret reaches git's `http.extraHeader` (Basic auth). */
@@ -81,4 +89,5 @@ export function redactDeep<T>(value: T, depth = 0): T {
 /** For tests only: forget registered secrets. */
 export function clearRegisteredSecrets(): void {
   registered.clear();
+  generation += 1;
 }

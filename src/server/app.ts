@@ -13,7 +13,7 @@ import { streamsPlugin } from './streams.js';
 import type { AppContext } from '../app-context.js';
 import { contextPlugin } from './context.js';
 import { installErrorHandler } from './error-handler.js';
-import { installJsonBodyParser } from './json-body.js';
+import { installJsonBodyParser, urlNulError } from './json-body.js';
 import { loggerOptions, RequestLogController } from './logger.js';
 import { metricsPlugin } from './metrics.js';
 import { registerApiRoutes } from './routes/index.js';
@@ -81,6 +81,7 @@ const memoizedParamsCompiler: ValidatorCompiler = (route) => {
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const { settings } = opts.ctx;
   const logger = { ...loggerOptions(settings.log_level), ...(opts.logStream ? { stream: opts.logStream } : {}) };
+  const logController = new RequestLogController();
   const app = Fastify({
     logger,
     bodyLimit: settings.body_limit,
@@ -90,29 +91,33 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : crypto.randomUUID();
     },
-    logController: new RequestLogController(),
+    logController,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(memoizedParamsCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  installErrorHandler(app);
-  installJsonBodyParser(app);
   const full = opts.surface !== 'api';
-  // One onSend hook for every response: the request id, and (full surface, which serves the web
-  // UI) `X-Frame-Options: DENY` unless a route set its own (nothing Syncline serves may be framed).
-  app.addHook('onSend', (req, reply, payload, done) => {
+  // Every response carries the request id and (full surface, which serves the web UI)
+  // `X-Frame-Options: DENY` unless a route sets its own (nothing Syncline serves may be framed).
+  // Set when the request arrives, by the first onRequest hook: every routed request runs it before
+  // anything can answer, error answers keep a reply's headers, and a route's own X-Frame-Options
+  // replaces this one. (Before, an onSend hook set them: one more hook runner on every response.)
+  // The same hook refuses a URL with a NUL (json-body.ts): one global hook, not two.
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
-    if (full && !reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
-    done(null, payload);
+    if (full) reply.header('x-frame-options', 'DENY');
+    done(urlNulError(req.url));
   });
+  installErrorHandler(app);
+  installJsonBodyParser(app, { checkUrls: false });
 
   await app.register(contextPlugin, opts.ctx);
   app.addHook('onClose', async () => opts.ctx.events.close());
   await app.register(authPlugin, { adminToken: settings.admin_token, localAdmin: opts.localAdmin });
   await app.register(streamsPlugin, { fixedIds: [ROOT_PRINCIPAL.id, ...(opts.localAdmin ? [opts.localAdmin.name] : [])] });
-  await app.register(metricsPlugin);
+  await app.register(metricsPlugin, { logController });
   opts.ctx.jobs.registerMetrics(app.metrics);
   if (full) await registerOpenApi(app);
 

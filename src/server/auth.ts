@@ -60,6 +60,9 @@ export const TOKEN_CACHE_MS = 1000;
 /** A cached lookup at least this old is reloaded in the background (still answered from the cache). */
 export const TOKEN_REFRESH_MS = 500;
 
+/** Known tokens whose SHA-256 is remembered (see `hashes` in authPlugin). */
+const HASH_MEMO_MAX = 10_000;
+
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface RequireRoleOptions {
@@ -96,9 +99,23 @@ export function canSee(principal: Principal, namespace: string): boolean {
   return scopeAllows(principal.namespaces, namespace);
 }
 
-function bearer(req: FastifyRequest): string | null {
+/** `Bearer <token>`: what `/^Bearer\s+(\S+)\s*$/i` takes, without a regular expression in the common case. */
+export function bearer(req: { headers: { authorization?: string | undefined } }): string | null {
   const h = req.headers.authorization;
   if (!h) return null;
+  // Fast path: exactly `Bearer ` and a token of token characters (base64url, as generated, or
+  // any other printable ASCII but space): the same answer as the expression, which is the fallback.
+  if (h.length > 7 && h.charCodeAt(6) === 32 && h.startsWith('Bearer')) {
+    let plain = true;
+    for (let i = 7; i < h.length; i++) {
+      const c = h.charCodeAt(i);
+      if (c <= 32 || c >= 127) {
+        plain = false;
+        break;
+      }
+    }
+    if (plain) return h.slice(7);
+  }
   const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
   return m?.[1] ?? null;
 }
@@ -124,7 +141,21 @@ export const authPlugin = fp(
     // entry is older than TOKEN_CACHE_MS, so a replica that missed it refuses within that time.
     // Unknown tokens are never cached: a token created a moment ago works at once.
     const tokens = new KeyedCache<{ principal: Principal | null }>({ maxAgeMs: TOKEN_CACHE_MS, maxEntries: 10_000 });
-    const offBus = app.ctx.cache.subscribe('token', () => tokens.clear());
+    // Each known token's SHA-256, so a token in use is not hashed again on every request. A pure
+    // function of the token, so it needs no invalidation for correctness: who the hash belongs to
+    // is still looked up (and invalidated) above. Only tokens that were found are kept (unknown
+    // ones are hashed every time, so guessing fills nothing); bounded, and emptied with the token
+    // cache, so a revoked token's value does not stay in memory.
+    const hashes = new Map<string, string>();
+    const hashOf = (token: string): string => hashes.get(token) ?? hashToken(token);
+    const rememberHash = (token: string, tokenHash: string): void => {
+      if (hashes.size >= HASH_MEMO_MAX) hashes.clear();
+      hashes.set(token, tokenHash);
+    };
+    const offBus = app.ctx.cache.subscribe('token', () => {
+      tokens.clear();
+      hashes.clear();
+    });
     app.addHook('onClose', async () => offBus());
     // last_used_at is best-effort, at most once a minute per token (as touchToken itself).
     const lastTouched = new Map<string, number>();
@@ -163,7 +194,12 @@ export const authPlugin = fp(
       return entry.principal ?? undefined;
     };
     const byHash = async (tokenHash: string): Promise<Principal | null> => known(tokenHash) ?? load(tokenHash);
-    app.decorate('principalFor', async (token: string): Promise<Principal | null> => byHash(hashToken(token)));
+    app.decorate('principalFor', async (token: string): Promise<Principal | null> => {
+      const tokenHash = hashOf(token);
+      const principal = await byHash(tokenHash);
+      if (principal) rememberHash(token, tokenHash);
+      return principal;
+    });
     app.decorate('principalForHash', byHash);
 
     /** A bearer request or a session cookie's principal (the slow path: a query may be needed). */
@@ -198,7 +234,13 @@ export const authPlugin = fp(
       // synchronously (no promise, no query) — what config reads hit all day.
       return function requireRoleHook(req, _reply, done) {
         const token = bearer(req);
-        const cached = token ? known(hashToken(token)) : null;
+        let cached: Principal | null | undefined = null;
+        if (token) {
+          const remembered = hashes.get(token);
+          const tokenHash = remembered ?? hashToken(token);
+          cached = known(tokenHash);
+          if (cached && remembered === undefined) rememberHash(token, tokenHash);
+        }
         if (cached) {
           done(admit(req, cached));
           return;

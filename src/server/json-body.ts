@@ -76,8 +76,21 @@ export function parseJsonBody(text: string): unknown {
   return parsed;
 }
 
-/** Replaces the JSON parsers of `app` (call before routes are registered). */
-export function installJsonBodyParser(app: FastifyInstance): void {
+/** A NUL byte in the path or query (`%00`) would reach the database too: the error for such a URL, or undefined. */
+export function urlNulError(url: string): SynclineError | undefined {
+  // The mirror endpoint refuses any '%' itself (404).
+  if (!url.startsWith('/git/') && (url.includes('%00') || url.includes('\0'))) {
+    return new SynclineError('invalid_request', 'NUL characters are not allowed in the URL');
+  }
+  return undefined;
+}
+
+/**
+ * Replaces the JSON parsers of `app` (call before routes are registered) and refuses URLs with a
+ * NUL (`urlNulError`) in an onRequest hook, unless `checkUrls` is false because the caller's own
+ * onRequest hook does (the server's, which sets the response headers every answer carries).
+ */
+export function installJsonBodyParser(app: FastifyInstance, opts: { checkUrls?: boolean } = {}): void {
   app.removeContentTypeParser(['application/json']);
   app.addContentTypeParser(['application/json', 'application/merge-patch+json'], { parseAs: 'string' }, (_req, body, done) => {
     try {
@@ -86,15 +99,8 @@ export function installJsonBodyParser(app: FastifyInstance): void {
       done(err as Error, undefined);
     }
   });
-  // A NUL byte in the path or query (`%00`) would reach the database too. A callback hook, not
-  // an async one: it runs on every request, and a promise per request is measurable on config reads.
-  app.addHook('onRequest', (req, _reply, done) => {
-    const url = req.url;
-    // The mirror endpoint refuses any '%' itself (404).
-    if (!url.startsWith('/git/') && (url.includes('%00') || url.includes('\0'))) {
-      done(new SynclineError('invalid_request', 'NUL characters are not allowed in the URL'));
-      return;
-    }
-    done();
-  });
+  if (opts.checkUrls === false) return;
+  // A callback hook, not an async one: it runs on every request, and a promise per request is
+  // measurable on config reads.
+  app.addHook('onRequest', (req, _reply, done) => done(urlNulError(req.url)));
 }

@@ -1,6 +1,6 @@
 import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import { symbols, type DestinationStream, type LoggerOptions } from 'pino';
-import { redact, redactDeep } from '../security/redact.js';
+import { redact, redactDeep, redactionGeneration } from '../security/redact.js';
 
 /** What a request log line says about the request: never its headers (no credentials, no cookies). */
 interface LoggedRequest {
@@ -103,35 +103,80 @@ export function writeAccessLine(log: FastifyBaseLogger, request: LoggedRequest, 
   ) {
     return false;
   }
+  const req = requestJson(request);
+  const rt = Number.isFinite(responseTime) ? responseTime : null;
+  stream.write(`${lsCache[INFO]}${time()}${chindings},"req":${req},"res":{"statusCode":${statusCode}},"responseTime":${rt},"msg":"${COMPLETED_MSG}"${end}`);
+  return true;
+}
+
+/** The `req` part of an access line last written for a connection, and what it was made of. */
+interface RequestJsonMemo {
+  method: string | undefined;
+  url: string | undefined;
+  version: string | string[] | undefined;
+  host: string | undefined;
+  ip: string | undefined;
+  port: number | undefined;
+  generation: number;
+  json: string;
+}
+
+const REQUEST_JSON = Symbol('syncline.accessLineRequest');
+
+/**
+ * The access line's `req` object as JSON. A keep-alive connection sends the same request over and
+ * over (a config client polling one resource), so the last one's JSON is kept on the socket and
+ * reused when every field it was made of is the same (and no secret was registered since, which
+ * would change the URL's redaction): no redaction and no escaping per line then.
+ */
+function requestJson(request: LoggedRequest): string {
+  const socket = request.socket as ({ remotePort?: number; [REQUEST_JSON]?: RequestJsonMemo } & object) | null | undefined;
+  const method = request.method;
+  const url = request.url;
+  const version = request.headers?.['accept-version'];
+  const host = request.host;
+  const ip = request.ip;
+  const port = socket ? socket.remotePort : undefined;
+  const memo = socket ? socket[REQUEST_JSON] : undefined;
+  const generation = redactionGeneration();
+  if (
+    memo &&
+    memo.url === url &&
+    memo.method === method &&
+    memo.version === version &&
+    memo.host === host &&
+    memo.ip === ip &&
+    memo.port === port &&
+    memo.generation === generation
+  ) {
+    return memo.json;
+  }
   let req = '{';
   let sep = '';
-  if (request.method !== undefined) {
-    req += `"method":${JSON.stringify(request.method)}`;
+  if (method !== undefined) {
+    req += `"method":${JSON.stringify(method)}`;
     sep = ',';
   }
-  if (typeof request.url === 'string') {
-    req += `${sep}"url":${JSON.stringify(redact(request.url))}`;
+  if (typeof url === 'string') {
+    req += `${sep}"url":${JSON.stringify(redact(url))}`;
     sep = ',';
   }
-  const version = request.headers?.['accept-version'];
   if (version !== undefined) {
     req += `${sep}"version":${JSON.stringify(version)}`;
     sep = ',';
   }
-  if (request.host !== undefined) {
-    req += `${sep}"host":${JSON.stringify(redact(request.host))}`;
+  if (host !== undefined) {
+    req += `${sep}"host":${JSON.stringify(redact(host))}`;
     sep = ',';
   }
-  if (request.ip !== undefined) {
-    req += `${sep}"remoteAddress":${JSON.stringify(request.ip)}`;
+  if (ip !== undefined) {
+    req += `${sep}"remoteAddress":${JSON.stringify(ip)}`;
     sep = ',';
   }
-  const port = request.socket ? request.socket.remotePort : undefined;
   if (port !== undefined) req += `${sep}"remotePort":${JSON.stringify(port)}`;
   req += '}';
-  const rt = Number.isFinite(responseTime) ? responseTime : null;
-  stream.write(`${lsCache[INFO]}${time()}${chindings},"req":${req},"res":{"statusCode":${statusCode}},"responseTime":${rt},"msg":"${COMPLETED_MSG}"${end}`);
-  return true;
+  if (socket && typeof socket === 'object') socket[REQUEST_JSON] = { method, url, version, host, ip, port, generation, json: req };
+  return req;
 }
 
 /**
@@ -141,6 +186,13 @@ export function writeAccessLine(log: FastifyBaseLogger, request: LoggedRequest, 
  * config reads, the hottest path, a fifth of their CPU.
  */
 export class RequestLogController extends LogController {
+  /**
+   * Called first for every completed request (the request metrics, see server/metrics.ts): Fastify
+   * calls requestCompleted for every routed request, so the metrics need no onResponse hook (and
+   * no hook runner per request) of their own.
+   */
+  onCompleted: ((request: FastifyRequest, reply: FastifyReply) => void) | null = null;
+
   constructor() {
     super({ requestIdLogLabel: 'request_id' });
   }
@@ -150,6 +202,7 @@ export class RequestLogController extends LogController {
   }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.onCompleted) this.onCompleted(request, reply);
     if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
     else if (!writeAccessLine(reply.log, request, reply.statusCode, reply.elapsedTime)) {
       reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, COMPLETED_MSG);

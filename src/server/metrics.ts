@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RequestLogController } from './logger.js';
 import fp from 'fastify-plugin';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { outboxPending } from '../store/outbox.js';
@@ -11,7 +12,7 @@ declare module 'fastify' {
 
 /** Prometheus metrics on a per-app registry (tests build many apps in one process). */
 export const metricsPlugin = fp(
-  async (app: FastifyInstance) => {
+  async (app: FastifyInstance, opts: { logController?: RequestLogController }) => {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: 'syncline_' });
     // Request duration and count, per (method, route, status): kept in plain arrays here and
@@ -41,11 +42,22 @@ export const metricsPlugin = fp(
       },
     });
     app.decorate('metrics', registry);
-    app.addHook('onResponse', (req, reply, done) => {
-      // The route template, never the raw URL, so label cardinality stays bounded.
-      http.observe(req.method, routeUrl(req) ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
-      done();
-    });
+    // The route template, never the raw URL, so label cardinality stays bounded.
+    const observe = (req: FastifyRequest, reply: FastifyReply) => http.observe(req.method, routeUrl(req) ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    if (opts.logController) {
+      // Observed when the app's log controller hears a request completed (every routed request,
+      // the moment an onResponse hook would run): no hook runner per request.
+      const controller = opts.logController;
+      controller.onCompleted = observe;
+      app.addHook('onClose', async () => {
+        if (controller.onCompleted === observe) controller.onCompleted = null;
+      });
+    } else {
+      app.addHook('onResponse', (req, reply, done) => {
+        observe(req, reply);
+        done();
+      });
+    }
     app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
       reply.type(registry.contentType);
       return registry.metrics();
@@ -79,6 +91,7 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 
 interface Series {
   labels: { method: string; route: string; status: string };
+  statusCode: number;
   /** Observations per bucket (not cumulative); the last slot is above every bound. */
   buckets: number[];
   sum: number;
@@ -98,14 +111,29 @@ interface MetricValue {
  * Counter (custom metrics: an object with `get()`, which the registry formats).
  */
 export class HttpRequestMetrics {
-  private readonly series = new Map<string, Series>();
+  /** Every series, in the order first observed (the exposition's order, as prom-client's). */
+  private readonly series: Series[] = [];
+  /**
+   * The series of each route template, found by a scan comparing method and status: no label
+   * key string is built (and hashed) per request; a route has a handful of (method, status) pairs.
+   */
+  private readonly byRoute = new Map<string, Series[]>();
 
   observe(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${status} ${route}`;
-    let s = this.series.get(key);
+    let list = this.byRoute.get(route);
+    if (!list) this.byRoute.set(route, (list = []));
+    let s: Series | undefined;
+    for (let j = 0; j < list.length; j++) {
+      const c = list[j]!;
+      if (c.statusCode === status && c.labels.method === method) {
+        s = c;
+        break;
+      }
+    }
     if (!s) {
-      s = { labels: { method, route, status: String(status) }, buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 };
-      this.series.set(key, s);
+      s = { labels: { method, route, status: String(status) }, statusCode: status, buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 };
+      list.push(s);
+      this.series.push(s);
     }
     let i = 0;
     while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]!) i++;
@@ -124,7 +152,7 @@ export class HttpRequestMetrics {
       aggregator: 'sum',
       get: async () => {
         const values: MetricValue[] = [];
-        for (const s of this.series.values()) {
+        for (const s of this.series) {
           let acc = 0;
           DURATION_BUCKETS.forEach((le, i) => {
             acc += s.buckets[i]!;
@@ -147,7 +175,7 @@ export class HttpRequestMetrics {
       help,
       type: 'counter',
       aggregator: 'sum',
-      get: async () => ({ name, help, type: 'counter', aggregator: 'sum', values: [...this.series.values()].map((s) => ({ labels: { ...s.labels }, value: s.count })) }),
+      get: async () => ({ name, help, type: 'counter', aggregator: 'sum', values: this.series.map((s) => ({ labels: { ...s.labels }, value: s.count })) }),
     };
   }
 }

@@ -119,6 +119,24 @@ for (const dialect of DIALECTS) {
       expect(junk.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     });
 
+    it('every answer carries the request id and X-Frame-Options: success, 404, 401, a bad URL, a bad body', async () => {
+      const cases = [
+        { method: 'GET', url: '/healthz' },
+        { method: 'GET', url: '/api/v1/nothing-here', headers: t.auth() },
+        { method: 'GET', url: '/api/v1/namespaces' },
+        { method: 'GET', url: '/api/v1/namespaces?x=%00' },
+        { method: 'POST', url: '/api/v1/tokens', headers: { ...t.auth(), 'content-type': 'application/json' }, payload: '{' },
+      ] as const;
+      const statuses: number[] = [];
+      for (const c of cases) {
+        const res = await t.app.inject({ ...c, headers: { ...('headers' in c ? c.headers : {}), 'x-request-id': `hdr-${statuses.length}` } });
+        statuses.push(res.statusCode);
+        expect(res.headers['x-request-id'], c.url).toBe(`hdr-${statuses.length - 1}`);
+        expect(res.headers['x-frame-options'], c.url).toBe('DENY');
+      }
+      expect(statuses).toEqual([200, 404, 401, 400, 400]);
+    });
+
     it('unknown routes are 404 not_found in the error shape', async () => {
       const err = expectError(await t.app.inject({ method: 'GET', url: '/api/v1/nothing-here', headers: t.auth() }), 404, 'not_found');
       expect(err.message).toContain('/api/v1/nothing-here');

@@ -60,6 +60,34 @@ describe('the access line (writeAccessLine)', () => {
     }
   });
 
+  it('a connection repeating its request reuses the request part of its line only while every field and the secrets are the same', () => {
+    const socket = { remotePort: 40000 };
+    const base = { method: 'GET', url: '/api/v1/namespaces/a/resources/K/n', host: 'h:1', ip: '10.0.0.2', socket, headers: {} as Record<string, string> };
+    const variants = [
+      base,
+      base,
+      { ...base, url: '/api/v1/namespaces/a/resources/K/m' },
+      { ...base, method: 'HEAD' },
+      { ...base, host: 'other:1' },
+      { ...base, ip: '10.0.0.3' },
+      { ...base, headers: { 'accept-version': '2' } },
+      { ...base, socket: { remotePort: 40001 } },
+      base,
+    ];
+    try {
+      for (const [i, req] of [...variants, { ...base, url: '/a?token=later-registered-secret' }, { ...base, url: '/a?token=later-registered-secret' }].entries()) {
+        if (i === variants.length + 1) registerSecret('later-registered-secret');
+        const a = capture();
+        const b = capture();
+        writeAccessLine(a.root.child({ request_id: 'm' }), req, 200, 1);
+        b.root.child({ request_id: 'm' }).info({ req, res: { statusCode: 200 }, responseTime: 1 }, 'request completed');
+        expect(withoutTime(a.lines[0]!), String(i)).toBe(withoutTime(b.lines[0]!));
+      }
+    } finally {
+      clearRegisteredSecrets();
+    }
+  });
+
   it('writes nothing when info is off, and defers to pino for loggers it does not format for', () => {
     const quiet = capture({ level: 'warn' });
     expect(writeAccessLine(quiet.root.child({}), requests[0]!, 200, 1)).toBe(true);
