@@ -3,7 +3,7 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, sql, type Transaction } from 'kysely';
 import type pg from 'pg';
-import { loadPg } from './pg-driver.js';
+import { loadPg, pgConnection } from './pg-driver.js';
 import { ScopedPostgresDialect } from './pg-introspector.js';
 import { SynclineError } from '../errors.js';
 import { migrationProvider, type Dialect } from './migrations/index.js';
@@ -224,19 +224,16 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
       }
     }
     const acquireTimeoutMs = opts.acquireTimeoutMs ?? 10_000;
-    const searchPath = schema ? { options: `-c search_path="${schema}"` } : {};
     const pool = new pg.Pool({
-      connectionString: opts.url,
+      ...pgConnection(opts.url, schema),
       max: opts.poolSize ?? 10,
       connectionTimeoutMillis: acquireTimeoutMs,
-      ...searchPath,
     });
     const lockPool = new pg.Pool({
-      connectionString: opts.url,
+      ...pgConnection(opts.url, schema),
       max: opts.lockPoolSize ?? 64,
       connectionTimeoutMillis: acquireTimeoutMs,
       idleTimeoutMillis: 30_000,
-      ...searchPath,
     });
     // An idle client that loses its server (restart, network) emits 'error' on the pool; without
     // a listener that would crash the process. The next query reconnects.

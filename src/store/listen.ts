@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { loadPg } from './pg-driver.js';
+import { loadPg, pgConnection } from './pg-driver.js';
 
 /**
  * PostgreSQL LISTEN on a connection of its own, per schema (`<channel>_<schema>`, the name
@@ -26,7 +26,7 @@ export function listenChannel(
   const connect = async () => {
     if (stopped) return;
     const pg = await loadPg();
-    const c = new pg.Client({ connectionString: opts.url, ...(opts.schema ? { options: `-c search_path="${opts.schema}"` } : {}) });
+    const c = new pg.Client(pgConnection(opts.url, opts.schema));
     client = c;
     c.on('error', () => {
       void c.end().catch(() => undefined);

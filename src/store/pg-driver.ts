@@ -13,3 +13,23 @@ export function loadPg(): Promise<typeof pgModule> {
   });
   return loaded;
 }
+
+/**
+ * Connection settings for a URL, on `schema` when given. pg lets a URL's own `options` parameter
+ * replace the config's, so with a schema the URL's options (e.g. `-c statement_timeout=5000`)
+ * are taken out of it and joined with the schema's search_path rather than dropping it.
+ */
+export function pgConnection(url: string, schema?: string): { connectionString: string; options?: string } {
+  if (!schema) return { connectionString: url };
+  const searchPath = `-c search_path="${schema}"`;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { connectionString: url, options: searchPath };
+  }
+  const urlOptions = parsed.searchParams.get('options');
+  if (!urlOptions) return { connectionString: url, options: searchPath };
+  parsed.searchParams.delete('options');
+  return { connectionString: parsed.toString(), options: `${urlOptions} ${searchPath}` };
+}
