@@ -1,6 +1,20 @@
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Files that need a process of their own: `vi.mock` replaces a module only for a file that
+ * imports it first, and these count calls into process-wide memos (tree-sizes: blob sizes).
+ */
+const ISOLATED = ['test/integration/git/tree-sizes.test.ts'];
+
+const SERVER = {
+  // Bounds against a hang, not speed targets: with four files at a time on a loaded 2-CPU
+  // machine (load 20, a 36-minute run) a repository fixture's set-up took over 60 s.
+  testTimeout: 120_000,
+  hookTimeout: 180_000,
+  pool: 'forks' as const,
+};
+
 export default defineConfig({
   test: {
     // Most test files wait on git processes, PostgreSQL and HTTP rather than use a CPU, and each
@@ -12,13 +26,22 @@ export default defineConfig({
         test: {
           name: 'server',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/e2e/**'],
-          // Bounds against a hang, not speed targets: with four files at a time on a loaded 2-CPU
-          // machine (load 20, a 36-minute run) a repository fixture's set-up took over 60 s.
-          testTimeout: 120_000,
-          hookTimeout: 180_000,
-          pool: 'forks',
+          exclude: ['test/e2e/**', ...ISOLATED],
+          ...SERVER,
+          // Files share their worker's process: importing Fastify, the routes, pg, … once per
+          // worker instead of once per file took the import time summed over the files from
+          // ~300 s to ~30 s. What a file may leave behind process-wide is reset before each
+          // file (test/helpers/per-file-setup.ts); files that mock modules run isolated below.
+          isolate: false,
+          setupFiles: ['test/helpers/per-file-setup.ts'],
           globalSetup: ['test/helpers/global-setup.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'server-isolated',
+          include: ISOLATED,
+          ...SERVER,
         },
       },
       {
