@@ -84,6 +84,12 @@ export interface LargeCase {
   probe?: { healthz: ProbeFigure; cached_get: ProbeFigure };
   /** Syncline's own event-loop delay during the first sync (perf_hooks histogram, 10 ms resolution), ms. */
   loop_delay?: { p50: number; p99: number; max: number };
+  /**
+   * The first sync's event-loop stalls by the main thread's own CPU inside each (Linux only): a
+   * wall-clock stall on a loaded machine is mostly time the thread was not running; this is the
+   * part the code holds the loop for. `top`: [ms after the sync started, CPU ms, wall ms].
+   */
+  loop_stalls?: LoopStalls;
   /** With `profile`: ms per step of a stepwise update-all and no-change sync. */
   steps?: { update: Record<string, number>; noop: Record<string, number> };
 }
@@ -240,6 +246,46 @@ async function timedSync(t: TestApp, ns: string, ref: string | undefined, files:
   return { ms: round1(ms), cpu_ms: round1((cpu.user + cpu.system) / 1000), per_resource_us: round1((ms * 1000) / files), peak_rss_mib: peakRssMiB(), git_procs: procs };
 }
 
+export interface LoopStalls {
+  /** Stalls (heartbeat gaps > 10 ms) in which the main thread ran for more than 20 ms of CPU. */
+  over_20ms_cpu: number;
+  top: Array<[number, number, number]>;
+}
+
+/**
+ * A 1 ms heartbeat on this (Syncline's) main thread that reads the thread's CPU time
+ * (/proc/self/task/<pid>/schedstat, ns on CPU) at every beat, so each gap between beats is
+ * split into CPU spent on this thread and time it was not running. null off Linux.
+ */
+function startStallMonitor(): { stop(): LoopStalls } | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(`/proc/self/task/${process.pid}/schedstat`, 'r');
+  } catch {
+    return null;
+  }
+  const buf = Buffer.alloc(128);
+  const cpuNs = (): number => Number(buf.toString('latin1', 0, fs.readSync(fd, buf, 0, 128, 0)).split(' ')[0]);
+  const t0 = performance.now();
+  const stalls: Array<[number, number, number]> = [];
+  let last = t0;
+  let lastCpu = cpuNs();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const cpu = cpuNs();
+    if (now - last > 10) stalls.push([Math.round(last - t0), round1((cpu - lastCpu) / 1e6), round1(now - last)]);
+    last = now;
+    lastCpu = cpu;
+  }, 1);
+  return {
+    stop() {
+      clearInterval(timer);
+      fs.closeSync(fd);
+      return { over_20ms_cpu: stalls.filter((x) => x[1] > 20).length, top: stalls.sort((a, b) => b[1] - a[1]).slice(0, 5) };
+    },
+  };
+}
+
 /** Starts bench/prober.mjs; `stop()` resolves its figures. */
 async function startProber(intervalMs: number, token: string, urls: string[]): Promise<{ stop(): Promise<Record<string, ProbeFigure>> }> {
   const child = spawn(process.execPath, [path.join(BENCH_DIR, 'prober.mjs'), String(intervalMs), token, ...urls], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -291,6 +337,8 @@ async function runCase(dialect: Dialect, n: number, server: GitRemote, repoName:
     const prober = probe ? await startProber(10, viewer, [`${base}/healthz`, getUrl]) : null;
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
+    const stallMonitor = probe ? startStallMonitor() : null;
+    let loopStalls: LoopStalls | undefined;
     let probed = null as Record<string, ProbeFigure> | null;
     const first = await timedSync(
       t,
@@ -300,12 +348,13 @@ async function runCase(dialect: Dialect, n: number, server: GitRemote, repoName:
       { status: 'success', commit: repo.c1, summary: { create: n } },
       async () => {
         delay.disable();
+        loopStalls = stallMonitor?.stop();
         probed = prober ? await prober.stop() : null;
       },
       base,
     );
     const loopDelay = { p50: round1(delay.percentile(50) / 1e6), p99: round1(delay.percentile(99) / 1e6), max: round1(delay.max / 1e6) };
-    log(`  ${dialect} ${n}: first ${first.ms} ms (${first.per_resource_us} µs/resource)${probed ? `; /healthz p99 ${probed[`${base}/healthz`]!.p99} ms, cached GET p99 ${probed[getUrl]!.p99} ms` : ''}; event-loop delay p99 ${loopDelay.p99} ms, max ${loopDelay.max} ms`);
+    log(`  ${dialect} ${n}: first ${first.ms} ms (${first.per_resource_us} µs/resource)${probed ? `; /healthz p99 ${probed[`${base}/healthz`]!.p99} ms, cached GET p99 ${probed[getUrl]!.p99} ms` : ''}; event-loop delay p99 ${loopDelay.p99} ms, max ${loopDelay.max} ms${loopStalls ? `; longest main-thread stretch ${loopStalls.top[0]?.[1] ?? 0} ms of CPU (${loopStalls.over_20ms_cpu} over 20 ms)` : ''}`);
     const update = await timedSync(t, 'large.prod', undefined, n, { status: 'success', commit: repo.c2, summary: { update: n } });
     log(`  ${dialect} ${n}: update-all ${update.ms} ms (${update.per_resource_us} µs/resource; CPU ${update.cpu_ms} ms)`);
     const noop = await timedSync(t, 'large.prod', undefined, n, { status: 'noop', commit: repo.c2, summary: { noop: n } });
@@ -327,6 +376,7 @@ async function runCase(dialect: Dialect, n: number, server: GitRemote, repoName:
       noop,
       ...(probed ? { probe: { healthz: probed[`${base}/healthz`]!, cached_get: probed[getUrl]! } } : {}),
       loop_delay: loopDelay,
+      ...(loopStalls ? { loop_stalls: loopStalls } : {}),
       ...(steps ? { steps } : {}),
     };
   } finally {

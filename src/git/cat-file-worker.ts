@@ -35,6 +35,11 @@ const IDLE_CLOSE_MS = 30_000;
 /** A request without any answer byte for this long kills the worker (a wedged disk). */
 const STALL_MS = 60_000;
 const MAX_HEADER = 4096;
+/** Commands written (and flushed) per batch; larger requests are written over several turns. */
+const WRITE_BATCH = 1000;
+/** Longest stretch of answer parsing before the event loop gets a turn. */
+const ANSWER_SLICE_MS = 4;
+const EMPTY = Buffer.alloc(0);
 
 interface Pending {
   op: 'info' | 'contents';
@@ -59,6 +64,8 @@ class CatFileWorker {
   private idleTimer: NodeJS.Timeout | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
   private inflight = 0;
+  /** Requests whose commands are still being written (in batches). */
+  private writing = new Set<Request>();
 
   constructor(readonly dir: string) {}
 
@@ -74,10 +81,35 @@ class CatFileWorker {
     const proc = this.proc!;
     return new Promise<CatFileAnswer[]>((resolvePromise, rejectPromise) => {
       const request: Request = { answers: [], remaining: commands.length, resolve: resolvePromise, reject: rejectPromise };
-      for (const c of commands) this.queue.push({ op: c.op, request });
       this.busy(+1);
-      proc.stdin.write(`${commands.map((c) => `${c.op} ${c.name}\n`).join('')}flush\n`);
+      if (commands.length <= WRITE_BATCH) {
+        this.write(proc, request, commands, 0, commands.length);
+        return;
+      }
+      // Many commands (a 10,000-file listing): written WRITE_BATCH at a time, each batch flushed,
+      // with an event-loop turn between batches, so building and queueing them never holds the
+      // loop and git starts answering the first batch while the next is written. The batches of
+      // concurrent requests may interleave: the queue is filled in the order the lines are written.
+      this.writing.add(request);
+      const writeFrom = (from: number): void => {
+        if (this.proc !== proc || !this.writing.has(request)) return; // closed meanwhile: rejected by close()
+        const to = Math.min(commands.length, from + WRITE_BATCH);
+        this.write(proc, request, commands, from, to);
+        if (to < commands.length) setImmediate(writeFrom, to);
+        else this.writing.delete(request);
+      };
+      writeFrom(0);
     });
+  }
+
+  private write(proc: GitProcess, request: Request, commands: CatFileCommand[], from: number, to: number): void {
+    let text = '';
+    for (let i = from; i < to; i++) {
+      const c = commands[i]!;
+      this.queue.push({ op: c.op, request });
+      text += `${c.op} ${c.name}\n`;
+    }
+    proc.stdin.write(`${text}flush\n`);
   }
 
   private start(ino: number): void {
@@ -90,16 +122,38 @@ class CatFileWorker {
       background: true,
     });
     this.proc = proc;
-    proc.stdout.on('data', (chunk: Buffer) => {
+    // Answers are parsed in slices of at most ANSWER_SLICE_MS with event-loop turns between:
+    // the pipe delivers up to ~2 MB per poll (10,000 blobs in a few reads), which parsed in one
+    // go held the loop for tens of ms. Chunks wait in `inbox` meanwhile, in order.
+    const inbox: Buffer[] = [];
+    let scheduled = false;
+    const drain = (budgetMs = ANSWER_SLICE_MS): void => {
+      scheduled = false;
       if (this.proc !== proc) return;
+      const start = performance.now();
       try {
-        this.push(chunk);
-        this.armStall();
+        while (inbox.length > 0) {
+          this.push(inbox.shift()!);
+          if (this.proc !== proc) return;
+          if (inbox.length > 0 && performance.now() - start >= budgetMs) {
+            scheduled = true;
+            setImmediate(drain);
+            return;
+          }
+        }
       } catch (err) {
         this.close(err as Error);
       }
+    };
+    proc.stdout.on('data', (chunk: Buffer) => {
+      if (this.proc !== proc) return;
+      this.armStall();
+      inbox.push(chunk);
+      if (!scheduled) drain();
     });
     void proc.done.then((exit) => {
+      // Answers that arrived before the exit are still delivered.
+      if (this.proc === proc && inbox.length > 0) drain(Infinity);
       if (this.proc !== proc) return;
       const reason = exit.spawnError ? 'spawn' : 'exit';
       this.close(new GitError(reason, proc.args, exit.code, exit.stderr, 'cat-file worker exited'));
@@ -187,16 +241,16 @@ class CatFileWorker {
       this.header = Buffer.alloc(0);
       pos = nl + 1;
       const pending = this.next();
-      const special = /^(.*) (missing|ambiguous)$/.exec(line);
+      const special = line.endsWith(' missing') || line.endsWith(' ambiguous') ? /^(.*) (missing|ambiguous)$/.exec(line) : null;
       if (special) {
-        this.answer({ oid: special[1] ?? '', type: special[2] ?? 'missing', size: 0, content: Buffer.alloc(0) }, pending.request);
+        this.answer({ oid: special[1] ?? '', type: special[2] ?? 'missing', size: 0, content: EMPTY }, pending.request);
         continue;
       }
       const m = /^([0-9a-f]{40,64}) ([a-z]+) (\d+)$/.exec(line);
       if (!m) throw new Error(`cat-file: unexpected header '${line.slice(0, 100)}'`);
       const size = Number(m[3]);
       if (pending.op === 'info') {
-        this.answer({ oid: m[1] ?? '', type: m[2] ?? '', size, content: Buffer.alloc(0) }, pending.request);
+        this.answer({ oid: m[1] ?? '', type: m[2] ?? '', size, content: EMPTY }, pending.request);
         continue;
       }
       const answer: CatFileAnswer = { oid: m[1] ?? '', type: m[2] ?? '', size, content: Buffer.allocUnsafe(size) };
@@ -218,6 +272,8 @@ class CatFileWorker {
     this.idleTimer = this.stallTimer = null;
     const pending = new Set(this.queue.slice(this.head).map((p) => p.request));
     if (this.body) pending.add(this.body.request);
+    for (const r of this.writing) pending.add(r);
+    this.writing.clear();
     this.queue = [];
     this.head = 0;
     this.header = Buffer.alloc(0);

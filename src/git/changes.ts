@@ -6,7 +6,7 @@ import { assertSafeRemoteUrl, type GitAuth } from './auth.js';
 import { throwFetchError } from './classify.js';
 import type { RemotePin } from './remote.js';
 import { runGit, type GitTimeouts } from './runner.js';
-import { hasCommit as hasCommitInWorker } from './refs.js';
+import { hasCommit as hasCommitInWorker, walkAncestry } from './refs.js';
 import { catFile } from './cat-file-worker.js';
 import { parseTree, type RawTreeEntry } from './tree.js';
 import { FULL_SHA_RE } from '../contracts/common.js';
@@ -32,45 +32,10 @@ export const ANCESTRY_WALK_LIMIT = 64;
  */
 export async function commitIsAncestor(dir: string, a: string, b: string): Promise<boolean> {
   if (a === b) return true;
-  const walked = await walkParents(dir, a, b, ANCESTRY_WALK_LIMIT).catch(() => null);
+  const walked = await walkAncestry(dir, a, b, ANCESTRY_WALK_LIMIT).catch(() => null);
   if (walked !== null) return walked;
   const { code } = await runGit(['merge-base', '--is-ancestor', a, b], { cwd: dir, okCodes: [0, 1], ...LOCAL });
   return code === 0;
-}
-
-/** True: `a` is in `b`'s history; false: `b`'s whole history was read without it; null: gave up. */
-async function walkParents(dir: string, a: string, b: string, limit: number): Promise<boolean | null> {
-  if (!FULL_SHA_RE.test(a) || !FULL_SHA_RE.test(b)) return null;
-  const seen = new Set<string>([b]);
-  let frontier = [b];
-  while (frontier.length > 0) {
-    const answers = await catFile(dir, frontier.map((name) => ({ op: 'contents' as const, name })));
-    const next: string[] = [];
-    for (const obj of answers) {
-      if (obj.type !== 'commit') return null;
-      for (const parent of commitParents(obj.content)) {
-        if (parent === a) return true;
-        if (seen.has(parent)) continue;
-        if (seen.size >= limit) return null;
-        seen.add(parent);
-        next.push(parent);
-      }
-    }
-    frontier = next;
-  }
-  return false;
-}
-
-/** The `parent` lines of a raw commit object (they follow `tree`, before `author`). */
-function commitParents(raw: Buffer): string[] {
-  const end = raw.indexOf('\n\n');
-  const header = (end === -1 ? raw : raw.subarray(0, end)).toString('latin1');
-  const out: string[] = [];
-  for (const line of header.split('\n')) {
-    if (line.startsWith('parent ')) out.push(line.slice(7).trim());
-    else if (line.startsWith('author ')) break;
-  }
-  return out;
 }
 
 export async function mergeBase(dir: string, a: string, b: string): Promise<string | null> {

@@ -122,8 +122,10 @@ export async function listTree(
   }
 
   // Breadth-first over subtrees (one cat-file request per depth), then flattened depth-first in
-  // tree order, which is the order `ls-tree -r` prints.
-  const trees = new Map<string, RawTreeEntry[]>([[root.oid, parseTree(root.content, oidBytes)]]);
+  // tree order, which is the order `ls-tree -r` prints. Parsing, flattening and sizing a large
+  // tree (10,000 entries) runs in slices of at most SLICE_MS with event-loop turns between.
+  const slicer = new Slicer();
+  const trees = new Map<string, RawTreeEntry[]>([[root.oid, await parseTreeSliced(root.content, oidBytes, slicer)]]);
   let frontier = [root.oid];
   let count = 0;
   while (frontier.length > 0) {
@@ -139,38 +141,82 @@ export async function listTree(
     }
     const oids = [...wanted];
     const answers = await catFile(dir, oids.map((name) => ({ op: 'contents' as const, name })));
-    answers.forEach((a, i) => {
+    for (let i = 0; i < answers.length; i++) {
+      const a = answers[i]!;
       if (a.type !== 'tree') throw new Error(`Tree ${oids[i]} could not be read`);
-      trees.set(oids[i]!, parseTree(a.content, oidBytes));
-    });
+      trees.set(oids[i]!, await parseTreeSliced(a.content, oidBytes, slicer));
+    }
     frontier = oids;
   }
   let leaves = 0;
-  const files: Array<{ path: string; mode: string; blobSha: string }> = [];
-  const flatten = (oid: string, prefix: string): void => {
-    for (const e of trees.get(oid) ?? []) {
-      const p = prefix ? `${prefix}/${e.name}` : e.name;
-      if (e.mode === '40000') {
-        flatten(e.oid, p);
-        continue;
-      }
-      leaves += 1;
-      // 120000 symlink, 160000 submodule: skipped, never followed.
-      if (REGULAR_MODES.has(e.mode)) files.push({ path: p, mode: e.mode, blobSha: e.oid });
+  // Sizes are filled in below (-1 until then).
+  const files: TreeEntry[] = [];
+  // Depth-first, iteratively (a stack of [entries, index, prefix]) so it can pause between entries.
+  const stack: Array<{ entries: RawTreeEntry[]; i: number; prefix: string }> = [{ entries: trees.get(root.oid) ?? [], i: 0, prefix: normalized }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.i >= top.entries.length) {
+      stack.pop();
+      continue;
     }
-  };
-  flatten(root.oid, normalized);
+    const e = top.entries[top.i++]!;
+    const p = top.prefix ? `${top.prefix}/${e.name}` : e.name;
+    if (e.mode === '40000') {
+      stack.push({ entries: trees.get(e.oid) ?? [], i: 0, prefix: p });
+      continue;
+    }
+    leaves += 1;
+    // 120000 symlink, 160000 submodule: skipped, never followed.
+    if (REGULAR_MODES.has(e.mode)) files.push({ path: p, mode: e.mode, size: -1, blobSha: e.oid });
+    if (slicer.due()) await slicer.pause();
+  }
   if (leaves === 0) throw notFound();
   // Sizes of blobs listed before come from blobSizes: a one-file commit asks for one size, not
   // for every file's (1,000 `info` answers cost ~15 ms of this thread on a loaded machine).
-  const shas = [...new Set(files.map((f) => f.blobSha).filter((oid) => !blobSizes.has(oid)))];
-  const sizes = new Map<string, number>();
-  (await catFile(dir, shas.map((name) => ({ op: 'info' as const, name })))).forEach((a, i) => {
-    if (a.type !== 'blob') throw new Error(`Blob ${shas[i]} could not be read`);
-    sizes.set(shas[i]!, a.size);
-  });
-  for (const [oid, size] of sizes) rememberBlobSize(oid, size);
-  return files.map((f) => ({ ...f, size: sizes.get(f.blobSha) ?? blobSizes.get(f.blobSha)! }));
+  const unknown = new Set<string>();
+  for (const f of files) {
+    const known = blobSizes.get(f.blobSha);
+    if (known !== undefined) f.size = known;
+    else unknown.add(f.blobSha);
+  }
+  if (unknown.size > 0) {
+    const shas = [...unknown];
+    const sizes = new Map<string, number>();
+    const answers = await catFile(dir, shas.map((name) => ({ op: 'info' as const, name })));
+    for (let i = 0; i < answers.length; i++) {
+      const a = answers[i]!;
+      if (a.type !== 'blob') throw new Error(`Blob ${shas[i]} could not be read`);
+      sizes.set(shas[i]!, a.size);
+      rememberBlobSize(shas[i]!, a.size);
+      if (slicer.due()) await slicer.pause();
+    }
+    for (const f of files) if (f.size === -1) f.size = sizes.get(f.blobSha)!;
+  }
+  return files;
+}
+
+/** Longest stretch of listing work before the event loop gets a turn. */
+const SLICE_MS = 4;
+
+/** Counts work and yields to the event loop (setImmediate) once SLICE_MS have passed. */
+class Slicer {
+  private start = performance.now();
+  private n = 0;
+
+  /** Whether this slice is over: cheap per item, it looks at the clock every 64 calls. */
+  due(): boolean {
+    return ++this.n % 64 === 0 && performance.now() - this.start >= SLICE_MS;
+  }
+
+  /** An event-loop turn; the next slice starts after it. */
+  pause(): Promise<void> {
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.start = performance.now();
+        resolve();
+      }),
+    );
+  }
 }
 
 /**
@@ -206,17 +252,44 @@ const MAX_TREE_ENTRIES = 2_000_000;
 export function parseTree(raw: Buffer, oidBytes: number): RawTreeEntry[] {
   const out: RawTreeEntry[] = [];
   let pos = 0;
+  while (pos < raw.length) pos = parseTreeEntry(raw, pos, oidBytes, out);
+  return out;
+}
+
+/** parseTree in slices (a 10,000-entry tree is ~0.5 MB). */
+async function parseTreeSliced(raw: Buffer, oidBytes: number, slicer: Slicer): Promise<RawTreeEntry[]> {
+  const out: RawTreeEntry[] = [];
+  let pos = 0;
   while (pos < raw.length) {
-    const space = raw.indexOf(0x20, pos);
-    const nul = raw.indexOf(0, space + 1);
-    if (space === -1 || nul === -1 || nul + 1 + oidBytes > raw.length) throw new Error('Malformed tree object');
-    let mode = raw.toString('latin1', pos, space);
-    if (mode.startsWith('100')) mode = (parseInt(mode, 8) & 0o100) !== 0 ? '100755' : '100644';
-    else if (mode === '040000') mode = '40000';
-    out.push({ mode, name: raw.toString('utf8', space + 1, nul), oid: raw.toString('hex', nul + 1, nul + 1 + oidBytes) });
-    pos = nul + 1 + oidBytes;
+    pos = parseTreeEntry(raw, pos, oidBytes, out);
+    if (slicer.due()) await slicer.pause();
   }
   return out;
+}
+
+/** Parses the entry at `pos` into `out`; returns the next entry's position. */
+function parseTreeEntry(raw: Buffer, pos: number, oidBytes: number, out: RawTreeEntry[]): number {
+  const space = raw.indexOf(0x20, pos);
+  const nul = raw.indexOf(0, space + 1);
+  if (space === -1 || nul === -1 || nul + 1 + oidBytes > raw.length) throw new Error('Malformed tree object');
+  out.push({ mode: treeMode(raw, pos, space), name: raw.toString('utf8', space + 1, nul), oid: raw.toString('hex', nul + 1, nul + 1 + oidBytes) });
+  return nul + 1 + oidBytes;
+}
+
+/** The entry's mode as `ls-tree` prints it: `100xxx` canonicalised to 100644/100755, `040000` → 40000. */
+function treeMode(raw: Buffer, start: number, end: number): string {
+  // The common modes without a string allocation (git writes these exact bytes).
+  if (end - start === 6 && raw[start] === 0x31 && raw[start + 1] === 0x30 && raw[start + 2] === 0x30) {
+    const d = raw[start + 3]!;
+    if (d >= 0x30 && d <= 0x37 && raw[start + 4]! >= 0x30 && raw[start + 4]! <= 0x37 && raw[start + 5]! >= 0x30 && raw[start + 5]! <= 0x37) {
+      return ((d - 0x30) & 0o1) !== 0 ? '100755' : '100644';
+    }
+  }
+  if (end - start === 5 && raw.toString('latin1', start, end) === '40000') return '40000';
+  let mode = raw.toString('latin1', start, end);
+  if (mode.startsWith('100')) mode = (parseInt(mode, 8) & 0o100) !== 0 ? '100755' : '100644';
+  else if (mode === '040000') mode = '40000';
+  return mode;
 }
 
 /**
@@ -231,7 +304,16 @@ export async function selectTree(dir: string, commit: string, path: string, opts
     maxTotalBytes: opts.maxTotalBytes ?? DEFAULT_TREE_LIMITS.maxTotalBytes,
   };
   const all = await listTree(dir, commit, path, opts);
-  const entries = opts.filter ? all.filter((e) => opts.filter?.(e.path)) : all;
+  const filter = opts.filter;
+  let entries = all;
+  if (filter) {
+    entries = [];
+    const slicer = new Slicer();
+    for (const e of all) {
+      if (filter(e.path)) entries.push(e);
+      if (slicer.due()) await slicer.pause();
+    }
+  }
   checkLimits(entries, limits);
   return entries;
 }
@@ -239,12 +321,19 @@ export async function selectTree(dir: string, commit: string, path: string, opts
 /** The content of `entries` (from selectTree) through one `cat-file --batch`. */
 export async function readEntries(dir: string, entries: TreeEntry[], timeouts?: GitTimeouts): Promise<TreeFile[]> {
   if (entries.length === 0) return [];
-  const blobs = await readBlobs(dir, [...new Set(entries.map((e) => e.blobSha))], timeouts);
-  return entries.map((e) => {
+  const shas = new Set<string>();
+  for (const e of entries) shas.add(e.blobSha);
+  const blobs = await readBlobs(dir, [...shas], timeouts);
+  // 10,000 entries are paired with their blobs in slices.
+  const slicer = new Slicer();
+  const out: TreeFile[] = [];
+  for (const e of entries) {
     const content = blobs.get(e.blobSha);
     if (!content || content.length !== e.size) throw new Error(`Blob ${e.blobSha} for '${e.path}' could not be read`);
-    return { path: e.path, size: e.size, blobSha: e.blobSha, executable: e.mode === '100755', content };
-  });
+    out.push({ path: e.path, size: e.size, blobSha: e.blobSha, executable: e.mode === '100755', content });
+    if (slicer.due()) await slicer.pause();
+  }
+  return out;
 }
 
 function checkLimits(entries: TreeEntry[], limits: TreeLimits): void {
@@ -278,9 +367,12 @@ async function readBlobs(dir: string, shas: string[], _timeouts?: GitTimeouts): 
   const blobs = new Map<string, Buffer>();
   // Requests are ids from the tree listing (hex only).
   const answers = await catFile(dir, shas.map((name) => ({ op: 'contents' as const, name })));
-  answers.forEach((a, i) => {
+  const slicer = new Slicer();
+  for (let i = 0; i < answers.length; i++) {
+    const a = answers[i]!;
     if (a.type !== 'blob') throw new Error(`cat-file: ${shas[i]} is ${a.type}, expected a blob`);
     blobs.set(a.oid, a.content);
-  });
+    if (slicer.due()) await slicer.pause();
+  }
   return blobs;
 }

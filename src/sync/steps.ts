@@ -16,8 +16,7 @@ import type { KindRegistry } from '../specs/kinds.js';
 import { adoptDetachedParse, isSpecFile, ParseCache, parseSpecFiles } from '../specs/parse.js';
 import { parseInWorkers, parsePoolSize } from '../specs/parse-pool.js';
 import { mayReadFast } from '../specs/fast-yaml.js';
-import { IGNORE_FILE, selectSpecFiles, type SkippedFile } from '../specs/select.js';
-import { minimatch } from 'minimatch';
+import { compileGlobs, IGNORE_FILE, selectSpecFilesSliced, type SkippedFile } from '../specs/select.js';
 import type { ParseResult, SpecFile } from '../specs/types.js';
 import type { AppContext } from '../app-context.js';
 import { namespaceGlobs, type NamespaceRow } from '../store/namespaces.js';
@@ -273,14 +272,53 @@ export const readSpecs: Step<GitRun & { registry: KindRegistry } & Partial<Found
   name: 'readSpecs',
   async run(run) {
     if (run.reuse) return { files: run.reuse.files, singleFile: run.reuse.singleFile, skippedFiles: run.reuse.skippedFiles };
+    const { app } = run;
     const { entries, skippedFiles } = await listSpecEntries(run);
     const singleFile = entries.length === 1 && entries[0]!.path === normalizeTreePath(run.namespace.path);
-    const cache = parseCacheFor(run.app);
-    const missing = entries.filter((e) => !cache.has(e.path, e.blobSha, { registry: run.registry }));
-    const read = new Map((await readEntries(run.mirrorDir, missing)).map((f) => [f.path, f.content]));
-    return { singleFile, skippedFiles, files: entries.map((e) => ({ path: e.path, id: e.blobSha, content: read.get(e.path) })) };
+    const cache = parseCacheFor(app);
+    // Per-entry loops over 10,000 files run in slices (READ_SLICE_MS) with event-loop turns
+    // between, on one clock, so consecutive loops never add up to a longer stretch.
+    const clock = new SliceClock(app);
+    const missing: TreeEntry[] = [];
+    for (const e of entries) {
+      if (!cache.has(e.path, e.blobSha, { registry: run.registry })) missing.push(e);
+      if (clock.due()) await clock.turn();
+    }
+    const read = new Map<string, Buffer>();
+    for (const f of await readEntries(run.mirrorDir, missing)) read.set(f.path, f.content);
+    await clock.turn();
+    const files: SpecFile[] = [];
+    for (const e of entries) {
+      files.push({ path: e.path, id: e.blobSha, content: read.get(e.path) });
+      if (clock.due()) await clock.turn();
+    }
+    // A turn at the step's end: the next step's slices start on a fresh clock.
+    if (entries.length > 0) await clock.turn();
+    return { singleFile, skippedFiles, files };
   },
 };
+
+/**
+ * A slice clock for loops over many files: `due()` once READ_SLICE_MS have passed since the last
+ * turn; `turn()` gives the event loop a turn (checking for shutdown, as yieldSlice does).
+ */
+class SliceClock {
+  private start = performance.now();
+
+  constructor(private readonly app: AppContext) {}
+
+  due(): boolean {
+    return performance.now() - this.start >= READ_SLICE_MS;
+  }
+
+  async turn(): Promise<void> {
+    await yieldSlice(this.app);
+    this.start = performance.now();
+  }
+}
+
+/** Longest stretch of listing/reading work in readSpecs before the event loop gets a turn. */
+const READ_SLICE_MS = 4;
 
 /**
  * The spec files under the namespace path at `run.commit` (one ls-tree, size caps applied),
@@ -293,7 +331,12 @@ export async function listSpecEntries(run: GitRun): Promise<{ entries: TreeEntry
   const ignorePath = nsPath === '' ? IGNORE_FILE : `${nsPath}/${IGNORE_FILE}`;
   const { include, exclude } = namespaceGlobs(run.namespace);
   const prefix = nsPath === '' ? '' : `${nsPath}/`;
-  const included = (p: string) => include.some((g) => minimatch(p.slice(prefix.length), g, { dot: true }));
+  // Compiled once for the 10,000 paths (same answers as minimatch(path, glob, { dot: true })).
+  const includeMatch = compileGlobs(include, { dot: true });
+  const included = (p: string) => {
+    const rel = p.slice(prefix.length);
+    return includeMatch.some((m) => m(rel));
+  };
   // A path naming one file (`.syncline.yml`) is read whatever its extension; in a folder the
   // candidates are .yaml/.yml files, files the include globs name, and the ignore file.
   const entries = await selectTree(run.mirrorDir, run.commit, nsPath, {
@@ -303,10 +346,13 @@ export async function listSpecEntries(run: GitRun): Promise<{ entries: TreeEntry
     maxTotalBytes: s.max_total_bytes,
     filter: (p) => p === nsPath || isSpecFile(p) || p === ignorePath || included(p),
   });
+  assertNotShuttingDown(run.app);
   if (entries.length === 1 && entries[0]!.path === nsPath) return { entries, skippedFiles: [] };
   const ignoreEntry = entries.find((e) => e.path === ignorePath);
   const ignoreFile = ignoreEntry ? (await readEntries(run.mirrorDir, [ignoreEntry]))[0]!.content.toString('utf8') : null;
-  const chosen = selectSpecFiles(entries.map((e) => e.path), nsPath, { include, exclude, ignoreFile });
+  const paths = entries.map((e) => e.path);
+  const chosen = await selectSpecFilesSliced(paths, nsPath, { include, exclude, ignoreFile }, () => yieldSlice(run.app), READ_SLICE_MS);
+  if (chosen.selected.length === entries.length) return { entries, skippedFiles: chosen.skipped };
   const keep = new Set(chosen.selected);
   return { entries: entries.filter((e) => keep.has(e.path)), skippedFiles: chosen.skipped };
 }
@@ -317,7 +363,6 @@ export const parseSpecs: Step<RunStart & ReadSpecs & { registry: KindRegistry } 
   async run({ app, namespace, files, registry, reuse }) {
     if (reuse) return { parsed: reuse.parsed };
     const s = app.settings;
-    for (const f of files) if (f.content !== undefined) assertFileDocumentCap(f.path, f.content, s.max_documents_per_file);
     // The files were chosen by the namespace's rules (listSpecEntries): parse them all.
     const options = { registry, singleFile: true, cache: parseCacheFor(app) };
     // Files not in the parse cache are parsed a few at a time, yielding to the event loop every
@@ -329,8 +374,18 @@ export const parseSpecs: Step<RunStart & ReadSpecs & { registry: KindRegistry } 
     // the fast path reads cost this thread less to parse than to adopt from a worker (the
     // structured clone of the documents, their positions and normalised content), so they are
     // parsed here. Should the workers fail, the files are parsed here.
-    const toParse = files.filter((f) => f.content !== undefined);
-    const slow = toParse.filter((f) => !mayReadFast(f.content!));
+    // The per-file cap and the fast-path look at every file's bytes: in slices too.
+    const toParse: SpecFile[] = [];
+    const slow: SpecFile[] = [];
+    const clock = new SliceClock(app);
+    for (const f of files) {
+      if (f.content === undefined) continue;
+      assertFileDocumentCap(f.path, f.content, s.max_documents_per_file);
+      toParse.push(f);
+      if (!mayReadFast(f.content)) slow.push(f);
+      if (clock.due()) await clock.turn();
+    }
+    if (toParse.length > 0) await clock.turn();
     if (slow.length >= WORKER_MIN_FILES) {
       // This thread takes one worker's share itself, parsed in slices like the files below, while
       // the workers parse the rest (it would otherwise only wait for them).

@@ -56,6 +56,33 @@ describe('cat-file worker', () => {
     expect(liveCatFileWorkers()).toContain(dir);
   });
 
+  it('answers large requests written in batches, concurrent ones interleaved, each in its own order', async () => {
+    const tree = `${c1}^{tree}`;
+    const big = (n: number, offset: number) =>
+      Array.from({ length: n }, (_, i) => ((i + offset) % 3 === 0 ? { op: 'contents' as const, name: `${c1}:a.yaml` } : (i + offset) % 3 === 1 ? { op: 'info' as const, name: tree } : { op: 'info' as const, name: `nope-${i}` }));
+    const a = big(2_500, 0);
+    const b = big(1_700, 1);
+    const [ra, rb, rc] = await Promise.all([catFile(dir, a), catFile(dir, b), catFile(dir, [{ op: 'info', name: c1 }])]);
+    const check = (cmds: typeof a, answers: typeof ra) => {
+      expect(answers).toHaveLength(cmds.length);
+      cmds.forEach((c, i) => {
+        const ans = answers[i]!;
+        if (c.name.startsWith('nope-')) expect(ans).toMatchObject({ type: 'missing', oid: c.name });
+        else if (c.op === 'contents') expect(ans.content.toString()).toBe('a: 1\n');
+        else expect(ans).toMatchObject({ type: 'tree', content: Buffer.alloc(0) });
+      });
+    };
+    check(a, ra);
+    check(b, rb);
+    expect(rc[0]?.type).toBe('commit');
+    // Closed while a request is still being written: not left hanging (catFile's one retry answers it).
+    const cmds = big(5_000, 0);
+    const pending = catFile(dir, cmds);
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    closeCatFileWorker(dir);
+    check(cmds, await pending);
+  });
+
   it('replaces a worker that died, and refuses names with line breaks', async () => {
     await catFile(dir, [{ op: 'info', name: c1 }]);
     const pids: number[] = [];

@@ -111,6 +111,23 @@ describe('isAncestor', () => {
     expect(await onBranch(dir, c2, 'feature/x')).toBe(true);
   });
 
+  it('answers near commits through the cat-file worker (no merge-base process), as git does', async () => {
+    const spawned: string[] = [];
+    const off = onGitSpawn((i) => spawned.push(i.args[0] ?? ''));
+    try {
+      expect(await isAncestor(dir, c1, c2)).toBe(true);
+      expect(await isAncestor(dir, c2, c2)).toBe(true);
+      expect(await isAncestor(dir, c2, c1)).toBe(false);
+      expect(await isAncestor(dir, cFeature, c2)).toBe(false);
+      expect(await isAncestor(dir, c1, cFeature)).toBe(true);
+    } finally {
+      off();
+    }
+    expect(spawned.filter((a) => a === 'merge-base')).toEqual([]);
+    // An id the repository does not hold still fails as git fails, walk or not.
+    await expect(isAncestor(dir, '1'.repeat(40), c1)).rejects.toMatchObject({ code: 'git_failed' });
+  });
+
   it('follows a force-push: rewritten commits are no longer on the branch', async () => {
     const r = await makeRepo({ name: 'rewrite' });
     const base = await commitFiles(r, { 'x.yaml': 'x: 1\n' });

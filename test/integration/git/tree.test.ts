@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureMirror } from '../../../src/git/mirror-cache.js';
-import { onGitSpawn } from '../../../src/git/runner.js';
+import { onGitSpawn, runGit } from '../../../src/git/runner.js';
 import { listTree, readEntries, selectTree, type ReadTreeOptions, type TreeFile } from '../../../src/git/tree.js';
 import { cleanupTempDirs, commitFiles, makeRepo, tempDir } from '../../helpers/git-fixtures.js';
 
@@ -65,6 +65,25 @@ describe('readTree', () => {
     expect(entries.map((e) => e.path)).not.toContain('config/prod/rel-link.yaml');
     expect(entries.map((e) => e.path)).not.toContain('config/prod/vendor');
     await expect(readTree(dir, commit, 'config/prod/link.yaml')).resolves.toEqual([]);
+  });
+
+  it('lists what `git ls-tree -r --long` lists (regular files, in its order), for a tree large enough to be walked in slices', async () => {
+    const repo = await makeRepo({ name: 'tree-large' });
+    const files: Record<string, string | { executable: string }> = {};
+    for (let i = 0; i < 3_000; i++) files[`ns/d${i % 7}/${i % 3 ? 'sub/' : ''}f-${i}.yaml`] = `i: ${i % 50}\n`;
+    files['ns/run.sh'] = { executable: '#!/bin/sh\n' };
+    files['ns/ü-ñ.yaml'] = 'u: 1\n';
+    const c = await commitFiles(repo, files);
+    const { dir: d } = await ensureMirror({ name: 'tree-large', url: repo.fileUrl }, { mirrorsDir: await tempDir('syncline-mirrors-') });
+    const { stdout } = await runGit(['ls-tree', '-r', '--long', '-z', c, '--', 'ns'], { cwd: d });
+    const expected = stdout
+      .toString('utf8')
+      .split('\0')
+      .filter(Boolean)
+      .map((line) => /^(\d{6}) blob ([0-9a-f]+) +(\d+)\t(.*)$/s.exec(line)!)
+      .map((m) => ({ path: m[4], mode: m[1], size: Number(m[3]), blobSha: m[2] }));
+    expect(expected.length).toBe(3_002);
+    expect(await listTree(d, c, 'ns')).toEqual(expected);
   });
 
   it('reads a single file', async () => {
