@@ -139,7 +139,8 @@ export function* buildPlanSteps(input: BuildPlanInput, every = 16): Generator<vo
  * document. Results are shared: treat them as immutable.
  */
 export class PlanMemo {
-  private readonly entries = new WeakMap<SpecDocument, { registry: BuildPlanInput['registry']; live: string; result: PlanResult }>();
+  /** Per document: the registry, and the live hash and managed fields (null: no live resource) its result was planned against. */
+  private readonly entries = new WeakMap<SpecDocument, { registry: BuildPlanInput['registry']; hash: string | null; managed: readonly string[] | null; result: PlanResult }>();
 
   /**
    * Records that `result`, planned for `doc`, has been applied (committed): the live resource now
@@ -151,20 +152,25 @@ export class PlanMemo {
   applied(doc: SpecDocument, result: PlanResult, registry: BuildPlanInput['registry']): void {
     if (result.kind !== doc.kind || result.name !== doc.name) return;
     const noop = appliedResult(result);
-    if (noop) this.entries.set(doc, { registry, live: liveKeyOf(noop.hash!, noop.managedFields), result: noop });
+    if (noop) this.entries.set(doc, { registry, hash: noop.hash, managed: noop.managedFields, result: noop });
   }
 
   plan(doc: SpecDocument, live: LiveResource | null, registry: BuildPlanInput['registry']): PlanResult {
-    const liveKey = live ? liveKeyOf(live.hash, live.managed_fields) : '';
     const hit = this.entries.get(doc);
-    if (hit && hit.registry === registry && hit.live === liveKey) return hit.result;
+    if (hit && hit.registry === registry && (live ? hit.hash === live.hash && hit.managed !== null && sameStrings(hit.managed, live.managed_fields) : hit.hash === null)) {
+      return hit.result;
+    }
     const result = planDocument(doc, live, registry);
-    this.entries.set(doc, { registry, live: liveKey, result });
+    this.entries.set(doc, { registry, hash: live ? live.hash : null, managed: live ? live.managed_fields : null, result });
     return result;
   }
 }
 
-const liveKeyOf = (hash: string, managedFields: readonly string[]): string => `${hash}\u0000${managedFields.join('\u0000')}`;
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 const inSyncMessage = (doc: { kind: string; name: string }): string => `${doc.kind} '${doc.name}' is in sync`;
 
 const appliedResults = new WeakMap<PlanResult, PlanResult>();
@@ -235,8 +241,35 @@ function planDocument(doc: SpecDocument, live: LiveResource | null, registry: Bu
   // Strings sort by code unit without a comparator: the order compareStrings gives, natively.
   const managedFields = declared.slice().sort();
   const hash = contentHash({ kind: doc.kind, name: doc.name, spec: merged.spec, metadata: merged.metadata });
-  // Each result is one object literal with the keys in the order the results always had.
-  const result = (operation: 'create' | 'update' | 'noop', message: string, changes: PlanResult['changes']): PlanResult => ({
+  if (!base) return planned(doc, merged, managedFields, hash, 'create', `${doc.kind} '${doc.name}' will be created`, diffPaths(declared, null, merged));
+  if (jsonEqual(base.spec, merged.spec) && jsonEqual(base.metadata as JsonObject, merged.metadata as JsonObject)) {
+    return planned(doc, merged, managedFields, hash, 'noop', inSyncMessage(doc), []);
+  }
+  const changes = diffPaths(removed.length > 0 ? [...declared, ...removed] : declared, base, merged);
+  return planned(
+    doc,
+    merged,
+    managedFields,
+    hash,
+    'update',
+    changes.length > 0
+      ? `${doc.kind} '${doc.name}': ${changes.length} field${changes.length === 1 ? '' : 's'} changed`
+      : `${doc.kind} '${doc.name}': normalised content changed`,
+    changes,
+  );
+}
+
+/** A create, update or noop result: one object literal, keys in the order results always had. */
+function planned(
+  doc: SpecDocument,
+  merged: SpecContent,
+  managedFields: string[],
+  hash: string,
+  operation: 'create' | 'update' | 'noop',
+  message: string,
+  changes: PlanResult['changes'],
+): PlanResult {
+  return {
     kind: doc.kind,
     name: doc.name,
     file: doc.file,
@@ -250,20 +283,7 @@ function planDocument(doc: SpecDocument, live: LiveResource | null, registry: Bu
     operation,
     message,
     changes,
-  });
-
-  if (!base) return result('create', `${doc.kind} '${doc.name}' will be created`, diffPaths(declared, null, merged));
-  if (jsonEqual(base.spec, merged.spec) && jsonEqual(base.metadata as JsonObject, merged.metadata as JsonObject)) {
-    return result('noop', inSyncMessage(doc), []);
-  }
-  const changes = diffPaths(removed.length > 0 ? [...declared, ...removed] : declared, base, merged);
-  return result(
-    'update',
-    changes.length > 0
-      ? `${doc.kind} '${doc.name}': ${changes.length} field${changes.length === 1 ? '' : 's'} changed`
-      : `${doc.kind} '${doc.name}': normalised content changed`,
-    changes,
-  );
+  };
 }
 
 function invalidResult(

@@ -179,6 +179,17 @@ export function parseSpecFiles(files: readonly SpecFile[], options: ParseOptions
   return { documents, invalid: results };
 }
 
+/**
+ * What `parseSpecFiles(files, options)` leaves in `options.cache`, without its answer: each file
+ * it would parse is parsed into the cache (or found there). For callers that parse a few files at
+ * a time to fill the cache and then make one call for the answer (the sync's parseSpecs step):
+ * the cross-file checks and sorting of a call per file are not done only to be dropped.
+ */
+export function warmParseCache(files: readonly SpecFile[], options: ParseOptions): void {
+  const limits = limitsOf(options);
+  for (const file of files) if (options.singleFile === true || isSpecFile(file.path)) parseCached(file, options, limits);
+}
+
 type FileParse = { documents: SpecDocument[]; invalid: InvalidEntry[] };
 
 /**
@@ -288,10 +299,13 @@ function namePosition(doc: SpecDocument): Position {
   return doc.positions['/name'] ?? { line: doc.line, column: doc.column };
 }
 
+/** One decoder for every file: a fatal decoder's decode() (not streaming) keeps no state between calls. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function decode(content: string | Uint8Array): string | null {
   if (typeof content === 'string') return content;
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(content);
+    return UTF8.decode(content);
   } catch {
     return null;
   }

@@ -13,7 +13,7 @@ import { normalizeTreePath, readEntries, selectTree, type TreeEntry } from '../g
 import { buildPlanSteps, PlanMemo } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
 import type { KindRegistry } from '../specs/kinds.js';
-import { adoptDetachedParse, isSpecFile, ParseCache, parseSpecFiles } from '../specs/parse.js';
+import { adoptDetachedParse, isSpecFile, ParseCache, parseSpecFiles, warmParseCache } from '../specs/parse.js';
 import { parseInWorkers, parsePoolSize } from '../specs/parse-pool.js';
 import { mayReadFast } from '../specs/fast-yaml.js';
 import { compileGlobs, IGNORE_FILE, selectSpecFilesSliced, type SkippedFile } from '../specs/select.js';
@@ -394,7 +394,7 @@ export const parseSpecs: Step<RunStart & ReadSpecs & { registry: KindRegistry } 
       const pending = parseInWorkers(inWorkers, registry, {}).catch(() => null);
       let ownSlice = performance.now();
       for (let i = 0; i < own; i++) {
-        parseSpecFiles([slow[i]!], options);
+        warmParseCache([slow[i]!], options);
         if (performance.now() - ownSlice >= PARSE_SLICE_MS) {
           await yieldSlice(app);
           ownSlice = performance.now();
@@ -415,7 +415,7 @@ export const parseSpecs: Step<RunStart & ReadSpecs & { registry: KindRegistry } 
     let sliceStart = performance.now();
     for (const file of toParse) {
       // Skipped when adopted above (the cache answers).
-      parseSpecFiles([file], options);
+      warmParseCache([file], options);
       if (performance.now() - sliceStart >= PARSE_SLICE_MS) {
         await yieldSlice(app);
         sliceStart = performance.now();

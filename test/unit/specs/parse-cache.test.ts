@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KindRegistry } from '../../../src/specs/kinds.js';
-import { ParseCache, parseSpecFiles } from '../../../src/specs/parse.js';
+import { ParseCache, parseSpecFiles, warmParseCache } from '../../../src/specs/parse.js';
 
 const api = 'kind: Config\nname: api\nspec:\n  data: {port: 1}\n';
 const bad = 'kind: Config\nname: bad\nspec: [1]\n';
@@ -19,6 +19,31 @@ describe('ParseCache', () => {
     expect(cache.has('a.yaml', 'blob-a', { registry })).toBe(true);
     const again = parseSpecFiles(files.map(({ path, id }) => ({ path, id })), { registry, cache });
     expect(again).toEqual(fresh);
+  });
+
+  it('warmParseCache leaves the cache parseSpecFiles would (file by file), the same documents', () => {
+    const registry = new KindRegistry();
+    const dup = 'kind: Config\nname: api\nspec:\n  data: {}\n';
+    const files = [
+      { path: 'a.yaml', id: 'blob-a', content: api },
+      { path: 'b.yaml', id: 'blob-b', content: bad },
+      { path: 'c.yaml', id: 'blob-c', content: dup }, // a duplicate of a.yaml's document
+      { path: 'notes.txt', id: 'blob-t', content: 'not a spec' },
+    ];
+    for (const singleFile of [false, true]) {
+      const byCall = new ParseCache();
+      const warmed = new ParseCache();
+      for (const f of files) parseSpecFiles([f], { registry, cache: byCall, singleFile });
+      for (const f of files) warmParseCache([f], { registry, cache: warmed, singleFile });
+      expect(warmed.size).toBe(byCall.size);
+      for (const f of files) expect(warmed.has(f.path, f.id, { registry })).toBe(byCall.has(f.path, f.id, { registry }));
+      const bare = files.map(({ path, id }) => ({ path, id }));
+      const fromWarm = parseSpecFiles(bare, { registry, cache: warmed, singleFile });
+      expect(fromWarm).toEqual(parseSpecFiles(bare, { registry, cache: byCall, singleFile }));
+      expect(fromWarm).toEqual(parseSpecFiles(files, { registry, singleFile }));
+      // The very document objects the cache holds (what the plan memo keys on).
+      expect(fromWarm.documents[0]).toBe(parseSpecFiles(bare, { registry, cache: warmed, singleFile }).documents[0]);
+    }
   });
 
   it('keys by path and content id: a changed blob or a moved file is parsed anew', () => {
