@@ -69,7 +69,8 @@ export function diffPaths(paths: readonly string[], before: SpecContent | null, 
   const b = asDoc(after);
   const out: FieldChange[] = [];
   const seen = new Set<string>();
-  for (const path of paths) {
+  for (let i = 0; i < paths.length; i++) {
+    const path = paths[i] as string;
     if (seen.has(path)) continue;
     seen.add(path);
     const segments = pointerSegments(path);

@@ -21,6 +21,28 @@ function quote(s: string): string {
   return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
 }
 
+/**
+ * `keys.sort()`, in place: the same order (object keys are distinct strings, compared by code
+ * unit). A few keys are sorted by insertion here: Array.prototype.sort allocates its work arrays
+ * for every call, and hashing 10,000 documents sorts ~50,000 small key lists.
+ */
+export function sortKeys(keys: string[]): void {
+  const n = keys.length;
+  if (n > 16) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const k = keys[i] as string;
+    let j = i - 1;
+    while (j >= 0 && (keys[j] as string) > k) {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+}
+
 /** `"key":` per object key (a kind's documents repeat the same few keys), up to QUOTED_KEYS_MAX keys. */
 const QUOTED_KEYS_MAX = 10_000;
 const quotedKeys = new Map<string, string>();
@@ -54,7 +76,7 @@ function write(value: unknown, depth: number): string {
       }
       const obj = value as Record<string, unknown>;
       const keys = Object.keys(obj);
-      if (keys.length > 1) keys.sort();
+      sortKeys(keys);
       let out = '{';
       let first = true;
       for (let i = 0; i < keys.length; i++) {

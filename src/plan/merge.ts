@@ -64,7 +64,8 @@ export function staleManagedPaths(previouslyManaged: readonly string[], declared
   // Parsed only when a previously managed path is not declared any more (most syncs: none is).
   let declaredSegs: Array<readonly string[]> | null = null;
   const out = new Set<string>();
-  for (const path of previouslyManaged) {
+  for (let i = 0; i < previouslyManaged.length; i++) {
+    const path = previouslyManaged[i] as string;
     if (declaredSet.has(path)) continue;
     const segs = managedSegments(path);
     if (!segs) continue;
@@ -129,8 +130,8 @@ export function mergeDeclared(live: SpecContent | null, desired: SpecContent, op
   }
 
   // 1-2. Declared leaves overwrite; declared empty mappings only ensure a mapping exists.
-  for (const path of declared) {
-    const segs = managedSegments(path);
+  for (let i = 0; i < declared.length; i++) {
+    const segs = managedSegments(declared[i] as string);
     if (!segs) continue;
     const value = getAt(desiredDoc, segs);
     if (value === undefined) continue;

@@ -31,7 +31,7 @@ import type { InvalidResult, SpecContent, SpecDocument } from '../specs/types.js
 import type { InvalidCode } from '../contracts/deployments.js';
 import type { JsonObject } from '../contracts/json.js';
 import { declaredLeafPaths, diffPaths } from './diff.js';
-import { contentHash } from './hash.js';
+import { contentHash, sortKeys } from './hash.js';
 import { mergeDeclared } from './merge.js';
 import type { BuildPlanInput, LiveResource, Plan, PlanResult, PlanSummary } from './types.js';
 
@@ -238,8 +238,9 @@ function planDocument(doc: SpecDocument, live: LiveResource | null, registry: Bu
     return { ...invalidResult(doc, 'merged_invalid', first.pos, ''), message };
   }
 
-  // Strings sort by code unit without a comparator: the order compareStrings gives, natively.
-  const managedFields = declared.slice().sort();
+  // Strings by code unit: the order compareStrings gives (sortKeys: without sort's work arrays).
+  const managedFields = declared.slice();
+  sortKeys(managedFields);
   const hash = contentHash({ kind: doc.kind, name: doc.name, spec: merged.spec, metadata: merged.metadata });
   if (!base) return planned(doc, merged, managedFields, hash, 'create', `${doc.kind} '${doc.name}' will be created`, diffPaths(declared, null, merged));
   if (jsonEqual(base.spec, merged.spec) && jsonEqual(base.metadata as JsonObject, merged.metadata as JsonObject)) {

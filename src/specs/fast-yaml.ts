@@ -40,6 +40,8 @@ const INT_HEX_RE = /^0x[0-9a-fA-F]+$/;
 const FLOAT_SPECIAL_RE = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/;
 const FLOAT_EXP_RE = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/;
 const FLOAT_RE = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/;
+/** First characters (ASCII codes) with which a plain scalar can read as null, a boolean or a number. */
+const MAY_RESOLVE: readonly boolean[] = Array.from({ length: 128 }, (_, c) => '~nNtTfF+-.0123456789'.includes(String.fromCharCode(c)));
 /** First characters a plain scalar may start with here (YAML indicators and quotes are not among them). */
 const PLAIN_START_RE = /^[A-Za-z0-9_./+~]/;
 
@@ -292,6 +294,9 @@ function scalar(body: string, start: number): JsonValue {
 
 /** A plain scalar's value in the core schema (the library's tests, in its order). */
 function resolvePlain(text: string): JsonValue {
+  // Every pattern below needs the text empty or starting with one of `~nNtTfF+-.` or a digit:
+  // anything else is a string, without running them.
+  if (text.length > 0 && !MAY_RESOLVE[text.charCodeAt(0)]) return text;
   if (NULL_RE.test(text)) return null;
   if (BOOL_RE.test(text)) return text[0] === 't' || text[0] === 'T';
   let n: number;

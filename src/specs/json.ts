@@ -61,7 +61,8 @@ export function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): b
     if (!isJsonObject(b)) return false;
     const ak = Object.keys(a);
     if (ak.length !== Object.keys(b).length) return false;
-    for (const k of ak) {
+    for (let i = 0; i < ak.length; i++) {
+      const k = ak[i] as string;
       if (!hasOwn(b, k) || !jsonEqual(a[k], b[k])) return false;
     }
     return true;

@@ -58,7 +58,9 @@ const INDEX = /^(0|[1-9][0-9]*)$/;
 /** Value at `segments` below `root`, or undefined when any step is missing. */
 export function getAt(root: JsonValue | undefined, segments: readonly string[]): JsonValue | undefined {
   let cur: JsonValue | undefined = root;
-  for (const seg of segments) {
+  // An index loop: iterating the (frozen) segment arrays allocated an iterator result per step.
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i] as string;
     if (Array.isArray(cur)) {
       if (!INDEX.test(seg)) return undefined;
       cur = cur[Number(seg)];

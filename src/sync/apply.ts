@@ -101,7 +101,13 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
   const { actor } = req;
   const plan: Plan = run.plan;
   // null for a reused settled plan: its noops are the live rows as they are (nothing to compare).
-  const live = run.live ? new Map<string, LiveResource>(run.live.map((r) => [`${r.kind}\u0000${r.name}`, r])) : null;
+  // Only noops look a row up: the map is built at the first one (an update-all has none).
+  let liveMap: Map<string, LiveResource> | null = null;
+  const liveRow = (kind: string, name: string): LiveResource | undefined => {
+    if (!run.live) return undefined;
+    liveMap ??= new Map<string, LiveResource>(run.live.map((r) => [`${r.kind}\u0000${r.name}`, r]));
+    return liveMap.get(`${kind}\u0000${name}`);
+  };
   const changed = plan.results.some((r) => r.operation === 'create' || r.operation === 'update' || r.operation === 'delete');
   const deployment: Deployment = {
     ...baseDeployment(run, req),
@@ -137,7 +143,7 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
       const deletes: Array<{ kind: string; name: string }> = [];
       for (const r of plan.results) {
         await yieldSometimes();
-        const existing = r.operation === 'noop' ? live?.get(`${r.kind}\u0000${r.name}`) : undefined;
+        const existing = r.operation === 'noop' ? liveRow(r.kind!, r.name!) : undefined;
         if (r.operation === 'delete') {
           deletes.push({ kind: r.kind!, name: r.name! });
         } else if (r.operation === 'create' || r.operation === 'update' || (r.operation === 'noop' && existing && (!sameFields(existing.managed_fields, r.managedFields) || existing.file !== r.file))) {

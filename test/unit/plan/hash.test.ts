@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, contentHash } from '../../../src/plan/plan.js';
+import { sortKeys } from '../../../src/plan/hash.js';
 
 describe('canonicalJson', () => {
   it('sorts keys at every level, keeps array order, writes no whitespace', () => {
@@ -124,6 +125,20 @@ describe('canonicalJson equals the writer it replaced', () => {
       }
       if (want instanceof Error) expect(() => canonicalJson(v)).toThrow(want.message);
       else expect(canonicalJson(v)).toBe(want);
+    }
+  });
+});
+
+describe('sortKeys', () => {
+  it('sorts as Array.prototype.sort does, short lists and long', () => {
+    let seed = 11;
+    const r = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+    const alphabet = ['a', 'B', 'b', '_', 'é', '1', '10', '9', '~', '\ud800', '\ud83d\ude00', 'aa', ''];
+    for (let i = 0; i < 3000; i++) {
+      const keys = [...new Set(Array.from({ length: Math.floor(r() * 30) }, () => Array.from({ length: 1 + Math.floor(r() * 3) }, () => alphabet[Math.floor(r() * alphabet.length)]).join('')))];
+      const mine = keys.slice();
+      sortKeys(mine);
+      expect(mine).toEqual(keys.slice().sort());
     }
   });
 });
