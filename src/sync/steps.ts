@@ -85,12 +85,20 @@ export class Pipeline<Start, Ctx> {
       const app = (start as { app?: AppContext }).app;
       if (app) assertNotShuttingDown(app);
       hooks.before?.(step.name);
+      const began = performance.now();
       ctx = { ...ctx, ...((await step.run(ctx)) as object) };
       hooks.after?.(step.name, ctx);
+      // A step that took a while may have ended in a stretch of work (a 10,000-file step's last
+      // synchronous call): an event-loop turn before the next one starts its own, so the two do
+      // not add up to one longer stretch.
+      if (performance.now() - began >= STEP_TURN_MS) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     return ctx as Ctx;
   }
 }
+
+/** A step that ran this long is followed by an event-loop turn (Pipeline.run). */
+const STEP_TURN_MS = 5;
 
 /** Throws 503 `busy` once the server is shutting down (checked between steps and slices). */
 export function assertNotShuttingDown(app: AppContext): void {
