@@ -42,6 +42,23 @@ export async function refState(dir: string): Promise<string | null> {
   }
 }
 
+/**
+ * What protocol v2's `info/refs` answer depends on: not the refs (v2 advertises capabilities only:
+ * the agent, `ls-refs`/`fetch` features and the object format, all from git's version and
+ * config), so the repository's `config` file as it is (inode, size, mtime), and no reftable (as
+ * refState). A mirror update moves refs and leaves this answer as it was: the first clone after an
+ * update asks git for ls-refs and the pack, not for the capability list again.
+ */
+export async function capabilityState(dir: string): Promise<string | null> {
+  try {
+    if (await exists(join(dir, 'reftable'))) return null;
+    const config = await stat(join(dir, 'config'));
+    return `config ${config.ino}:${config.size}:${config.mtimeMs}`;
+  } catch {
+    return null;
+  }
+}
+
 class Unsupported extends Error {}
 
 async function walk(dir: string, rel: string, out: string[]): Promise<void> {

@@ -31,7 +31,7 @@ import { redact } from '../security/redact.js';
 import { ConcurrencyLimiter, LimiterRejectedError } from './limiter.js';
 import { UploadPackCache, type CacheHit, type CacheWriter } from './pack-cache.js';
 import { relay } from './relay.js';
-import { AnswerMemo, isLsRefs, refState } from './answer-memo.js';
+import { AnswerMemo, isLsRefs, capabilityState, refState } from './answer-memo.js';
 import { REACHABILITY_HOOK } from './reachability-hook.js';
 import { pipeBody, readBody, type BodyLimits, type BodyProblem, type BodyRead, type BodyState } from './request-body.js';
 import { cacheableRequest } from './upload-pack-request.js';
@@ -114,6 +114,14 @@ export const UPLOAD_PACK_CONFIG: readonly GitConfigEntry[] = [
   // but count as reachable: a clone that listed refs before the update still completes.
   { key: 'uploadpack.hideRefs', value: KEEP_REFS_PREFIX },
 ];
+
+/**
+ * The same config without the reachability hook, for a request Syncline has itself found to want
+ * only current branch and tag tips (`cacheableRequest`, against the refs read just before): the
+ * hook's own shortcut for exactly those requests is to run pack-objects unchecked, so it would add
+ * a shell, a `cat` and a pipeline (four process starts) and check nothing.
+ */
+export const UPLOAD_PACK_CONFIG_TIPS_CHECKED: readonly GitConfigEntry[] = UPLOAD_PACK_CONFIG.filter((e) => e.key !== 'uploadpack.packObjectsHook');
 
 export type MirrorOperation = 'info-refs' | 'upload-pack';
 
@@ -513,8 +521,10 @@ async function serve(p: ServeParams): Promise<void> {
   // Advertisements and ls-refs: answered from memory at the same ref state (answer-memo.ts).
   let memo: { key: string; state: string; chunks: Buffer[]; bytes: number } | null = null;
   const lsRefs = !p.advertise && v2 && input?.kind === 'buffer' && isLsRefs(input.body);
+  // v2's info/refs is the capability list: keyed by the config, not by the refs (capabilityState).
+  const stateOf = p.advertise && v2 ? capabilityState : refState;
   if (p.cache && (p.advertise || lsRefs)) {
-    const st = await refState(p.dir);
+    const st = await stateOf(p.dir);
     if (st !== null) {
       const operation = p.advertise ? 'info-refs' : 'ls-refs';
       const key = AnswerMemo.key({ mirrorDir: p.dir, protocol: p.protocol, operation, state: st, ...(lsRefs && input?.kind === 'buffer' ? { body: input.body } : {}) });
@@ -530,10 +540,12 @@ async function serve(p: ServeParams): Promise<void> {
   const args = ['upload-pack', '--strict', '--stateless-rpc', ...(p.advertise ? ['--advertise-refs'] : []), '--', p.dir];
   let proc: ReturnType<typeof spawnGit>;
   try {
-    const tips = hookTips(refs);
+    // cacheKey is set only for a request whose every want is one of `refs`' tips (checked above).
+    const tipsChecked = cacheKey !== null;
+    const tips = tipsChecked ? null : hookTips(refs);
     proc = spawnGit(args, {
       cwd: p.dir,
-      config: [...UPLOAD_PACK_CONFIG],
+      config: [...(tipsChecked ? UPLOAD_PACK_CONFIG_TIPS_CHECKED : UPLOAD_PACK_CONFIG)],
       env: { ...(p.protocol ? { GIT_PROTOCOL: p.protocol } : {}), ...(tips ? { SYNCLINE_MIRROR_TIPS: tips } : {}) },
       idleMs: p.idleMs,
       totalMs: p.totalMs,
@@ -629,7 +641,7 @@ async function serve(p: ServeParams): Promise<void> {
     // may arrive at once, and must not find its own previous request still counted.
     const { key, state: keyed, chunks, bytes } = memo;
     const answers = p.cache.answers;
-    void refState(p.dir).then(
+    void stateOf(p.dir).then(
       (now) => {
         if (now === keyed) answers.set(key, Buffer.concat(chunks, bytes));
       },

@@ -126,14 +126,36 @@ describe('what the cache must never do', () => {
     await commitFiles(repo, { 'README.md': 'moved\n' }, 'moved');
     await mirrorOf(repo, mirrorsDir, 'cached');
     const storedAnswers = cache.answers.stats.stored;
+    const answerHits = cache.answers.stats.hits;
     const after = await cloneCounting([]);
-    // New refs: the advertisement and ls-refs are asked of git again (and kept for the new refs).
-    expect(after.spawns).toBe(3);
-    expect(cache.answers.stats.stored - storedAnswers).toBe(2);
+    // New refs: ls-refs is asked of git again (and kept for the new refs); v2's info/refs, the
+    // capability list, does not depend on the refs and is still answered from memory.
+    expect(after.spawns).toBe(2);
+    expect(cache.answers.stats.stored - storedAnswers).toBe(1);
+    expect(cache.answers.stats.hits - answerHits).toBe(1);
     expect(await refLines(after.dest)).toBe(await refLines(mirrorDir));
     const again = await cloneCounting([]);
     expect(again.spawns).toBe(0);
     expect(await refLines(again.dest)).toBe(await refLines(mirrorDir));
+  });
+
+  it('asks git for the v0 advertisement again after a mirror update (it lists the refs)', async () => {
+    await cache.clear();
+    const v0 = ['-c', 'protocol.version=0'];
+    await cloneCounting(v0);
+    await commitFiles(repo, { 'README.md': 'moved for v0\n' }, 'moved v0');
+    await mirrorOf(repo, mirrorsDir, 'cached');
+    const after = await cloneCounting(v0);
+    expect(after.spawns).toBe(2);
+    expect(await refLines(after.dest)).toBe(await refLines(mirrorDir));
+  });
+
+  it('asks git for the v2 capability list again once the mirror config changes', async () => {
+    await cache.clear();
+    await cloneCounting([]);
+    await git(mirrorDir, ['config', 'syncline.test-touch', String(Date.now())]);
+    const after = await cloneCounting([]);
+    expect(after.spawns).toBe(2);
   });
 
   it('refuses a want that is no longer reachable, though the same request was answered from the cache before', async () => {
