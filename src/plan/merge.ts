@@ -60,6 +60,8 @@ function managedSegments(path: string): readonly string[] | null {
  * declared path. Paths outside `/spec` and `/metadata` are ignored.
  */
 export function staleManagedPaths(previouslyManaged: readonly string[], declared: readonly string[]): string[] {
+  // The usual case, every managed path still declared: answered without building sets.
+  if (allIn(previouslyManaged, declared)) return [];
   const declaredSet = new Set(declared);
   // Parsed only when a previously managed path is not declared any more (most syncs: none is).
   let declaredSegs: Array<readonly string[]> | null = null;
@@ -74,6 +76,18 @@ export function staleManagedPaths(previouslyManaged: readonly string[], declared
     out.add(formatPointer(segs));
   }
   return [...out].sort();
+}
+
+/** Whether every path of `paths` is in `declared`, for short lists (false: not known, ask the sets). */
+function allIn(paths: readonly string[], declared: readonly string[]): boolean {
+  if (paths.length > 32 || declared.length > 64) return false;
+  for (let i = 0; i < paths.length; i++) {
+    const p = paths[i];
+    let found = false;
+    for (let j = 0; j < declared.length && !found; j++) found = declared[j] === p;
+    if (!found) return false;
+  }
+  return true;
 }
 
 /** Set `value` at `segments` below `root`, creating (or replacing non-mapping) intermediates. */
@@ -110,11 +124,12 @@ export function mergeDeclared(live: SpecContent | null, desired: SpecContent, op
   };
   const desiredDoc: JsonObject = { spec: desired.spec, metadata: (desired.metadata ?? {}) as JsonObject };
   const declared = options.declared ?? declaredLeafPaths(desired);
-  const declaredSet = new Set(declared);
+  let declaredSet: Set<string> | null = null; // made for the first removal (most merges have none)
 
   // 3. Remove what git managed before and no longer declares.
   const removed: string[] = [];
   for (const path of staleManagedPaths(options.previouslyManaged ?? [], declared)) {
+    declaredSet ??= new Set(declared);
     const segs = pointerSegments(path);
     const current = getAt(doc, segs);
     if (isJsonObject(current) && Object.keys(current).length > 0) continue; // unmanaged content inside a former `{}` leaf
