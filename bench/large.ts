@@ -87,7 +87,8 @@ export interface LargeCase {
   /**
    * The first sync's event-loop stalls by the main thread's own CPU inside each (Linux only): a
    * wall-clock stall on a loaded machine is mostly time the thread was not running; this is the
-   * part the code holds the loop for. `top`: [ms after the sync started, CPU ms, wall ms].
+   * part the code holds the loop for. `top`: [ms after the sync started, CPU ms, wall ms, ms
+   * waiting for a CPU].
    */
   loop_stalls?: LoopStalls;
   /** With `profile`: ms per step of a stepwise update-all and no-change sync. */
@@ -249,7 +250,13 @@ async function timedSync(t: TestApp, ns: string, ref: string | undefined, files:
 export interface LoopStalls {
   /** Stalls (heartbeat gaps > 10 ms) in which the main thread ran for more than 20 ms of CPU. */
   over_20ms_cpu: number;
-  top: Array<[number, number, number]>;
+  top: Array<[number, number, number, number]>;
+  /**
+   * The longest stalls by wall time, same fields. The fourth is the time the thread was runnable
+   * but waiting for a CPU (the scheduler); wall − CPU − that is time it was blocked (a
+   * synchronous system call, or waiting for GC helper threads).
+   */
+  top_wall: Array<[number, number, number, number]>;
 }
 
 /**
@@ -265,23 +272,29 @@ function startStallMonitor(): { stop(): LoopStalls } | null {
     return null;
   }
   const buf = Buffer.alloc(128);
-  const cpuNs = (): number => Number(buf.toString('latin1', 0, fs.readSync(fd, buf, 0, 128, 0)).split(' ')[0]);
+  // schedstat: ns on CPU, ns waiting on a run queue (runnable, not running), timeslices.
+  const read = (): [number, number] => {
+    const f = buf.toString('latin1', 0, fs.readSync(fd, buf, 0, 128, 0)).split(' ');
+    return [Number(f[0]), Number(f[1])];
+  };
   const t0 = performance.now();
-  const stalls: Array<[number, number, number]> = [];
+  const stalls: Array<[number, number, number, number]> = [];
   let last = t0;
-  let lastCpu = cpuNs();
+  let [lastCpu, lastWait] = read();
   const timer = setInterval(() => {
     const now = performance.now();
-    const cpu = cpuNs();
-    if (now - last > 10) stalls.push([Math.round(last - t0), round1((cpu - lastCpu) / 1e6), round1(now - last)]);
+    const [cpu, wait] = read();
+    if (now - last > 10) stalls.push([Math.round(last - t0), round1((cpu - lastCpu) / 1e6), round1(now - last), round1((wait - lastWait) / 1e6)]);
     last = now;
     lastCpu = cpu;
+    lastWait = wait;
   }, 1);
   return {
     stop() {
       clearInterval(timer);
       fs.closeSync(fd);
-      return { over_20ms_cpu: stalls.filter((x) => x[1] > 20).length, top: stalls.sort((a, b) => b[1] - a[1]).slice(0, 5) };
+      const byWall = [...stalls].sort((a, b) => b[2] - a[2]).slice(0, 5);
+      return { over_20ms_cpu: stalls.filter((x) => x[1] > 20).length, top: stalls.sort((a, b) => b[1] - a[1]).slice(0, 5), top_wall: byWall };
     },
   };
 }
