@@ -140,7 +140,17 @@ export function* buildPlanSteps(input: BuildPlanInput, every = 16): Generator<vo
  */
 export class PlanMemo {
   /** Per document: the registry, and the live hash and managed fields (null: no live resource) its result was planned against. */
-  private readonly entries = new WeakMap<SpecDocument, { registry: BuildPlanInput['registry']; hash: string | null; managed: readonly string[] | null; result: PlanResult }>();
+  private readonly entries = new WeakMap<
+    SpecDocument,
+    {
+      registry: BuildPlanInput['registry'];
+      hash: string | null;
+      managed: readonly string[] | null;
+      result: PlanResult;
+      /** `result` was applied: the answer is `appliedResult(result)`, made at the first hit. */
+      applied: boolean;
+    }
+  >();
 
   /**
    * Records that `result`, planned for `doc`, has been applied (committed): the live resource now
@@ -151,17 +161,19 @@ export class PlanMemo {
    */
   applied(doc: SpecDocument, result: PlanResult, registry: BuildPlanInput['registry']): void {
     if (result.kind !== doc.kind || result.name !== doc.name) return;
-    const noop = appliedResult(result);
-    if (noop) this.entries.set(doc, { registry, hash: noop.hash, managed: noop.managedFields, result: noop });
+    // The noop itself is made when a plan asks for it (the next sync of a changed commit asks for
+    // a few; an update-all's answer no longer waits for 10,000 of them). It has the result's
+    // hash and managed fields (appliedResult copies them).
+    if (appliable(result)) this.entries.set(doc, { registry, hash: result.hash, managed: result.managedFields, result, applied: true });
   }
 
   plan(doc: SpecDocument, live: LiveResource | null, registry: BuildPlanInput['registry']): PlanResult {
     const hit = this.entries.get(doc);
     if (hit && hit.registry === registry && (live ? hit.hash === live.hash && hit.managed !== null && sameStrings(hit.managed, live.managed_fields) : hit.hash === null)) {
-      return hit.result;
+      return hit.applied ? (appliedResult(hit.result) as PlanResult) : hit.result;
     }
     const result = planDocument(doc, live, registry);
-    this.entries.set(doc, { registry, hash: live ? live.hash : null, managed: live ? live.managed_fields : null, result });
+    this.entries.set(doc, { registry, hash: live ? live.hash : null, managed: live ? live.managed_fields : null, result, applied: false });
     return result;
   }
 }
@@ -175,6 +187,12 @@ const inSyncMessage = (doc: { kind: string; name: string }): string => `${doc.ki
 
 const appliedResults = new WeakMap<PlanResult, PlanResult>();
 
+/** Whether an apply writes `result` (a create, update or noop with content): appliedResult is not null. */
+function appliable(result: PlanResult): boolean {
+  if (result.operation !== 'create' && result.operation !== 'update' && result.operation !== 'noop') return false;
+  return !(result.hash === null || !result.merged || result.kind === null || result.name === null);
+}
+
 /**
  * What a create, update or noop result is once applied: planned again against the live
  * resource the apply wrote, the same document is a noop with the same content, hash and
@@ -182,11 +200,10 @@ const appliedResults = new WeakMap<PlanResult, PlanResult>();
  * result (PlanMemo.applied and the settled plan of src/sync/last-plan.ts share it); immutable.
  */
 export function appliedResult(result: PlanResult): PlanResult | null {
-  if (result.operation !== 'create' && result.operation !== 'update' && result.operation !== 'noop') return null;
-  if (result.hash === null || !result.merged || result.kind === null || result.name === null) return null;
+  if (!appliable(result)) return null;
   if (result.operation === 'noop') return result;
   let noop = appliedResults.get(result);
-  if (!noop) appliedResults.set(result, (noop = { ...result, operation: 'noop', message: inSyncMessage({ kind: result.kind, name: result.name }), changes: [] }));
+  if (!noop) appliedResults.set(result, (noop = { ...result, operation: 'noop', message: inSyncMessage({ kind: result.kind!, name: result.name! }), changes: [] }));
   return noop;
 }
 
