@@ -42,10 +42,22 @@ const GLOB_OPTIONS = { dot: true, nocomment: true, nonegate: true } as const;
  * compiled pattern up in minimatch's own cache on every call (validating the pattern and keying
  * the options first), which was most of the cost of choosing among 10,000 paths. The same
  * Minimatch objects answer the same (`test/unit/specs/select.test.ts` compares them over a
- * matrix of patterns and paths). Bounded: cleared when it holds MAX_COMPILED patterns.
+ * matrix of patterns and paths). Bounded: cleared when it holds MAX_COMPILED patterns, and a
+ * pattern heavier than MAX_COMPILED_WEIGHT (a large brace expansion) is not kept.
  */
 const compiled = new Map<string, Minimatch>();
 const MAX_COMPILED = 512;
+const MAX_COMPILED_WEIGHT = 4096;
+
+/** About the memory a compiled pattern keeps: the pattern and its brace-expanded forms. */
+function compiledWeight(mm: Minimatch): number {
+  let w = mm.pattern.length;
+  for (const g of mm.globSet) {
+    w += g.length + 1;
+    if (w > MAX_COMPILED_WEIGHT) break;
+  }
+  return w;
+}
 
 export type GlobOptions = Pick<MinimatchOptions, 'dot' | 'nocomment' | 'nonegate'>;
 
@@ -61,8 +73,12 @@ export function compileGlobs(globs: readonly string[], options: GlobOptions = GL
       // Compiled on first use, as minimatch() would (an invalid pattern throws only when used).
       if (!mm) {
         mm = new Minimatch(glob, options);
-        if (compiled.size >= MAX_COMPILED) compiled.clear();
-        compiled.set(k, mm);
+        // Kept for later selections only when light (as minimatch's own cache does): a pattern
+        // with a large brace expansion is compiled once per selection instead.
+        if (compiledWeight(mm) <= MAX_COMPILED_WEIGHT) {
+          if (compiled.size >= MAX_COMPILED) compiled.clear();
+          compiled.set(k, mm);
+        }
       }
       return mm.match(path);
     };

@@ -49,6 +49,8 @@ const PATTERNS = [
   '[ab]*.yaml', '[!a]*.yaml', '**/*[0-9].yaml', '+(a|b)/*.yaml', '!(charts)/**', '@(x|y).yml', 'dir/', './a.yaml',
   '/a.yaml', '#comment', '!negated/*.yaml', '\\*.yaml', 'a\\/b.yaml', '**/x/**/y/*.yml', 'ü/*.yaml', 'A.YAML', '',
   'kustomization.yaml', '**/kustomization.yaml', 'base/{dev,prod}/**',
+  // A large brace expansion (256 forms): compiled per selection, not kept across them.
+  '{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}{o,p}/**/*.yaml',
 ];
 const PATHS = [
   'a.yaml', 'b.yml', 'c.json', 'README.md', '.hidden/x.yaml', '.env.yaml', 'a/b/c.yaml', 'a/x/c.yaml', 'a/x/y/c.yaml',
