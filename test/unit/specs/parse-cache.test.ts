@@ -73,3 +73,37 @@ describe('ParseCache', () => {
     expect(out.invalid.map((i) => i.code)).toEqual(['duplicate_resource', 'duplicate_resource']);
   });
 });
+
+describe('ParseCache bookkeeping', () => {
+  it('holds what a map of joined keys with the oldest entry dropped first would (replacements keep their place)', () => {
+    const registry = new KindRegistry();
+    let seed = 5;
+    const r = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+    for (const max of [1, 2, 5, 17]) {
+      const cache = new ParseCache(max);
+      const model = new Map<string, unknown>();
+      const key = (path: string, id: string, depth: number) => `${depth}\u0000${path}\u0000${id}`;
+      for (let i = 0; i < 3000; i++) {
+        const path = `p${Math.floor(r() * 6)}.yaml`;
+        const id = `b${Math.floor(r() * 4)}`;
+        const maxDepth = r() < 0.8 ? undefined : 50;
+        const depth = maxDepth ?? -1;
+        if (r() < 0.5) {
+          parseSpecFiles([{ path, id, content: api }], { registry, cache, ...(maxDepth ? { maxDepth } : {}) });
+          // parseSpecFiles sets only on a miss; the model does the same.
+          if (!model.has(key(path, id, depth))) {
+            if (model.size >= max) model.delete(model.keys().next().value!);
+            model.set(key(path, id, depth), true);
+          }
+        }
+        expect(cache.size).toBe(model.size);
+        for (const p of ['p0.yaml', 'p1.yaml', 'p5.yaml']) {
+          for (const b of ['b0', 'b3']) {
+            expect(cache.has(p, b, { registry })).toBe(model.has(key(p, b, -1)));
+            expect(cache.has(p, b, { registry, maxDepth: 50 })).toBe(model.has(key(p, b, 50)));
+          }
+        }
+      }
+    }
+  });
+});
