@@ -36,6 +36,24 @@ for (const dialect of DIALECTS) {
       await t?.close();
     });
 
+    it('/metrics counts requests with request logging off too (log_level silent)', async () => {
+      const quiet = await makeTestApp(dialect, { settings: { log_level: 'silent' } });
+      try {
+        await quiet.app.inject({ method: 'GET', url: '/api/v1/kinds', headers: quiet.auth() });
+        await quiet.app.inject({ method: 'GET', url: '/api/v1/kinds' });
+        const res = await quiet.app.inject({ method: 'GET', url: '/metrics' });
+        expect(histogramSeries(res.body)).toEqual(
+          expect.arrayContaining([
+            { method: 'GET', route: '/api/v1/kinds', status: '200' },
+            { method: 'GET', route: '/api/v1/kinds', status: '401' },
+          ]),
+        );
+        expect(quiet.logs.filter((l) => l.includes('request completed'))).toEqual([]);
+      } finally {
+        await quiet.close();
+      }
+    });
+
     it('/healthz answers without a token', async () => {
       const res = await t.app.inject({ method: 'GET', url: '/healthz' });
       expect(res.statusCode).toBe(200);
