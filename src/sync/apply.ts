@@ -181,14 +181,11 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
       // JSON each; on SQLite every statement runs synchronously and an await of it is only a
       // microtask, so without these turns they (and the commit) ran as one stretch.
       await yieldSometimes();
-      await insertDeployment(tx, deployment, text(resultsJson));
-      await yieldSometimes();
-      await tx
-        .updateTable('namespaces')
-        .set({ status: 'synced', last_deployment_id: deployment.id, updated_at: at })
-        .where('name', '=', run.namespace.name)
-        .execute();
-      await yieldSometimes();
+      // The audit entry's and the outbox event's JSON (megabytes for 10,000 changes) are made
+      // while the database writes the record (the writer thread, the PostgreSQL server), not
+      // between statements. The statements themselves run in the same order as ever.
+      const recorded = insertDeployment(tx, deployment, text(resultsJson));
+      recorded.catch(() => undefined); // handled: awaited below, where its failure is thrown
       const details = {
         deployment: deployment.id,
         status: deployment.status,
@@ -198,13 +195,31 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
         summary: deployment.summary,
         changed: events.map((e) => ({ operation: e.operation, kind: e.kind, name: e.name, hash: e.hash })),
       };
+      let auditJson: string[];
+      let changesJson: string[];
+      try {
+        auditJson = await auditDetailsParts(details, 'changed', between);
+        changesJson = await jsonArrayParts(events, between);
+      } catch (err) {
+        // (A shutdown between slices.) The record's statement has been sent: it ends before the
+        // transaction's rollback is.
+        await recorded.catch(() => undefined);
+        throw err;
+      }
+      await recorded;
+      await yieldSometimes();
+      await tx
+        .updateTable('namespaces')
+        .set({ status: 'synced', last_deployment_id: deployment.id, updated_at: at })
+        .where('name', '=', run.namespace.name)
+        .execute();
+      await yieldSometimes();
       await recordAudit(
         tx,
         { actor, action: 'namespace.sync', target: `namespace/${run.namespace.name}`, namespace: run.namespace.name, details },
-        text(await auditDetailsParts(details, 'changed', between)),
+        text(auditJson),
       );
       await yieldSometimes();
-      const changesJson = await jsonArrayParts(events, between);
       await recordDeploymentEvent(tx, run.app, deployment, { changes: events, changesJson: text(changesJson), from: run.namespace?.status, to: 'synced' });
       generations = [generationBefore, await liveGeneration(tx, run.app.db.dialect, run.namespace.name)];
       await yieldSometimes();
