@@ -74,6 +74,8 @@ interface SchemaNode {
   additional?: SchemaNode | null;
   prefix?: Array<SchemaNode | null> | null;
   items?: SchemaNode | null;
+  /** undefined: not known yet (see isTreeSchema). */
+  tree?: boolean;
 }
 
 interface SchemaProp {
@@ -151,6 +153,33 @@ function itemsOf(node: SchemaNode): SchemaNode | null {
     node.items = isJsonObject(items) ? nodeFor(items, node.root) : null;
   }
   return node.items;
+}
+
+/**
+ * Whether the schema below `node` is a tree for fillDefaults: no `$ref` and no `allOf` anywhere
+ * the walk can reach (properties, additionalProperties, prefixItems, items). Then every place in
+ * a document is walked by exactly one node, once per round, after the defaults of the mapping
+ * holding it were inserted — so a round inserts every default its result lacks, and the next
+ * round inserts none. Unknown (false) beyond MAX_SCHEMA_DEPTH or on a schema object met again
+ * on its own path.
+ */
+function isTreeSchema(node: SchemaNode | null, depth = 0, path: Set<SchemaNode> = new Set()): boolean {
+  if (node === null) return true;
+  if (node.tree !== undefined) return node.tree;
+  if (depth > MAX_SCHEMA_DEPTH || path.has(node)) return false;
+  path.add(node);
+  let tree = !hasOwn(node.schema, '$ref') && !hasOwn(node.schema, 'allOf');
+  if (tree) {
+    const props = propsOf(node);
+    if (props !== null) for (const prop of props) tree &&= isTreeSchema(propNode(prop, node.root), depth + 1, path);
+    tree &&= isTreeSchema(additionalOf(node), depth + 1, path);
+    const prefix = prefixOf(node);
+    if (prefix !== null) for (const sub of prefix) tree &&= isTreeSchema(sub, depth + 1, path);
+    tree &&= isTreeSchema(itemsOf(node), depth + 1, path);
+  }
+  path.delete(node);
+  node.tree = tree;
+  return tree;
 }
 
 /**
@@ -305,12 +334,17 @@ function fromDoc(doc: JsonObject): SpecContent {
 export function normalizeContent(kind: CompiledKind, content: SpecContent): SpecContent {
   const doc = toDoc(content);
   const walk: Walk = { dry: false, inserted: false, replaced: false };
+  const root = nodeFor(kind.effectiveSchema, kind.effectiveSchema);
   for (let round = 0; round < MAX_ROUNDS; round++) {
     walk.inserted = false;
-    fillDefaults(nodeFor(kind.effectiveSchema, kind.effectiveSchema), doc['spec'] as JsonValue, 0, walk);
+    fillDefaults(root, doc['spec'] as JsonValue, 0, walk);
     canonicalizeInPlace(kind.equivalenceRules, doc, walk);
     if (walk.replaced) return normalizeByRounds(kind, content);
     if (!walk.inserted) break;
+    // A tree schema's round inserted every default; with only equal replacements (each value
+    // equal to what it replaced, so the same keys and the same group), the next round would
+    // insert nothing and replace each canonical value by the same canonical value: it is not run.
+    if (isTreeSchema(root)) break;
   }
   return fromDoc(doc);
 }
