@@ -5,9 +5,12 @@ import {
   COMPLETE_MARKER,
   ensureMirror,
   isCompleteMirror,
+  COMMIT_GRAPH_MIN_OBJECTS,
   lastFetchedAt,
+  maintainMirror,
   mirrorPath,
   openMirror,
+  packedObjectCount,
   removeMirror,
 } from '../../../src/git/mirror-cache.js';
 import { onGitSpawn, runGit } from '../../../src/git/runner.js';
@@ -87,6 +90,42 @@ describe('ensureMirror', () => {
 
     const third = await ensureMirror(source, { mirrorsDir });
     expect(third).toMatchObject({ fetched: true, created: false, updated: false, headCommit: c2 });
+  });
+
+  it('a small first clone answers without a commit-graph process; the mirror scheduler writes one', async () => {
+    const repo = await makeRepo({ root, name: 'graph' });
+    const c1 = await commitFiles(repo, { 'a.yaml': 'a: 1\n' });
+    const c2 = await commitFiles(repo, { 'a.yaml': 'a: 2\n' });
+    const mirrorsDir = await tempDir('syncline-mirrors-');
+    const spawned: string[] = [];
+    const stop = onGitSpawn((info) => spawned.push(info.args[0] ?? ''));
+    let dir: string;
+    try {
+      ({ dir } = await ensureMirror({ name: 'graph', url: server.repoUrl('graph') }, { mirrorsDir }));
+    } finally {
+      stop();
+    }
+    expect(spawned).not.toContain('commit-graph');
+    // The count comes from the pack index: the same as git's.
+    const { stdout } = await runGit(['count-objects', '-v'], { cwd: dir });
+    const inPack = Number(/^in-pack: (\d+)$/m.exec(stdout.toString())?.[1]);
+    expect(inPack).toBeGreaterThan(0);
+    expect(await packedObjectCount(dir)).toBe(inPack);
+    expect(inPack).toBeLessThan(COMMIT_GRAPH_MIN_OBJECTS);
+    await expect(stat(join(dir, 'objects', 'info', 'commit-graph'))).rejects.toThrow();
+    // Ancestry is answered the same without one.
+    const { code } = await runGit(['merge-base', '--is-ancestor', c1, c2], { cwd: dir, okCodes: [0, 1] });
+    expect(code).toBe(0);
+    expect(await maintainMirror(dir)).toBe(true);
+    expect((await stat(join(dir, 'objects', 'info', 'commit-graph'))).isFile()).toBe(true);
+  });
+
+  it('packedObjectCount counts an unreadable index as large', async () => {
+    const dir = await tempDir('syncline-idx-');
+    await mkdir(join(dir, 'objects', 'pack'), { recursive: true });
+    expect(await packedObjectCount(dir)).toBe(0);
+    await writeFile(join(dir, 'objects', 'pack', 'pack-x.idx'), 'not an index');
+    expect(await packedObjectCount(dir)).toBe(Number.POSITIVE_INFINITY);
   });
 
   it('never downloads forge refs such as refs/pull/*', async () => {
