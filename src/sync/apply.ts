@@ -117,10 +117,10 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
   const events: ResourceEvent[] = [];
   const at = nowIso();
 
-  // The record's results and the outbox's resource events (megabytes of JSON for 10,000
-  // resources) in slices, before the transaction.
+  // The record's results, the audit entry's changes and the outbox's resource events are
+  // megabytes of JSON for 10,000 resources: made in slices while the database runs the resource
+  // statements (below), not before them.
   const between = () => yieldSlice(run.app);
-  const resultsJson = await cachedJsonParts(deployment.results, between);
 
   // namespaces.live_generation at the start and the end of the transaction (last-plan.ts).
   let generations = null as [number, number] | null;
@@ -174,20 +174,6 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
           });
         }
       }
-      for (const d of deletes) {
-        await deleteResource(tx, run.namespace.name, d.kind, d.name);
-        await yieldSometimes();
-      }
-      await upsertResources(tx, run.namespace.name, writes, yieldSometimes);
-      // The record, audit entry and outbox event of a 10,000-resource deployment are megabytes of
-      // JSON each; on SQLite every statement runs synchronously and an await of it is only a
-      // microtask, so without these turns they (and the commit) ran as one stretch.
-      await yieldSometimes();
-      // The audit entry's and the outbox event's JSON (megabytes for 10,000 changes) are made
-      // while the database writes the record (the writer thread, the PostgreSQL server), not
-      // between statements. The statements themselves run in the same order as ever.
-      const recorded = insertDeployment(tx, deployment, text(resultsJson));
-      recorded.catch(() => undefined); // handled: awaited below, where its failure is thrown
       const details = {
         deployment: deployment.id,
         status: deployment.status,
@@ -197,11 +183,33 @@ export async function applyPlan(run: PlannedRun, req: SyncRequest): Promise<{ de
         summary: deployment.summary,
         changed: events.map((e) => ({ operation: e.operation, kind: e.kind, name: e.name, hash: e.hash })),
       };
+      // The JSON of the record, then of the audit entry and the outbox event, is made in slices
+      // on this thread while the database (the writer thread, the PostgreSQL server) runs the
+      // resource statements and then the record's: the main thread was idle there. Only text is
+      // made meanwhile; the statements run in the same order as ever, each awaited before the
+      // next, and none of them waits for more than the text it writes.
+      const resultsJson = cachedJsonParts(deployment.results, between);
+      resultsJson.catch(() => undefined); // handled: awaited below
+      const restJson = resultsJson.then(async () => ({
+        audit: await auditDetailsParts(details, 'changed', between),
+        changes: await jsonArrayParts(events, between),
+      }));
+      restJson.catch(() => undefined); // handled: awaited below (a failure before then rolls back anyway)
+      for (const d of deletes) {
+        await deleteResource(tx, run.namespace.name, d.kind, d.name);
+        await yieldSometimes();
+      }
+      await upsertResources(tx, run.namespace.name, writes, yieldSometimes);
+      // The record, audit entry and outbox event of a 10,000-resource deployment are megabytes of
+      // JSON each; on SQLite every statement runs synchronously and an await of it is only a
+      // microtask, so without these turns they (and the commit) ran as one stretch.
+      await yieldSometimes();
+      const recorded = insertDeployment(tx, deployment, text(await resultsJson));
+      recorded.catch(() => undefined); // handled: awaited below, where its failure is thrown
       let auditJson: string[];
       let changesJson: string[];
       try {
-        auditJson = await auditDetailsParts(details, 'changed', between);
-        changesJson = await jsonArrayParts(events, between);
+        ({ audit: auditJson, changes: changesJson } = await restJson);
       } catch (err) {
         // (A shutdown between slices.) The record's statement has been sent: it ends before the
         // transaction's rollback is.

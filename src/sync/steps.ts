@@ -274,37 +274,77 @@ export interface ReadSpecs {
 /**
  * Lists the spec files under the namespace path (one ls-tree) and reads, through one cat-file
  * process, only the blobs the parse cache does not already know; sets files, singleFile,
- * skippedFiles.
+ * skippedFiles. Once the listing is accepted, the namespace's live rows are read meanwhile
+ * (liveRead, awaited by planChanges).
  */
-export const readSpecs: Step<GitRun & { registry: KindRegistry } & Partial<FoundPlan>, ReadSpecs> = {
+export const readSpecs: Step<GitRun & { registry: KindRegistry } & Partial<FoundPlan>, ReadSpecs & LiveRead> = {
   name: 'readSpecs',
   async run(run) {
-    if (run.reuse) return { files: run.reuse.files, singleFile: run.reuse.singleFile, skippedFiles: run.reuse.skippedFiles };
-    const { app } = run;
-    const { entries, skippedFiles } = await listSpecEntries(run);
-    const singleFile = entries.length === 1 && entries[0]!.path === normalizeTreePath(run.namespace.path);
-    const cache = parseCacheFor(app);
-    // Per-entry loops over 10,000 files run in slices (READ_SLICE_MS) with event-loop turns
-    // between, on one clock, so consecutive loops never add up to a longer stretch.
-    const clock = new SliceClock(app);
-    const missing: TreeEntry[] = [];
-    for (const e of entries) {
-      if (!cache.has(e.path, e.blobSha, { registry: run.registry })) missing.push(e);
-      if (clock.due()) await clock.turn();
-    }
-    const read = new Map<string, Buffer>();
-    for (const f of await readEntries(run.mirrorDir, missing)) read.set(f.path, f.content);
-    await clock.turn();
-    const files: SpecFile[] = [];
-    for (const e of entries) {
-      files.push({ path: e.path, id: e.blobSha, content: read.get(e.path) });
-      if (clock.due()) await clock.turn();
-    }
-    // A turn at the step's end: the next step's slices start on a fresh clock.
-    if (entries.length > 0) await clock.turn();
-    return { singleFile, skippedFiles, files };
+    if (run.reuse) return { files: run.reuse.files, singleFile: run.reuse.singleFile, skippedFiles: run.reuse.skippedFiles, liveRead: null };
+    return readSpecFiles(run);
   },
 };
+
+/** What readSpecs adds for planChanges: the live rows being read (null for a reused plan). */
+export interface LiveRead {
+  liveRead: Promise<LiveResource[]> | null;
+}
+
+/**
+ * The namespace's live rows in pages of LIVE_PAGE, yielding between them (10,000 rows decoded in
+ * one call held the loop). Started by readSpecs; a rejection is handled where it is awaited.
+ */
+function readLive(app: AppContext, namespace: string): Promise<LiveResource[]> {
+  const p = listResourcesPaged(app.db.db, namespace, LIVE_PAGE, () => yieldSlice(app));
+  p.catch(() => {}); // awaited later (planChanges) or settled on failure; never unhandled meanwhile
+  return p;
+}
+
+async function settled(p: Promise<unknown> | null | undefined): Promise<void> {
+  if (p) await p.then(() => {}, () => {});
+}
+
+async function readSpecFiles(run: GitRun & { registry: KindRegistry }): Promise<ReadSpecs & LiveRead> {
+  const { app } = run;
+  const { entries, skippedFiles } = await listSpecEntries(run);
+  // The namespace's live rows are read from here on, while the blobs are read and parsed
+  // (planChanges awaits them). Still after the namespace row and its live_generation (read by
+  // the caller before any step), the order last-plan.ts relies on; and only for a tree the
+  // listing accepted (a missing path or a tree over the caps reads no row, as before).
+  const liveRead = readLive(app, run.namespace.name);
+  try {
+    return { ...(await readListed(run, entries, skippedFiles)), liveRead };
+  } catch (err) {
+    // A failed run leaves no read behind it (on shutdown it ends at its next page).
+    await settled(liveRead);
+    throw err;
+  }
+}
+
+async function readListed(run: GitRun & { registry: KindRegistry }, entries: TreeEntry[], skippedFiles: SkippedFile[]): Promise<ReadSpecs> {
+  const { app } = run;
+  const singleFile = entries.length === 1 && entries[0]!.path === normalizeTreePath(run.namespace.path);
+  const cache = parseCacheFor(app);
+  // Per-entry loops over 10,000 files run in slices (READ_SLICE_MS) with event-loop turns
+  // between, on one clock, so consecutive loops never add up to a longer stretch.
+  const clock = new SliceClock(app);
+  const missing: TreeEntry[] = [];
+  for (const e of entries) {
+    if (!cache.has(e.path, e.blobSha, { registry: run.registry })) missing.push(e);
+    if (clock.due()) await clock.turn();
+  }
+  const read = new Map<string, Buffer>();
+  for (const f of await readEntries(run.mirrorDir, missing)) read.set(f.path, f.content);
+  await clock.turn();
+  const files: SpecFile[] = [];
+  for (const e of entries) {
+    files.push({ path: e.path, id: e.blobSha, content: read.get(e.path) });
+    if (clock.due()) await clock.turn();
+  }
+  // A turn at the step's end: the next step's slices start on a fresh clock.
+  if (entries.length > 0) await clock.turn();
+  return { singleFile, skippedFiles, files };
+}
 
 /**
  * A slice clock for loops over many files: `due()` once READ_SLICE_MS have passed since the last
@@ -366,7 +406,20 @@ export async function listSpecEntries(run: GitRun): Promise<{ entries: TreeEntry
 }
 
 /** Parses and validates every document against the server's kinds; sets parsed. */
-export const parseSpecs: Step<RunStart & ReadSpecs & { registry: KindRegistry } & Partial<FoundPlan>, { parsed: ParseResult }> = {
+export const parseSpecs: Step<RunStart & ReadSpecs & { registry: KindRegistry } & Partial<FoundPlan & LiveRead>, { parsed: ParseResult }> = {
+  name: 'parseSpecs',
+  async run(run) {
+    try {
+      return await parseFiles.run(run);
+    } catch (err) {
+      // A failed run leaves no read behind it (readSpecs started it).
+      await settled(run.liveRead);
+      throw err;
+    }
+  },
+};
+
+const parseFiles: Step<RunStart & ReadSpecs & { registry: KindRegistry } & Partial<FoundPlan>, { parsed: ParseResult }> = {
   name: 'parseSpecs',
   async run({ app, namespace, files, registry, reuse }) {
     if (reuse) return { parsed: reuse.parsed };
@@ -448,12 +501,12 @@ const WORKER_MIN_FILES = 2000;
  * Plans desired (git) against live state; sets live, plan. `live` is null for a reused settled
  * plan (last-plan.ts): the live rows are what its results say, an apply of it writes nothing.
  */
-export const planChanges: Step<RunStart & ReadSpecs & { registry: KindRegistry; parsed: ParseResult } & Partial<FoundPlan>, { live: LiveResource[] | null; plan: Plan }> = {
+export const planChanges: Step<RunStart & ReadSpecs & { registry: KindRegistry; parsed: ParseResult } & Partial<FoundPlan & LiveRead>, { live: LiveResource[] | null; plan: Plan }> = {
   name: 'planChanges',
-  async run({ app, namespace, registry, parsed, reuse, planKey: key, files, singleFile, skippedFiles }) {
+  async run({ app, namespace, registry, parsed, reuse, planKey: key, files, singleFile, skippedFiles, liveRead }) {
     if (reuse) return { live: reuse.live, plan: reuse.plan };
-    // Live rows in pages of LIVE_PAGE, yielding between them (10,000 rows decoded in one call held the loop).
-    const live = await listResourcesPaged(app.db.db, namespace.name, LIVE_PAGE, () => yieldSlice(app));
+    // The live rows readSpecs started reading (after the namespace row and its generation).
+    const live = await (liveRead ?? readLive(app, namespace.name));
     // buildPlan's steps (per document through the plan memo, then the prune pass, the sort),
     // yielding to the event loop every PARSE_SLICE_MS: the plan is the one a single call makes.
     const steps = buildPlanSteps({
