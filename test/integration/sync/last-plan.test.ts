@@ -14,6 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openContext } from '../../../src/app-context.js';
 import { planNamespace } from '../../../src/sync/service.js';
 import { lastPlanStats } from '../../../src/sync/last-plan.js';
+import { PLAN_STEPS } from '../../../src/sync/steps.js';
+import { getNamespaceRow } from '../../../src/store/namespaces.js';
 import type { TestApp } from '../../helpers/app.js';
 import { DIALECTS, testPgUrl } from '../../helpers/db.js';
 import { cleanupTempDirs, commitFiles, makeRepo, serveGitHttp, tempDir, type FixtureRepo, type GitHttpServer } from '../../helpers/git-fixtures.js';
@@ -144,8 +146,8 @@ for (const dialect of DIALECTS) {
       expect(await syncOk(ns)).toMatchObject({ reused: 1, planned: 0 });
     });
 
-    it('live rows written from outside Syncline (SQL on the database) make the next sync plan again', async () => {
-      const { ns } = await setup();
+    /** SQL from another connection (no code path of this process runs): `a` edited, `b` deleted. */
+    async function writeOutside(ns: string): Promise<void> {
       const port7 = JSON.stringify({ port: 7, deploy_strategy: 'recreate', max_instances: 1 });
       if (dialect === 'sqlite') {
         // Another connection to the file: no code path of this process runs.
@@ -166,10 +168,34 @@ for (const dialect of DIALECTS) {
           await other.end();
         }
       }
+    }
+
+    it('live rows written from outside Syncline (SQL on the database) make the next sync plan again', async () => {
+      const { ns } = await setup();
+      await writeOutside(ns);
       const next = await syncOk(ns);
       expect(next).toMatchObject({ reused: 0, planned: 1 });
       expect(summaryOf(next.value)).toEqual({ a: 'update', b: 'create', c: 'noop' });
       expect((await resource(t, ns, 'Workload', 'a')).spec.port).toBe(8080);
+    });
+
+    it('rows written while a run reads its files (its live rows are read meanwhile) leave no plan the next sync reuses', async () => {
+      const { ns, repo } = await setup();
+      await commitFiles(repo, { 'cfg/c.yaml': workload('c', 'port: 8092', 'healthcheck:', '  path: /c') }, 'move c');
+      // A plan run (as POST /plan: no lock) from the namespace row read first, as every run is;
+      // readSpecs has started the live read when the outside write begins, which may or may not
+      // see it. Either way the plan is kept under the generation read with the namespace row.
+      const namespace = await getNamespaceRow(t.ctx.db.db, ns);
+      let written: Promise<void> | undefined;
+      const run = await PLAN_STEPS.run({ app: t.ctx, namespace, requestedRef: undefined }, { after: (step) => void (step === 'readSpecs' && (written = writeOutside(ns))) });
+      await written;
+      expect(run.reuse).toBeNull();
+      expect(run.plan.results.find((r) => r.name === 'c')?.operation).toBe('update');
+      const next = await syncOk(ns);
+      expect(next).toMatchObject({ reused: 0, planned: 1 });
+      expect(summaryOf(next.value)).toEqual({ a: 'update', b: 'create', c: 'update' });
+      expect((await resource(t, ns, 'Workload', 'a')).spec.port).toBe(8080);
+      expect(await syncOk(ns)).toMatchObject({ reused: 1, planned: 0 });
     });
 
     it("a change of a kind's schema makes the next sync plan again", async () => {
