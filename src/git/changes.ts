@@ -6,7 +6,7 @@ import { assertSafeRemoteUrl, type GitAuth } from './auth.js';
 import { throwFetchError } from './classify.js';
 import type { RemotePin } from './remote.js';
 import { runGit, type GitTimeouts } from './runner.js';
-import { hasCommit as hasCommitInWorker, walkAncestry } from './refs.js';
+import { ANCESTRY_WALK_LIMIT, hasCommit as hasCommitInWorker, walkAncestry } from './refs.js';
 import { catFile } from './cat-file-worker.js';
 import { parseTree, type RawTreeEntry } from './tree.js';
 import { FULL_SHA_RE } from '../contracts/common.js';
@@ -17,9 +17,6 @@ const LOCAL: GitTimeouts = { idleMs: 60_000, totalMs: 120_000 };
 export async function hasCommit(dir: string, sha: string): Promise<boolean> {
   return FULL_SHA_RE.test(sha) && hasCommitInWorker(dir, sha);
 }
-
-/** How many commits commitIsAncestor reads through the cat-file worker before it asks git. */
-export const ANCESTRY_WALK_LIMIT = 64;
 
 /**
  * Whether commit `a` is an ancestor of (or equal to) commit `b`; both must be commit ids.

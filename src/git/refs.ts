@@ -114,8 +114,8 @@ export async function resolveBranch(dir: string, branch: string, opts: { sourceN
   return result;
 }
 
-/** How many commits isAncestor reads through the cat-file worker before it asks git. */
-export const ANCESTOR_WALK_LIMIT = 64;
+/** How many commits isAncestor and commitIsAncestor (changes.ts) read through the cat-file worker before they ask git. */
+export const ANCESTRY_WALK_LIMIT = 64;
 
 /**
  * Whether `ancestor` is reachable from `descendant` (the reviewed-branch check: a commit against
@@ -123,7 +123,7 @@ export const ANCESTOR_WALK_LIMIT = 64;
  * nothing is resolved twice.
  *
  * `descendant`'s history is walked first through the repository's cat-file worker, up to
- * ANCESTOR_WALK_LIMIT commits (a sync of a recent commit of the branch: no process; starting one
+ * ANCESTRY_WALK_LIMIT commits (a sync of a recent commit of the branch: no process; starting one
  * held a 300 MB server's event loop 10–250 ms on a loaded machine). A longer history, or
  * anything the walk cannot read, is asked of `git merge-base --is-ancestor` as before.
  */
@@ -131,7 +131,7 @@ export async function isAncestor(dir: string, ancestor: string, descendant: stri
   for (const sha of [ancestor, descendant]) {
     if (!FULL_SHA_RE.test(sha)) throw new SynclineError('ref_not_found', `'${display(sha)}' is not a full commit id`, { ref: display(sha) });
   }
-  const walked = await walkAncestry(dir, ancestor, descendant, ANCESTOR_WALK_LIMIT).catch(() => null);
+  const walked = await walkAncestry(dir, ancestor, descendant, ANCESTRY_WALK_LIMIT).catch(() => null);
   if (walked === true) return true;
   // Not in the walked history: git answers "no" only for a commit it has (an unknown id fails).
   if (walked === false && (await hasCommit(dir, ancestor))) return false;

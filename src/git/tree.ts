@@ -6,6 +6,7 @@
  */
 import { FULL_SHA_RE } from '../contracts/common.js';
 import { SynclineError } from '../errors.js';
+import { SliceClock } from '../slice-clock.js';
 import { catFile } from './cat-file-worker.js';
 import type { GitTimeouts } from './runner.js';
 
@@ -124,7 +125,7 @@ export async function listTree(
   // Breadth-first over subtrees (one cat-file request per depth), then flattened depth-first in
   // tree order, which is the order `ls-tree -r` prints. Parsing, flattening and sizing a large
   // tree (10,000 entries) runs in slices of at most SLICE_MS with event-loop turns between.
-  const slicer = new Slicer();
+  const slicer = listingClock();
   const trees = new Map<string, RawTreeEntry[]>([[root.oid, await parseTreeSliced(root.content, oidBytes, slicer)]]);
   let frontier = [root.oid];
   let count = 0;
@@ -168,7 +169,7 @@ export async function listTree(
     leaves += 1;
     // 120000 symlink, 160000 submodule: skipped, never followed.
     if (REGULAR_MODES.has(e.mode)) files.push({ path: p, mode: e.mode, size: -1, blobSha: e.oid });
-    if (slicer.due()) await slicer.pause();
+    if (slicer.due()) await slicer.turn();
   }
   if (leaves === 0) throw notFound();
   // Sizes of blobs listed before come from blobSizes: a one-file commit asks for one size, not
@@ -188,7 +189,7 @@ export async function listTree(
       if (a.type !== 'blob') throw new Error(`Blob ${shas[i]} could not be read`);
       sizes.set(shas[i]!, a.size);
       rememberBlobSize(shas[i]!, a.size);
-      if (slicer.due()) await slicer.pause();
+      if (slicer.due()) await slicer.turn();
     }
     for (const f of files) if (f.size === -1) f.size = sizes.get(f.blobSha)!;
   }
@@ -198,26 +199,8 @@ export async function listTree(
 /** Longest stretch of listing work before the event loop gets a turn. */
 const SLICE_MS = 4;
 
-/** Counts work and yields to the event loop (setImmediate) once SLICE_MS have passed. */
-class Slicer {
-  private start = performance.now();
-  private n = 0;
-
-  /** Whether this slice is over: cheap per item, it looks at the clock every 64 calls. */
-  due(): boolean {
-    return ++this.n % 64 === 0 && performance.now() - this.start >= SLICE_MS;
-  }
-
-  /** An event-loop turn; the next slice starts after it. */
-  pause(): Promise<void> {
-    return new Promise<void>((resolve) =>
-      setImmediate(() => {
-        this.start = performance.now();
-        resolve();
-      }),
-    );
-  }
-}
+/** A clock for the listing's loops: cheap per item, it reads the time every 64 calls. */
+const listingClock = (): SliceClock => new SliceClock({ sliceMs: SLICE_MS, checkEvery: 64 });
 
 /**
  * Blob sizes by object id, from earlier listings. An id names its content (and so its size) in
@@ -257,12 +240,12 @@ export function parseTree(raw: Buffer, oidBytes: number): RawTreeEntry[] {
 }
 
 /** parseTree in slices (a 10,000-entry tree is ~0.5 MB). */
-async function parseTreeSliced(raw: Buffer, oidBytes: number, slicer: Slicer): Promise<RawTreeEntry[]> {
+async function parseTreeSliced(raw: Buffer, oidBytes: number, slicer: SliceClock): Promise<RawTreeEntry[]> {
   const out: RawTreeEntry[] = [];
   let pos = 0;
   while (pos < raw.length) {
     pos = parseTreeEntry(raw, pos, oidBytes, out);
-    if (slicer.due()) await slicer.pause();
+    if (slicer.due()) await slicer.turn();
   }
   return out;
 }
@@ -308,10 +291,10 @@ export async function selectTree(dir: string, commit: string, path: string, opts
   let entries = all;
   if (filter) {
     entries = [];
-    const slicer = new Slicer();
+    const slicer = listingClock();
     for (const e of all) {
       if (filter(e.path)) entries.push(e);
-      if (slicer.due()) await slicer.pause();
+      if (slicer.due()) await slicer.turn();
     }
   }
   checkLimits(entries, limits);
@@ -325,13 +308,13 @@ export async function readEntries(dir: string, entries: TreeEntry[], timeouts?: 
   for (const e of entries) shas.add(e.blobSha);
   const blobs = await readBlobs(dir, [...shas], timeouts);
   // 10,000 entries are paired with their blobs in slices.
-  const slicer = new Slicer();
+  const slicer = listingClock();
   const out: TreeFile[] = [];
   for (const e of entries) {
     const content = blobs.get(e.blobSha);
     if (!content || content.length !== e.size) throw new Error(`Blob ${e.blobSha} for '${e.path}' could not be read`);
     out.push({ path: e.path, size: e.size, blobSha: e.blobSha, executable: e.mode === '100755', content });
-    if (slicer.due()) await slicer.pause();
+    if (slicer.due()) await slicer.turn();
   }
   return out;
 }
@@ -367,12 +350,12 @@ async function readBlobs(dir: string, shas: string[], _timeouts?: GitTimeouts): 
   const blobs = new Map<string, Buffer>();
   // Requests are ids from the tree listing (hex only).
   const answers = await catFile(dir, shas.map((name) => ({ op: 'contents' as const, name })));
-  const slicer = new Slicer();
+  const slicer = listingClock();
   for (let i = 0; i < answers.length; i++) {
     const a = answers[i]!;
     if (a.type !== 'blob') throw new Error(`cat-file: ${shas[i]} is ${a.type}, expected a blob`);
     blobs.set(a.oid, a.content);
-    if (slicer.due()) await slicer.pause();
+    if (slicer.due()) await slicer.turn();
   }
   return blobs;
 }

@@ -19,6 +19,7 @@ import { mayReadFast } from '../specs/fast-yaml.js';
 import { compileGlobs, IGNORE_FILE, selectSpecFilesSliced, type SkippedFile } from '../specs/select.js';
 import type { ParseResult, SpecFile } from '../specs/types.js';
 import type { AppContext } from '../app-context.js';
+import { SliceClock } from '../slice-clock.js';
 import { namespaceGlobs, type NamespaceRow } from '../store/namespaces.js';
 import { listResourcesPaged, type LiveResource } from '../store/resources.js';
 import { getSourceRow, type SourceRow } from '../store/sources.js';
@@ -327,7 +328,7 @@ async function readListed(run: GitRun & { registry: KindRegistry }, entries: Tre
   const cache = parseCacheFor(app);
   // Per-entry loops over 10,000 files run in slices (READ_SLICE_MS) with event-loop turns
   // between, on one clock, so consecutive loops never add up to a longer stretch.
-  const clock = new SliceClock(app);
+  const clock = syncClock(app, READ_SLICE_MS);
   const missing: TreeEntry[] = [];
   for (const e of entries) {
     if (!cache.has(e.path, e.blobSha, { registry: run.registry })) missing.push(e);
@@ -346,23 +347,9 @@ async function readListed(run: GitRun & { registry: KindRegistry }, entries: Tre
   return { singleFile, skippedFiles, files };
 }
 
-/**
- * A slice clock for loops over many files: `due()` once READ_SLICE_MS have passed since the last
- * turn; `turn()` gives the event loop a turn (checking for shutdown, as yieldSlice does).
- */
-class SliceClock {
-  private start = performance.now();
-
-  constructor(private readonly app: AppContext) {}
-
-  due(): boolean {
-    return performance.now() - this.start >= READ_SLICE_MS;
-  }
-
-  async turn(): Promise<void> {
-    await yieldSlice(this.app);
-    this.start = performance.now();
-  }
+/** A slice clock for the sync's loops over many files: its turns check for shutdown (as yieldSlice). */
+function syncClock(app: AppContext, sliceMs: number): SliceClock {
+  return new SliceClock({ sliceMs, onTurn: () => assertNotShuttingDown(app) });
 }
 
 /** Longest stretch of listing/reading work in readSpecs before the event loop gets a turn. */
@@ -438,7 +425,7 @@ const parseFiles: Step<RunStart & ReadSpecs & { registry: KindRegistry } & Parti
     // The per-file cap and the fast-path look at every file's bytes: in slices too.
     const toParse: SpecFile[] = [];
     const slow: SpecFile[] = [];
-    const clock = new SliceClock(app);
+    const clock = syncClock(app, READ_SLICE_MS);
     for (const f of files) {
       if (f.content === undefined) continue;
       assertFileDocumentCap(f.path, f.content, s.max_documents_per_file);
@@ -453,34 +440,25 @@ const parseFiles: Step<RunStart & ReadSpecs & { registry: KindRegistry } & Parti
       const own = Math.floor(slow.length / (parsePoolSize() + 1));
       const inWorkers = slow.slice(own);
       const pending = parseInWorkers(inWorkers, registry, {}).catch(() => null);
-      let ownSlice = performance.now();
+      const ownClock = syncClock(app, PARSE_SLICE_MS);
       for (let i = 0; i < own; i++) {
         warmParseCache([slow[i]!], options);
-        if (performance.now() - ownSlice >= PARSE_SLICE_MS) {
-          await yieldSlice(app);
-          ownSlice = performance.now();
-        }
+        if (ownClock.due()) await ownClock.turn();
       }
       const detached = await pending;
       if (detached) {
-        let sliceStart = performance.now();
+        const adoptClock = syncClock(app, PARSE_SLICE_MS);
         for (let i = 0; i < inWorkers.length; i++) {
           adoptDetachedParse(inWorkers[i]!, detached[i]!, options);
-          if (performance.now() - sliceStart >= PARSE_SLICE_MS) {
-            await yieldSlice(app);
-            sliceStart = performance.now();
-          }
+          if (adoptClock.due()) await adoptClock.turn();
         }
       }
     }
-    let sliceStart = performance.now();
+    const parseClock = syncClock(app, PARSE_SLICE_MS);
     for (const file of toParse) {
       // Skipped when adopted above (the cache answers).
       warmParseCache([file], options);
-      if (performance.now() - sliceStart >= PARSE_SLICE_MS) {
-        await yieldSlice(app);
-        sliceStart = performance.now();
-      }
+      if (parseClock.due()) await parseClock.turn();
     }
     const parsed = parseSpecFiles(files, options);
     assertNamespaceDocumentCap(namespace.name, parsed.documents.length + parsed.invalid.length, s.max_documents);
@@ -517,13 +495,10 @@ export const planChanges: Step<RunStart & ReadSpecs & { registry: KindRegistry; 
       prune: namespace.prune === 1,
       memo: planMemoFor(app),
     });
-    let sliceStart = performance.now();
+    const clock = syncClock(app, PARSE_SLICE_MS);
     let step = steps.next();
     while (!step.done) {
-      if (performance.now() - sliceStart >= PARSE_SLICE_MS) {
-        await yieldSlice(app);
-        sliceStart = performance.now();
-      }
+      if (clock.due()) await clock.turn();
       step = steps.next();
     }
     const plan = step.value;

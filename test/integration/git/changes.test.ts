@@ -7,7 +7,8 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ANCESTRY_WALK_LIMIT, changedPaths, commitIsAncestor, TREE_DIFF_LIMIT } from '../../../src/git/changes.js';
+import { changedPaths, commitIsAncestor, TREE_DIFF_LIMIT } from '../../../src/git/changes.js';
+import { ANCESTRY_WALK_LIMIT } from '../../../src/git/refs.js';
 import { closeCatFileWorker } from '../../../src/git/cat-file-worker.js';
 import { onGitSpawn } from '../../../src/git/runner.js';
 import { cleanupTempDirs, git, tempDir } from '../../helpers/git-fixtures.js';
