@@ -111,7 +111,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     done(urlNulError(req.url));
   });
   installErrorHandler(app);
-  installJsonBodyParser(app, { checkUrls: false });
+  installJsonBodyParser(app);
 
   await app.register(contextPlugin, opts.ctx);
   app.addHook('onClose', async () => opts.ctx.events.close());

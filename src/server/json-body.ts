@@ -86,11 +86,10 @@ export function urlNulError(url: string): SynclineError | undefined {
 }
 
 /**
- * Replaces the JSON parsers of `app` (call before routes are registered) and refuses URLs with a
- * NUL (`urlNulError`) in an onRequest hook, unless `checkUrls` is false because the caller's own
- * onRequest hook does (the server's, which sets the response headers every answer carries).
+ * Replaces the JSON parsers of `app` (call before routes are registered). URLs with a NUL are
+ * refused by the server's one global onRequest hook (`urlNulError`, server/app.ts).
  */
-export function installJsonBodyParser(app: FastifyInstance, opts: { checkUrls?: boolean } = {}): void {
+export function installJsonBodyParser(app: FastifyInstance): void {
   app.removeContentTypeParser(['application/json']);
   app.addContentTypeParser(['application/json', 'application/merge-patch+json'], { parseAs: 'string' }, (_req, body, done) => {
     try {
@@ -99,8 +98,5 @@ export function installJsonBodyParser(app: FastifyInstance, opts: { checkUrls?: 
       done(err as Error, undefined);
     }
   });
-  if (opts.checkUrls === false) return;
-  // A callback hook, not an async one: it runs on every request, and a promise per request is
-  // measurable on config reads.
-  app.addHook('onRequest', (req, _reply, done) => done(urlNulError(req.url)));
 }
+

@@ -12,7 +12,7 @@ declare module 'fastify' {
 
 /** Prometheus metrics on a per-app registry (tests build many apps in one process). */
 export const metricsPlugin = fp(
-  async (app: FastifyInstance, opts: { logController?: RequestLogController }) => {
+  async (app: FastifyInstance, opts: { logController: RequestLogController }) => {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: 'syncline_' });
     // Request duration and count, per (method, route, status): kept in plain arrays here and
@@ -44,20 +44,13 @@ export const metricsPlugin = fp(
     app.decorate('metrics', registry);
     // The route template, never the raw URL, so label cardinality stays bounded.
     const observe = (req: FastifyRequest, reply: FastifyReply) => http.observe(req.method, routeUrl(req) ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
-    if (opts.logController) {
-      // Observed when the app's log controller hears a request completed (every routed request,
-      // the moment an onResponse hook would run): no hook runner per request.
-      const controller = opts.logController;
-      controller.onCompleted = observe;
-      app.addHook('onClose', async () => {
-        if (controller.onCompleted === observe) controller.onCompleted = null;
-      });
-    } else {
-      app.addHook('onResponse', (req, reply, done) => {
-        observe(req, reply);
-        done();
-      });
-    }
+    // Observed when the app's log controller hears a request completed (every routed request,
+    // the moment an onResponse hook would run): no hook runner per request.
+    const controller = opts.logController;
+    controller.onCompleted = observe;
+    app.addHook('onClose', async () => {
+      if (controller.onCompleted === observe) controller.onCompleted = null;
+    });
     app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
       reply.type(registry.contentType);
       return registry.metrics();
