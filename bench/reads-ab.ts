@@ -9,15 +9,12 @@
  *
  *   tsx bench/reads-ab.ts <otherCheckout> [rounds] [requests] [--postgres]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { closeAllCatFileWorkers } from '../src/git/cat-file-worker.js';
 import { dropSchema, freshSchemaName } from '../test/helpers/db.js';
 import { cleanupTempDirs, commitFiles, makeRepo, serveGitHttp, tempDir } from '../test/helpers/git-fixtures.js';
-import { cannon, workload, type CannonFigure, type ServerProcess } from './reads.js';
-import type { ReadsServerReady } from './reads-server.js';
+import { cannon, startServerProcess, workload, type CannonFigure, type ServerProcess } from './reads.js';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const [oldRoot, roundsArg, requestsArg] = args;
@@ -26,40 +23,6 @@ const rounds = Number(roundsArg ?? 5);
 const requests = Number(requestsArg ?? 30_000);
 const dialect = process.argv.includes('--postgres') ? 'postgres' : 'sqlite';
 
-/** bench/reads-server.ts of `root`, in its own process (as reads.ts's startServerProcess, for any checkout). */
-function start(root: string, argv: string[]): Promise<ServerProcess> {
-  const tsx = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-  const child: ChildProcess = spawn(process.execPath, ['--import', tsx, path.join(root, 'bench', 'reads-server.ts'), ...argv], { cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const waiters = new Map<string, (m: Record<string, unknown>) => void>();
-  child.on('message', (m: Record<string, unknown>) => {
-    for (const k of Object.keys(m)) {
-      const w = waiters.get(k);
-      if (w) {
-        waiters.delete(k);
-        w(m);
-      }
-    }
-  });
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  const ask = (msg: object, answer: string) =>
-    new Promise<Record<string, unknown>>((resolve) => {
-      waiters.set(answer, resolve);
-      if (Object.keys(msg).length) child.send(msg);
-    });
-  return ask({}, 'ready').then((m) => ({
-    ready: m.ready as ReadsServerReady,
-    child,
-    cpu: async () => {
-      const c = (await ask({ cpu: true }, 'cpu')).cpu as NodeJS.CpuUsage;
-      return c.user + c.system;
-    },
-    send: async (msg, answer) => void (await ask(msg, answer)),
-    close: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  }));
-}
 
 const med = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -76,13 +39,13 @@ try {
   const syncline = async (r: string) => {
     const schema = dialect === 'postgres' ? freshSchemaName() : undefined;
     if (schema) schemas.push(schema);
-    const s = await start(r, ['syncline', dialect, git.repoUrl('reads'), schema ?? '-']);
+    const s = await startServerProcess(['syncline', dialect, git.repoUrl('reads'), schema ?? '-'], r);
     servers.push(s);
     return s;
   };
   const old = await syncline(path.resolve(oldRoot));
   const neu = await syncline(process.cwd());
-  const bare = await start(process.cwd(), ['bare']);
+  const bare = await startServerProcess(['bare']);
   servers.push(bare);
   await bare.send({ body: neu.ready.body }, 'bodySet');
   const auth = (s: ServerProcess) => ({ authorization: `Bearer ${s.ready.viewer!}` });

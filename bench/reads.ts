@@ -70,11 +70,12 @@ export interface ServerProcess {
 
 export const workload = (name: string, port: number) => `kind: Workload\nname: ${name}\nspec:\n  port: ${port}\n  healthcheck:\n    path: /healthz\n`;
 
-export function startServerProcess(args: string[]): Promise<ServerProcess> {
-  const tsx = pathToFileURL(path.join(ROOT_DIR, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+/** bench/reads-server.ts of the checkout at `root` (this one by default; reads-ab.ts passes another). */
+export function startServerProcess(args: string[], root = ROOT_DIR): Promise<ServerProcess> {
+  const tsx = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
   // SYNCLINE_READS_NODE_ARGS: extra node options for the server processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
   const nodeArgs = (process.env.SYNCLINE_READS_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', tsx, path.join(BENCH_DIR, 'reads-server.ts'), ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, [...nodeArgs, '--import', tsx, path.join(root, 'bench', 'reads-server.ts'), ...args], { cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiters = new Map<string, (m: Record<string, unknown>) => void>();
   child.on('message', (m: Record<string, unknown>) => {
     for (const k of Object.keys(m)) {
