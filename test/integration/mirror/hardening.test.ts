@@ -14,7 +14,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, commitFiles, forcePush, git, makeRepo, tempDir, type FixtureRepo } from '../../helpers/git-fixtures.js';
 import { UploadPackCache } from '../../../src/mirror/pack-cache.js';
-import { client, clientOk, mirrorOf, pkt, DELIM, FLUSH, rawRequest, startMirrorServer, v2FetchRequest, v2LsRefsRequest, V2_HEADERS, type MirrorServer } from './helpers.js';
+import { client, clientOk, mirrorOf, pkt, DELIM, FLUSH, rawRequest, startMirrorServer, v2FetchRequest, v2LsRefsRequest, V2_HEADERS, waitFor, type MirrorServer } from './helpers.js';
 
 let repo: FixtureRepo;
 let mirrorsDir: string;
@@ -86,10 +86,18 @@ describe('slow bodies', () => {
   });
 
   it('one client address cannot hold more than its share: the third concurrent request is 503 busy', async () => {
+    // The previous test's clone may still hold a global slot while its git exits; start from none.
+    await waitFor(() => server.limiter.active === 0, 10_000, 'earlier requests to give their slots back');
+    const before = server.spawns.length;
     const a = stalledPost(server.origin, pkt('command=ls-refs\n'));
     const b = stalledPost(server.origin, pkt('command=ls-refs\n'));
-    // Wait until both hold their slots.
-    while (server.spawns.filter((s) => !s.args.includes('--advertise-refs')).length < 2) await new Promise((r) => setTimeout(r, 20));
+    // Wait until both hold their slots (git is started only once a request has both). Spawns of
+    // the earlier test are not counted: counting them let the third request in before a and b.
+    await waitFor(
+      () => server.spawns.slice(before).filter((s) => !s.args.includes('--advertise-refs')).length >= 2,
+      10_000,
+      'both stalled requests to start git',
+    );
     const third = await rawRequest(server.origin, '/git/hard.git/git-upload-pack', { headers: V2_HEADERS, body: v2LsRefsRequest() });
     expect(third.status).toBe(503);
     expect(JSON.parse(third.body.toString()).error.code).toBe('busy');
