@@ -38,6 +38,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { COMPLETE_MARKER, maintainMirror } from '../src/git/index.js';
 import { cleanupTempDirs, serveGitHttp } from '../test/helpers/git-fixtures.js';
+import { mulberry32 } from '../test/helpers/prng.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -125,18 +126,6 @@ const REPOS: Record<BenchRepoName, RepoSpec> = {
   large: { name: 'large', version: `large-v1-${LARGE_FILES}x${LARGE_FILE_BYTES}`, build: buildLarge },
 };
 
-/** Deterministic PRNG (mulberry32), so the small repo is the same on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima'];
 
 function smallFile(path: string, rnd: () => number, revision: number): string {
@@ -168,7 +157,7 @@ function commitHeader(mark: number, time: number, message: string): Buffer {
 }
 
 async function buildSmall(dir: string): Promise<void> {
-  const rnd = prng(42);
+  const rnd = mulberry32(42);
   const paths: string[] = [];
   for (let d = 0; d < SMALL_FILES / 50; d++) {
     for (let f = 0; f < 50; f++) paths.push(`services/svc-${String(d).padStart(3, '0')}/config-${String(f).padStart(2, '0')}.yaml`);

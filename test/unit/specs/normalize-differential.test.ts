@@ -15,17 +15,7 @@ import type { SpecContent } from '../../../src/specs/types.js';
 import type { JsonObject, JsonValue } from '../../../src/contracts/json.js';
 import { referenceNormalizeContent } from './normalize-reference.js';
 import { exampleRegistry } from './fixtures.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../helpers/prng.js';
 
 const KEYS = ['a', 'b', 'c', 'd', 'port', 'x/y', 't~1', '0', '__proto__'];
 const SCALARS: JsonValue[] = [0, -0, 1, 2.5, 'x', '', 'y', true, false, null];
@@ -41,7 +31,7 @@ function identical(a: unknown, b: unknown): boolean {
 }
 
 function generator(seed: number) {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
   const chance = (p: number) => r() < p;
 
