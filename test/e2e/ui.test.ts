@@ -108,6 +108,9 @@ describe('web UI in Chromium', () => {
       viewport: { width: 1280, height: 800 },
       locale: 'en-US',
       colorScheme: 'light',
+      // No animations (the UI honours prefers-reduced-motion): a click sent while an accordion
+      // panel was still opening was lost under load (the Deployments tab's "Deploy this commit").
+      reducedMotion: 'reduce',
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(15_000);
